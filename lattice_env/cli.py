@@ -1,0 +1,224 @@
+"""The `lattice` command: a thin click layer. Each callback parses, calls the library, prints.
+
+Errors are handled once, in `main`: LatticeError → its message and exit code; click usage errors → 2;
+anything else is a bug → one line pointing at the crash log (traceback with `--debug`)."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ConfigError, LatticeError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@dataclass
+class App:
+    directory: Path | None
+    file: Path | None
+    debug: bool
+
+    def load(self) -> Any:
+        from .workflow import load_workflow
+
+        return load_workflow(file=self.file, directory=self.directory)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def print_warnings(warnings: Any) -> None:
+    for w in warnings:
+        click.echo(str(w), err=True)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="lattice")
+@click.option("-C", "directory", type=click.Path(path_type=Path), metavar="DIR",
+              help="Run as if started in DIR (lattice.yaml is looked up from there).")
+@click.option("-f", "--file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Use FILE as the project's lattice.yaml.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None, file: Path | None, debug: bool) -> None:
+    """Lattice: one lattice.yaml for your whole opencode setup."""
+    ctx.obj = App(directory=directory, file=file, debug=debug)
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option("--name", help="Workflow name (default: the directory's name).")
+@pass_app
+def init(app: App, directory: Path | None, force: bool, name: str | None) -> None:
+    """Create a commented lattice.yaml and starter agents in DIRECTORY (default: here)."""
+    from .initialize import init_project
+
+    target = directory or app.directory or Path.cwd()
+    written = init_project(target, force=force, name=name)
+    for path in written:
+        click.echo(f"  wrote {path}")
+    click.echo(f"Initialised {target}. Next: `lattice validate`, then `lattice generate`.")
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Treat warnings (unset env vars, unreachable servers) as errors.")
+@click.option("--offline", is_flag=True, help="Do not probe local model servers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
+    """Check lattice.yaml, lattice.local.yaml and every agent file; report every problem."""
+    from .providers import runtime_warnings
+
+    try:
+        loaded = app.load()
+    except ConfigError as exc:
+        if as_json:
+            emit_json({"valid": False, "diagnostics": [_diag_json(d) for d in exc.diagnostics]})
+            raise SystemExit(1) from None
+        raise
+    warnings = list(loaded.warnings) + runtime_warnings(loaded, probe=not offline)
+    wf = loaded.workflow
+    valid = not (strict and warnings)
+    if as_json:
+        emit_json({"valid": valid, "diagnostics": [_diag_json(d) for d in warnings],
+                   "workflow": wf.name, "agents": len(wf.agents), "providers": len(wf.providers),
+                   "plugins": len(wf.plugins), "files": [str(f) for f in wf.files]})
+    else:
+        print_warnings(warnings)
+        state = "valid" if valid else "invalid (--strict: warnings count as errors)"
+        click.echo(f"{wf.name}: {state} ({len(wf.agents)} agents, {len(wf.providers)} providers, "
+                   f"{len(wf.plugins)} plugins, {len(warnings)} warnings)")
+    if not valid:
+        raise SystemExit(1)
+
+
+def _diag_json(d: Any) -> dict[str, Any]:
+    return {"file": d.file, "line": d.line, "col": d.col, "key": d.key, "message": d.message,
+            "severity": d.severity, "text": str(d)}
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write into DIR instead of the project (where opencode looks).")
+@click.option("--force", is_flag=True, help="Overwrite files Lattice did not generate.")
+@click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
+@pass_app
+def generate(app: App, out: Path | None, force: bool, as_json: bool) -> None:
+    """Render opencode.json, oh-my-opencode.json, agent and command files."""
+    from .generate import write_generated
+
+    loaded = app.load()
+    print_warnings(loaded.warnings)
+    result = write_generated(loaded.workflow, out=out, force=force)
+    if as_json:
+        emit_json({"out": str(result.out), "files": [{"path": p, "status": s} for p, s in result.files]})
+        return
+    for path, status in result.files:
+        click.echo(f"  {status:9} {path}")
+    click.echo(f"Generated {len(result.files)} files in {result.out}")
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON instead of YAML.")
+@click.option("--sources", is_flag=True, help="Show the file and line every value came from.")
+@pass_app
+def config_cmd(app: App, as_json: bool, sources: bool) -> None:
+    """Print the resolved configuration (global + project + local)."""
+    from .config import load_config
+    from .yamlio import dotted
+
+    config = load_config(file=app.file, directory=app.directory)
+    if sources:
+        rows = [(dotted(p), v, str(o)) for p, v, o in config.leaves()]
+        if as_json:
+            emit_json([{"key": k, "value": v, "source": s} for k, v, s in rows])
+            return
+        for key, value, source in rows:
+            click.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}  # {source}")
+        return
+    if as_json:
+        emit_json(config.data)
+        return
+    import yaml
+
+    click.echo(yaml.safe_dump(config.data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show the workflow: agents (more comes with profiles and routing)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(status_agents, as_json=as_json)
+
+
+@status.command("agents")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_app
+def status_agents(app: App, as_json: bool) -> None:
+    """List agents with their triggers, routing and prompt file."""
+    from .status import agent_rows
+
+    loaded = app.load()
+    rows = agent_rows(loaded.workflow)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']}  {' '.join(row['triggers'])}")
+        click.echo(f"  routing: {row['routing']['summary']} → {', '.join(row['routing']['candidates'])}"
+                   + ("  (defaults)" if row["routing"]["inherited"] else ""))
+        click.echo(f"  prompt:  {row['prompt_file']}")
+        if row["description"]:
+            click.echo(f"  {row['description']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every outcome into an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=args, prog_name="lattice", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:  # usage errors: exit 2 with click's message
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except ConfigError as exc:
+        for d in exc.diagnostics:
+            click.echo(str(d), err=True)
+        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+        click.echo(f"{errors} error{'s' if errors != 1 else ''}", err=True)
+        return exc.exit_code
+    except LatticeError as exc:
+        click.echo(f"lattice: error: {exc}", err=True)
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # a bug: keep the traceback, in the log or with --debug
+        from .crashlog import report_bug
+
+        return report_bug(exc, args, debug="--debug" in args)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Providers at run time: which key variables are set, whether local model servers answer.
+These are warnings, never validation errors: a workflow is valid on a machine without the keys."""
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+from .errors import Diagnostic
+from .model import Provider
+from .yamlio import dotted
+
+OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434/v1"
+
+
+def is_local_server(provider: Provider) -> bool:
+    """Ollama-style providers: no key, a model server on this machine."""
+    return provider.name == "ollama" or (provider.base_url is not None and provider.env is None
+                                        and provider.auth is None)
+
+
+def base_url(provider: Provider) -> str | None:
+    if provider.base_url:
+        return provider.base_url.rstrip("/")
+    if provider.name == "ollama":
+        return OLLAMA_DEFAULT_URL
+    return None
+
+
+def server_reachable(url: str, timeout: float = 0.5) -> bool:
+    """True when something answers HTTP at `url` (any status counts: the server is up)."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/models", timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def runtime_warnings(loaded: Any, probe: bool = True) -> list[Diagnostic]:
+    """Unset key variables and unreachable local servers, located at the provider's key."""
+    out = []
+    config = loaded.config
+    for provider in loaded.workflow.providers.values():
+        if provider.env and not os.environ.get(provider.env):
+            path = ("providers", provider.name, "env")
+            o = config.where(path)
+            out.append(Diagnostic(o.file, o.line, o.col, dotted(path),
+                                  f"{provider.env} is not set in this environment", "warning"))
+        url = base_url(provider)
+        if probe and url and is_local_server(provider) and not server_reachable(url):
+            path = ("providers", provider.name)
+            o = config.where(path, key=True)
+            out.append(Diagnostic(o.file, o.line, o.col, dotted(path),
+                                  f"no model server answers at {url}", "warning"))
+    return out

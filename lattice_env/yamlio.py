@@ -1,0 +1,186 @@
+"""The one way Lattice reads YAML: a safe loader that keeps where every key and value came from.
+
+`load_yaml` returns a `Document`: plain Python data plus, for every path into it, the line and column
+of the value and of its key, and the source text of plain scalars that YAML 1.1 turned into something
+other than a string (`version: 1.0` is a float, `on:` a boolean) so validation can explain the trap
+instead of printing a confusing type error. Mapping keys are always kept as their source text, so a key
+spelled `on` or `no` never silently becomes `True`/`False`.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, Diagnostic
+
+try:  # the C loader is several times faster and keeps the same marks
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+Path_ = tuple  # a path into a document: keys (str) and list indices (int)
+
+# Alias expansion is walked node by node; a "billion laughs" document must fail fast, not eat memory.
+MAX_NODES = 200_000
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int  # 1-based
+    col: int  # 1-based
+
+
+@dataclass
+class Document:
+    """A loaded YAML file: data and, per path, where it was written."""
+
+    file: str  # as shown in messages
+    data: Any
+    marks: dict[Path_, Mark] = field(default_factory=dict)
+    key_marks: dict[Path_, Mark] = field(default_factory=dict)
+    # Source text and resolved type name of plain scalars that did not load as strings.
+    raw: dict[Path_, tuple[str, str]] = field(default_factory=dict)
+
+    def mark(self, path: Path_) -> Mark:
+        """The best known location for `path`: its own, else its nearest located ancestor."""
+        path = tuple(path)
+        while path:
+            if path in self.marks:
+                return self.marks[path]
+            path = path[:-1]
+        return self.marks.get((), Mark(1, 1))
+
+
+def load_yaml(text: str | bytes, file: str, line_offset: int = 0) -> Document:
+    """Parse one YAML document safely. Raises ConfigError (never a YAML or Python error) on bad input.
+
+    `line_offset` shifts reported lines, for YAML embedded in another file (agent frontmatter)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError([Diagnostic(file, 0, 0, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1 + line_offset, mark.column + 1) if mark else (0, 0)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError([Diagnostic(file, line, col, "", f"invalid YAML: {problem}")]) from None
+    except yaml.YAMLError as exc:  # reader errors: control characters, bad encodings
+        raise ConfigError([Diagnostic(file, 0, 0, "", f"invalid YAML: {_one_line(exc)}")]) from None
+    finally:
+        loader.dispose()
+    doc = Document(file=file, data=None)
+    if node is None:
+        return doc
+    walker = _Walker(loader, doc, line_offset)
+    doc.data = walker.value(node, ())
+    if walker.errors:
+        raise ConfigError(walker.errors)
+    return doc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+class _Walker:
+    def __init__(self, loader: yaml.SafeLoader, doc: Document, line_offset: int) -> None:
+        self.loader = loader
+        self.doc = doc
+        self.offset = line_offset
+        self.errors: list[Diagnostic] = []
+        self.count = 0
+        self.active: set[int] = set()  # nodes on the current path: a recursive alias would loop
+
+    def mark_of(self, node: yaml.Node) -> Mark:
+        return Mark(node.start_mark.line + 1 + self.offset, node.start_mark.column + 1)
+
+    def error(self, node: yaml.Node, path: Path_, message: str) -> None:
+        m = self.mark_of(node)
+        self.errors.append(Diagnostic(self.doc.file, m.line, m.col, dotted(path), message))
+
+    def value(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            if self.count == MAX_NODES + 1:
+                self.error(node, path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
+            return None
+        self.doc.marks[path] = self.mark_of(node)
+        if id(node) in self.active:
+            self.error(node, path, "recursive alias")
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.error(node, path, f"cannot load value: {_one_line(getattr(exc, 'problem', None) or exc)}")
+            return None
+        if not node.style and not isinstance(value, str) and value is not None:  # plain style: None or ""
+            self.doc.raw[path] = (node.value, _type_name(value))
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            # Configuration never wants a date object; keep the text and let the schema explain.
+            return node.value
+        return value
+
+    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        own_keys = {id(k) for k, _ in node.value}
+        try:
+            self.loader.flatten_mapping(node)  # `<<: *base` merge keys
+        except yaml.YAMLError as exc:
+            self.error(node, path, f"invalid merge key: {_one_line(getattr(exc, 'problem', None) or exc)}")
+            return {}
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Mark] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, path, "mapping keys must be plain text, not a list or mapping")
+                continue
+            key = key_node.value
+            key_mark = self.mark_of(key_node)
+            if id(key_node) in own_keys:  # keys merged in by `<<` may be overridden silently
+                if key in first_seen:
+                    self.error(key_node, (*path, key),
+                               f"duplicate key (first defined at line {first_seen[key].line})")
+                    continue
+                first_seen[key] = key_mark
+            child = (*path, key)
+            self.doc.key_marks[child] = key_mark
+            result[key] = self.value(value_node, child)
+        return result
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return "date"
+    return type(value).__name__
+
+
+def dotted(path: Path_) -> str:
+    """`('agents', 'a', 'triggers', 0)` → `agents.a.triggers[0]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
