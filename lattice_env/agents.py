@@ -46,6 +46,8 @@ def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
     real = Path(os.path.realpath(full))
     if real != real_dir and real_dir not in real.parents:
         raise AgentPathError(f"'{relpath}' is a symlink that leads out of agents_dir (to {real})")
+    if not real.exists():
+        raise AgentPathError(f"agent file {paths.display(full)} is a broken symlink")
     if not real.is_file():
         raise AgentPathError(f"agent file {paths.display(full)} is not a regular file")
     return full

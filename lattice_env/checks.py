@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 import string
-from typing import Any, Iterator
+from typing import Any
 
 from . import conditions
 from .config import ResolvedConfig
@@ -14,7 +14,7 @@ from .errors import Diagnostic
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugins import PluginSpecError, parse_plugin
-from .schema import did_you_mean
+from .schema import VCS_CONFIG, VCS_PRESETS, did_you_mean
 from .yamlio import Path_, dotted
 
 # Built-in actions: what hooks may do, and what custom commands may run.
@@ -27,11 +27,11 @@ COMMAND_ACTIONS = (
     "providers.status", "agents.status", "routing.status", "routing.reset", "status",
 )
 KNOWN_MCP = tuple(_KNOWN)  # servers Lattice can wire without a command or url
-ROUTING_KEYS = {
+ROUTING_KEYS = {  # in the order of schema.STRATEGIES, which messages list
     "fallback": {"models"},
-    "round_robin": {"models"},
     "pattern": {"pattern"},
     "weighted": {"weights", "track"},
+    "round_robin": {"models"},
     "burst": {"iterate", "final", "burst_size", "final_trigger"},
 }
 REQUIRED_KEYS = {
@@ -43,6 +43,7 @@ VCS_KEYS_BY_PRESET = {
     "workspace_dir": ("jj-workspace",), "gate_enforcement": ("jj-workspace",),
     "auto_cleanup": ("jj-workspace",), "branch_prefix": ("git-stash",),
 }
+VCS_CONFIG_KEYS = set(VCS_CONFIG)
 MESSAGE_FIELDS = {"agent", "summary", "provider", "model", "date"}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([^}]*)\}")
@@ -88,7 +89,8 @@ class Checker:
             if isinstance(routing, (list, dict)):
                 self.check_routing(("agents", name, "routing"), routing)
             elif routing is None and default is None:
-                self.error(("agents", name), "no routing: give the agent `routing:` or set defaults.routing")
+                self.error(("agents", name), "no routing: give the agent `routing:` or set defaults.routing",
+                           key=True)
 
     def check_routing(self, path: Path_, routing: list[Any] | dict[str, Any]) -> None:
         if isinstance(routing, list):
@@ -98,7 +100,7 @@ class Checker:
             return
         strategy = routing.get("strategy")
         if strategy is None:
-            self.error(path, f"missing key 'strategy' (one of {', '.join(ROUTING_KEYS)})")
+            self.error(path, f"missing key 'strategy' (one of {', '.join(ROUTING_KEYS)})", key=True)
             return
         if strategy not in ROUTING_KEYS:
             return  # the schema already reported it
@@ -110,7 +112,7 @@ class Checker:
                                          f"(it belongs to {' and '.join(owners)})", key=True)
         for key in REQUIRED_KEYS[strategy]:
             if key not in routing:
-                self.error(path, f"strategy {strategy} needs '{key}'")
+                self.error(path, f"strategy {strategy} needs '{key}'", key=True)
         for key in ("models", "pattern", "weights"):
             if key in routing and routing[key] in ([], {}):
                 self.error((*path, key), f"'{key}' must not be empty")
@@ -221,7 +223,8 @@ class Checker:
             path = ("mcp", name)
             local, remote = "command" in server, "url" in server
             if local and remote:
-                self.error(path, "give either command (a local server) or url (a remote one), not both")
+                self.error(path, "give either command (a local server) or url (a remote one), not both",
+                           key=True)
             elif not local and not remote and name not in KNOWN_MCP:
                 self.error(path, f"unknown MCP server '{name}' (known: {', '.join(KNOWN_MCP)}); give "
                                  f"command for a local server or url for a remote one"
@@ -278,27 +281,41 @@ class Checker:
                     self.error((*path, "channel"), "channel only applies to action notify.slack", key=True)
 
     def vcs(self) -> None:
-        preset = self.get("vcs", "preset", kind=str)
+        vcs = self.get("vcs", kind=dict) or {}
+        preset = vcs.get("preset", "none")  # no preset is preset none
         config = self.get("vcs", "config", kind=dict) or {}
         for key, value in config.items():
             presets = VCS_KEYS_BY_PRESET.get(key)
-            if presets and preset and preset not in presets:
+            if preset == "none" and key in VCS_CONFIG_KEYS:
+                why = ("to preset none (no VCS integration)" if "preset" in vcs else
+                       f"without vcs.preset (set one of {', '.join(p for p in VCS_PRESETS if p != 'none')})")
+                self.error(("vcs", "config", key), f"'{key}' does not apply {why}", key=True)
+                continue
+            if presets and preset in VCS_PRESETS and preset not in presets:
                 self.error(("vcs", "config", key), f"'{key}' only applies to preset "
                            f"{' or '.join(presets)}, not {preset}", key=True)
             if isinstance(value, str) and key.endswith("_message"):
-                for field in _format_fields(value):
+                try:
+                    fields = _format_fields(value)
+                except ValueError:
+                    self.error(("vcs", "config", key), "unbalanced '{' or '}' (write {{ or }} for a "
+                                                       "literal brace)")
+                    continue
+                expected = ", ".join("{" + f + "}" for f in sorted(MESSAGE_FIELDS))
+                for field in dict.fromkeys(fields):
                     if field not in MESSAGE_FIELDS:
                         self.error(("vcs", "config", key), f"unknown placeholder '{{{field}}}' "
-                                   f"(expected {', '.join('{' + f + '}' for f in sorted(MESSAGE_FIELDS))})")
+                                   f"(expected {expected})"
+                                   + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(MESSAGE_FIELDS)]))
 
 
-def _format_fields(template: str) -> Iterator[str]:
-    try:
-        for _, field, _, _ in string.Formatter().parse(template):
-            if field is not None:
-                yield field
-    except ValueError:
-        yield template
+def _format_fields(template: str) -> list[str]:
+    """The `{placeholders}` of a message, with their format spec; ValueError when braces don't pair."""
+    fields = []
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is not None:
+            fields.append(field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else ""))
+    return fields
 
 
 def semantic_checks(config: ResolvedConfig) -> list[Diagnostic]:

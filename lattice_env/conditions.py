@@ -35,7 +35,12 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
             break
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ConditionError(f"unexpected character {text[pos:].lstrip()[0]!r} at column {pos + 1}")
+            at = len(text) - len(text[pos:].lstrip())
+            char = text[at]
+            hint = " (compare with ==)" if char == "=" else ""
+            if char in "\"'":
+                hint = " (a quote that is never closed)"
+            raise ConditionError(f"unexpected character {char!r} at column {at + 1}{hint}")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind), m.start(kind) + 1))
         pos = m.end()
@@ -95,6 +100,8 @@ class _Parser:
         kind, text, col = self.take()
         if (kind, text) == ("op", "("):
             node = self.or_()
+            if self.peek() is None:
+                raise ConditionError(f"the '(' at column {col} is never closed")
             if self.expect("op", "')'") != ")":
                 raise ConditionError(f"expected ')' after column {col}")
             return node

@@ -60,5 +60,5 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+def render(template_name: str, /, **context: Any) -> str:
+    return environment().get_template(template_name).render(**context)

@@ -49,7 +49,8 @@ PROVIDER = {
     "env": {"type": "string", "regex": IDENT, "meta": {"regex": "a valid environment variable name"}},
     "auth": _nonempty,
     "tier": _str,
-    "local_budget": {"type": ["number", "string"]},  # a number or `unlimited` (checks.py)
+    "local_budget": {"type": ["number", "string"],  # a number or `unlimited` (checks.py)
+                     "meta": {"expected": "a number or 'unlimited'"}},
     "models": _strlist,
     "base_url": {"type": "string", "regex": r"https?://\S+", "meta": {"regex": "an http(s) URL"}},
 }
@@ -66,7 +67,9 @@ MCP = {
     "description": _str,
     "command": {"type": ["string", "list"], "schema": _nonempty},
     "args": _strlist,
-    "env": {"type": "dict", "keysrules": _nonempty, "valuesrules": _str},
+    "env": {"type": "dict", "valuesrules": _str,
+            "keysrules": {"type": "string", "regex": IDENT,
+                          "meta": {"regex": "a valid environment variable name"}}},
     "url": {"type": "string", "regex": r"https?://\S+", "meta": {"regex": "an http(s) URL"}},
     "headers": {"type": "dict", "keysrules": _nonempty, "valuesrules": _str},
     "timeout": {"type": "integer", "min": 1},
@@ -147,7 +150,7 @@ def validate_mapping(data: Any, schema: dict[str, Any], where: Any,
     object (file, line, col); `raw` holds the source text of plain scalars for YAML 1.1 hints."""
     import cerberus  # deferred: only validation pays for it
 
-    validator = cerberus.Validator(schema, allow_unknown=False)
+    validator = _validator_class()(schema, allow_unknown=False)
     validator.validate(data if isinstance(data, dict) else {})
     out: list[Diagnostic] = []
     for err in validator._errors:
@@ -157,9 +160,27 @@ def validate_mapping(data: Any, schema: dict[str, Any], where: Any,
             if message is None:
                 continue
             on_key = leaf.code == cerberus.errors.UNKNOWN_FIELD.code or "keysrules" in leaf.schema_path
+            if leaf.code == cerberus.errors.REQUIRED_FIELD.code and path:
+                path, on_key = path[:-1], True  # point at the mapping that lacks the key
             o = where(base + path, key=on_key)
             out.append(Diagnostic(o.file, o.line, o.col, dotted(base + path), message))
     return out
+
+
+_VALIDATOR: Any = None
+
+
+def _validator_class() -> Any:
+    """cerberus' Validator, except that `true`/`false` are not whole numbers (bool is an int in
+    Python, and cerberus' `integer` type forgets to exclude it)."""
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        import cerberus
+
+        types = dict(cerberus.Validator.types_mapping)
+        types["integer"] = cerberus.TypeDefinition("integer", (int,), (bool,))
+        _VALIDATOR = type("LatticeValidator", (cerberus.Validator,), {"types_mapping": types})
+    return _VALIDATOR
 
 
 def _leaves(err: Any, data: Any) -> list[Any]:
@@ -234,9 +255,9 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
-        return "a number"
+        return f"the number {value}"
     if isinstance(value, str):
-        return "text"
+        return f"the text '{value}'" if len(value) <= 40 and value.isprintable() else "text"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -259,19 +280,28 @@ def _message(err: Any, schema: dict[str, Any], data: Any, raw: dict[Path_, tuple
         key = str(path[-1]) if path else "?"
         return f"unknown key '{key}'{did_you_mean(key, _siblings(schema, path[:-1]))}"
     if err.code == codes.REQUIRED_FIELD.code:
-        return "missing required key"
+        return f"missing required key '{path[-1]}'" if path else "missing required key"
     if err.code == codes.NOT_NULLABLE.code:
         return "must not be empty"
     if err.code == codes.BAD_TYPE.code or err.rule in ("oneof", "anyof"):
         wanted = err.constraint if err.code == codes.BAD_TYPE.code else meta.get("union", ["?"])
         if isinstance(wanted, str):
             wanted = [wanted]
-        words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
+        words = meta.get("expected") or " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
         hint = ""
-        if full_path in raw and "string" in wanted:
+        described = _describe(value)
+        if full_path in raw:
             text, kind = raw[full_path]
-            hint = (f"; YAML reads the unquoted {text} as a {kind}, write \"{text}\" if you mean the text")
-        return f"must be {words}, not {_describe(value)}{hint}"
+            if kind == "date":
+                described = f"a date ({text})"
+            elif "string" in wanted:
+                hint = f"; YAML reads the unquoted {text} as a {kind}, write \"{text}\" if you mean the text"
+        elif "string" in wanted and isinstance(value, dict) and len(value) == 1:
+            key, inner = next(iter(value.items()))
+            if inner is None or isinstance(inner, str):
+                hint = (f"; YAML reads '{key}:' as a key because of the ': ' or trailing ':', "
+                        f"put the whole text in quotes")
+        return f"must be {words}, not {described}{hint}"
     if err.code == codes.UNALLOWED_VALUE.code:
         noun = meta.get("noun", "value")
         allowed = ", ".join(str(a) for a in err.constraint)

@@ -9,6 +9,7 @@ spelled `on` or `no` never silently becomes `True`/`False`.
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ Path_ = tuple  # a path into a document: keys (str) and list indices (int)
 
 # Alias expansion is walked node by node; a "billion laughs" document must fail fast, not eat memory.
 MAX_NODES = 200_000
+# Nesting deeper than any configuration needs is refused before it can exhaust the Python stack.
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,10 @@ def load_yaml(text: str | bytes, file: str, line_offset: int = 0) -> Document:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1 + line_offset, mark.column + 1) if mark else (0, 0)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError([Diagnostic(file, line, col, "", f"invalid YAML: {problem}")]) from None
-    except yaml.YAMLError as exc:  # reader errors: control characters, bad encodings
+        raise ConfigError([_syntax_error(text, file, line_offset, exc)]) from None
+    except yaml.reader.ReaderError as exc:  # control characters and the like
+        raise ConfigError([_reader_error(text, file, line_offset, exc)]) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every loader error above is marked
         raise ConfigError([Diagnostic(file, 0, 0, "", f"invalid YAML: {_one_line(exc)}")]) from None
     finally:
         loader.dispose()
@@ -87,6 +89,41 @@ def load_yaml(text: str | bytes, file: str, line_offset: int = 0) -> Document:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
+
+
+def _syntax_error(text: str, file: str, line_offset: int, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    """One located line for a YAML syntax error. The C parser's messages are terse (no context, no
+    alias name); the pure-Python parser, run only on this error path, says what it was parsing."""
+    detailed: yaml.MarkedYAMLError = exc
+    if "tab" not in (exc.problem or ""):  # libyaml's own tab message is the clearer one
+        try:
+            yaml.SafeLoader(text).get_single_node()
+        except yaml.MarkedYAMLError as py_exc:
+            if py_exc.problem_mark is not None:
+                detailed = py_exc
+        except (yaml.YAMLError, RecursionError):
+            pass
+    mark = detailed.problem_mark or detailed.context_mark
+    line, col = (mark.line + 1 + line_offset, mark.column + 1) if mark else (0, 0)
+    message = f"invalid YAML: {detailed.problem or detailed.context or 'cannot parse'}"
+    context, cmark = detailed.context, detailed.context_mark
+    if detailed.problem and context:
+        if cmark is not None and (cmark.line, cmark.column) != (getattr(mark, "line", -1),
+                                                                  getattr(mark, "column", -1)):
+            context += f" started at line {cmark.line + 1 + line_offset}, column {cmark.column + 1}"
+        message += f" ({context})"
+    return Diagnostic(file, line, col, "", message)
+
+
+def _reader_error(text: str, file: str, line_offset: int, exc: yaml.reader.ReaderError) -> Diagnostic:
+    """Control characters and the like: located from the character position."""
+    pos = max(0, min(exc.position, len(text)))
+    line = text.count("\n", 0, pos) + 1 + line_offset
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    what = (f"character #x{exc.character:04x}" if isinstance(exc.character, int)
+            else f"character {exc.character!r}")
+    return Diagnostic(file, line, col, "", f"invalid YAML: {what} is not allowed "
+                                           f"(control characters must be escaped in a double-quoted string)")
 
 
 class _Walker:
@@ -112,6 +149,11 @@ class _Walker:
                 self.error(node, path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
             return None
         self.doc.marks[path] = self.mark_of(node)
+        if len(path) > MAX_DEPTH:
+            m = self.mark_of(node)
+            self.errors.append(Diagnostic(self.doc.file, m.line, m.col, dotted(path[:3]) + "...",
+                                          f"nested more than {MAX_DEPTH} levels deep"))
+            return None
         if id(node) in self.active:
             self.error(node, path, "recursive alias")
             return None
@@ -131,7 +173,15 @@ class _Walker:
         except yaml.YAMLError as exc:
             self.error(node, path, f"cannot load value: {_one_line(getattr(exc, 'problem', None) or exc)}")
             return None
-        if not node.style and not isinstance(value, str) and value is not None:  # plain style: None or ""
+        if isinstance(value, bytes):
+            self.error(node, path, "binary data (!!binary) is not supported; write text")
+            return None
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            self.error(node, path, f"'{node.value}' is not a usable number (NaN and infinity are not allowed)")
+            return None
+        if (not node.style and not isinstance(value, str) and value is not None  # plain: None or ""
+                and self.loader.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag):
+            # an implicit type (no explicit `!!tag`): the YAML 1.1 trap that validation explains
             self.doc.raw[path] = (node.value, _type_name(value))
         if isinstance(value, (datetime.date, datetime.datetime)):
             # Configuration never wants a date object; keep the text and let the schema explain.

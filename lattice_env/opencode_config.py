@@ -1,0 +1,135 @@
+"""What opencode should see, as data: the opencode.json document and the settings of each agent and
+command file. Pure functions of the Workflow (rendering and writing are in generate.py).
+
+Choices, each measured against opencode 1.18 (OPENCODE.md and tests/test_opencode_reads.py):
+- Agents are opencode markdown agents (`agent/<name>.md`): opencode never substitutes `{env:…}` or
+  `{file:…}` inside a markdown body, while it does inside every JSON string — a prompt that mentions
+  `{env:HOME}` must reach the model as written, and never pull a secret into a request.
+- Provider keys are `{env:VAR}` references; nothing secret is ever written.
+- `"$schema"` is always present, or opencode rewrites the file to add it.
+- Each lattice trigger (`/architect`) is also an opencode command that hands its arguments to the agent,
+  so triggers work inside opencode's TUI the same way as with `lattice run`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .mcp import opencode_entry
+from .model import Agent, Command, Workflow, split_model
+from .providers import OLLAMA_DEFAULT_URL
+
+SCHEMA_URL = "https://opencode.ai/config.json"
+OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"  # built into the opencode binary: no install
+
+# Frontmatter keys passed to opencode as they are (model_preference and max_tokens are Lattice hints).
+AGENT_KEYS = ("mode", "temperature", "top_p", "tools", "permission", "color", "steps", "disable", "hidden")
+
+# What a custom command's built-in action runs; the command's output is fed to the agent
+# through opencode's !`…` shell substitution in command templates.
+ACTION_ARGV: dict[str, tuple[str, ...]] = {
+    "vcs.push": ("lattice", "vcs", "push"),
+    "vcs.undo": ("lattice", "vcs", "undo"),
+    "vcs.status": ("lattice", "vcs", "status"),
+    "vcs.checkpoint": ("lattice", "vcs", "checkpoint"),
+    "vcs.commit": ("lattice", "vcs", "commit"),
+    "providers.status": ("lattice", "status", "providers"),
+    "agents.status": ("lattice", "status", "agents"),
+    "routing.status": ("lattice", "routing"),
+    "routing.reset": ("lattice", "routing", "reset"),
+    "status": ("lattice", "status"),
+}
+
+
+def provider_entries(workflow: Workflow) -> dict[str, Any]:
+    """`provider` section: key references, local servers through the built-in OpenAI-compatible SDK,
+    and every routed model declared so opencode knows it without the online catalogue."""
+    routed: dict[str, set[str]] = {name: set() for name in workflow.providers}
+    for agent in workflow.agents.values():
+        for ref in agent.routing.candidates():
+            provider, model = split_model(ref)
+            routed.setdefault(provider, set()).add(model)
+    if workflow.default_routing:
+        for ref in workflow.default_routing.candidates():
+            provider, model = split_model(ref)
+            routed.setdefault(provider, set()).add(model)
+    out: dict[str, Any] = {}
+    for name, provider in workflow.providers.items():
+        entry: dict[str, Any] = {}
+        options: dict[str, Any] = {}
+        custom = provider.base_url is not None or name == "ollama"
+        if custom:
+            entry["npm"] = OPENAI_COMPATIBLE
+            entry["name"] = name
+            options["baseURL"] = provider.base_url or OLLAMA_DEFAULT_URL
+        if provider.env:
+            options["apiKey"] = "{env:" + provider.env + "}"
+        if options:
+            entry["options"] = options
+        models = sorted(set(provider.models) | routed.get(name, set()))
+        if custom and models:
+            entry["models"] = {m: {"name": m} for m in models}
+        out[name] = entry
+    return out
+
+
+def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = None) -> dict[str, Any]:
+    """The whole opencode.json. `plugin_entries` lets the store point plugins at built paths."""
+    doc: dict[str, Any] = {"$schema": SCHEMA_URL}
+    providers = provider_entries(workflow)
+    if providers:
+        doc["provider"] = providers
+    if workflow.default_routing:
+        doc["model"] = workflow.default_routing.candidates()[0]
+    mcp = {name: opencode_entry(server) for name, server in workflow.mcp.items()}
+    if mcp:
+        doc["mcp"] = mcp
+    plugins = plugin_entries if plugin_entries is not None else project_plugin_entries(workflow)
+    if plugins:
+        doc["plugin"] = plugins
+    return doc
+
+
+def project_plugin_entries(workflow: Workflow) -> list[Any]:
+    """Plugins as opencode installs them itself (project generate, no store): npm specs, git specs,
+    local directories; `plugin_config` for a plugin is passed as its options ([spec, options])."""
+    entries: list[Any] = []
+    for plugin in workflow.plugins:
+        if plugin.kind == "npm":
+            spec: str = f"{plugin.name}@{plugin.version}"
+        elif plugin.kind == "github":
+            spec = f"github:{plugin.name}#{plugin.version}"
+        else:
+            spec = (workflow.root / plugin.name).resolve().as_uri()
+        options = workflow.plugin_config.get(plugin.short_name)
+        if options and plugin.short_name != "oh-my-opencode":  # that one reads its own file
+            entries.append([spec, options])
+        else:
+            entries.append(spec)
+    return entries
+
+
+def agent_settings(agent: Agent, model: str | None = None) -> list[tuple[str, Any]]:
+    """Frontmatter of the generated agent file, in a fixed order."""
+    settings: list[tuple[str, Any]] = [("description", agent.description or agent.name),
+                                       ("model", model or agent.model)]
+    settings += [(k, agent.frontmatter[k]) for k in AGENT_KEYS if k in agent.frontmatter]
+    return settings
+
+
+def command_files(workflow: Workflow) -> dict[str, tuple[list[tuple[str, Any]], str]]:
+    """name → (frontmatter settings, template body) for custom commands and agent triggers."""
+    out: dict[str, tuple[list[tuple[str, Any]], str]] = {}
+    for command in workflow.commands.values():
+        out[command.name] = _action_command(command)
+    for agent in workflow.agents.values():
+        for trigger in agent.triggers:
+            description = f"{agent.name}: {agent.description}" if agent.description else agent.name
+            out[trigger[1:]] = ([("description", description), ("agent", agent.name)], "$ARGUMENTS")
+    return out
+
+
+def _action_command(command: Command) -> tuple[list[tuple[str, Any]], str]:
+    argv = " ".join(ACTION_ARGV[command.action])
+    template = (f"Lattice ran `{argv}` ({command.action}); its output:\n\n!`{argv}`\n\n"
+                f"Report the result to the user briefly. $ARGUMENTS")
+    return [("description", command.description or command.action)], template

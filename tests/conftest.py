@@ -1,0 +1,70 @@
+"""Test isolation: nothing in the suite touches the real home, store or global configuration."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lattice_env.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DESIGN = FIXTURES / "design"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own HOME, data dir and config dir; the real ones are never read."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("LATTICE_HOME", str(home / "lattice-data"))
+    monkeypatch.setenv("LATTICE_CONFIG_HOME", str(home / "lattice-config"))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var.endswith("_API_KEY"):
+            monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def design_project(tmp_path: Path) -> Path:
+    """A writable copy of the design document's full example and its ten agents."""
+    target = tmp_path / "design"
+    shutil.copytree(DESIGN, target)
+    return target
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+
+class Run:
+    """Runs `lattice ARGS…` in-process through the real entry point (`cli.main`, where errors become
+    exit codes), from a given directory, with stdout and stderr captured separately."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def __call__(self, *args: str, env: dict[str, str | None] | None = None,
+                 input: str | None = None, cwd: Path | None = None) -> Outcome:
+        runner = CliRunner()
+        old = Path.cwd()
+        os.chdir(cwd or self.cwd)
+        try:
+            with runner.isolation(input=input, env=env) as (out, err, _):
+                code = main(list(args))
+                return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
+        finally:
+            os.chdir(old)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    return Run(tmp_path)
