@@ -18,6 +18,9 @@ from .mcp import opencode_entry
 from .model import Agent, Command, Workflow, split_model
 from .providers import OLLAMA_DEFAULT_URL
 
+# The opencode runtime Lattice generates for and tests against (npm package, exact version).
+OPENCODE_PACKAGE = "opencode-ai"
+OPENCODE_VERSION = "1.18.33"
 SCHEMA_URL = "https://opencode.ai/config.json"
 OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"  # built into the opencode binary: no install
 

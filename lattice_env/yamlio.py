@@ -26,6 +26,7 @@ Path_ = tuple  # a path into a document: keys (str) and list indices (int)
 
 # Alias expansion is walked node by node; a "billion laughs" document must fail fast, not eat memory.
 MAX_NODES = 200_000
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 # Nesting deeper than any configuration needs is refused before it can exhaust the Python stack.
 MAX_DEPTH = 64
 
@@ -168,10 +169,19 @@ class _Walker:
             self.active.discard(id(node))
 
     def scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        if node.tag == _TIMESTAMP and not node.style and self._implicit(node):
+            # Configuration never wants a date object (nor an error for `2024-13-45`): keep the text,
+            # and remember it looked like a date so validation can explain a type mismatch.
+            self.doc.raw[path] = (node.value, "date")
+            return node.value
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             self.error(node, path, f"cannot load value: {_one_line(getattr(exc, 'problem', None) or exc)}")
+            return None
+        except Exception:  # noqa: BLE001 - PyYAML's constructors raise ValueError & co. on `!!int x`
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.error(node, path, f"cannot load value: {node.value!r} is not a valid {tag}")
             return None
         if isinstance(value, bytes):
             self.error(node, path, "binary data (!!binary) is not supported; write text")
@@ -179,14 +189,16 @@ class _Walker:
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             self.error(node, path, f"'{node.value}' is not a usable number (NaN and infinity are not allowed)")
             return None
-        if (not node.style and not isinstance(value, str) and value is not None  # plain: None or ""
-                and self.loader.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag):
+        if not node.style and not isinstance(value, str) and value is not None and self._implicit(node):
             # an implicit type (no explicit `!!tag`): the YAML 1.1 trap that validation explains
             self.doc.raw[path] = (node.value, _type_name(value))
-        if isinstance(value, (datetime.date, datetime.datetime)):
-            # Configuration never wants a date object; keep the text and let the schema explain.
+        if isinstance(value, (datetime.date, datetime.datetime)):  # an explicit !!timestamp
             return node.value
         return value
+
+    def _implicit(self, node: yaml.ScalarNode) -> bool:
+        """True when the node's type comes from how its text looks, not from an explicit `!!tag`."""
+        return bool(self.loader.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag)
 
     def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         own_keys = {id(k) for k, _ in node.value}

@@ -1,0 +1,55 @@
+"""The real opencode for the tests: the pinned npm package, installed once by the test setup into a
+cache folder of the repository (never globally), and a hermetic environment to run it in."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from lattice_env.locks import file_lock
+from lattice_env.opencode_config import OPENCODE_PACKAGE, OPENCODE_VERSION
+from lattice_env.proc import clean_env, run
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("LATTICE_TEST_CACHE", REPO / ".test-cache"))
+
+
+def install_opencode() -> Path:
+    """Path of the pinned opencode binary, installing it with npm on first use."""
+    prefix = CACHE / f"{OPENCODE_PACKAGE}-{OPENCODE_VERSION}"
+    binary = prefix / "node_modules" / ".bin" / "opencode"
+    with file_lock(CACHE / ".install.lock"):
+        if not binary.exists():
+            tmp = prefix.with_name(prefix.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            npm_env = clean_env(HOME=str(tmp), npm_config_cache=str(CACHE / "npm-cache"),
+                                npm_config_update_notifier="false")
+            run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tmp),
+                 f"{OPENCODE_PACKAGE}@{OPENCODE_VERSION}"], env=npm_env, timeout=900)
+            shutil.rmtree(prefix, ignore_errors=True)
+            tmp.rename(prefix)
+    return binary
+
+
+def hermetic_env(home: Path, **extra: str) -> dict[str, str]:
+    """opencode with a throwaway home: nothing of the real user's configuration can leak in."""
+    empty = home / "empty-opencode-home"
+    empty.mkdir(parents=True, exist_ok=True)
+    env = clean_env(**{
+        "HOME": str(home), "TERM": "dumb",
+        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_CACHE_HOME": str(home / ".cache"), "XDG_STATE_HOME": str(home / ".local/state"),
+        "OPENCODE_TEST_HOME": str(empty), "OPENCODE_DISABLE_MODELS_FETCH": "1",
+        "OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def resolved_config(binary: Path, cwd: Path, env: dict[str, str]) -> dict:
+    """opencode's own resolved configuration (`debug config`; `--pure` so that npm plugin specs are
+    listed without opencode trying to install them)."""
+    done = run([str(binary), "debug", "config", "--pure"], env=env, cwd=cwd, timeout=120)
+    return json.loads(done.stdout)

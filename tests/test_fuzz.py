@@ -1,0 +1,208 @@
+"""Property tests: no input of any kind makes `lattice validate` crash.
+
+Whatever lattice.yaml (and lattice.local.yaml, and an agent's frontmatter) contains, the command ends
+with exit code 0 (valid), 1 (invalid) or 2 (usage), and never prints a traceback or the one-line
+"internal error" of a bug. Two sources of input: (a) arbitrary YAML documents and arbitrary text or
+bytes, (b) the design's full example with random deletions, replacements, retypings and insertions.
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DESIGN, Run
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                           HealthCheck.data_too_large])
+
+DESIGN_DATA: dict[str, Any] = yaml.safe_load((DESIGN / "lattice.yaml").read_text())
+
+# Every key the schema knows, so random documents reach deep into validation instead of stopping at
+# the first unknown top-level key.
+KEYS = [
+    "name", "description", "version", "author", "vcs", "preset", "config", "workspace_dir",
+    "gate_enforcement", "auto_cleanup", "checkpoint_message", "commit_message", "branch_prefix",
+    "plugins", "providers", "anthropic", "openai", "ollama", "env", "auth", "tier", "local_budget",
+    "models", "base_url", "defaults", "agents_dir", "routing", "agents", "a", "path", "triggers",
+    "strategy", "pattern", "weights", "track", "iterate", "final", "burst_size", "final_trigger",
+    "on_unavailable", "fallback_models", "plugin_config", "mcp", "context7", "command", "args", "url",
+    "headers", "enabled", "timeout", "commands", "action", "hooks", "pre_agent", "post_agent",
+    "on_rate_limit", "on_budget_exceeded", "on_error", "when", "notify", "message", "channel",
+]
+WORDS = [
+    "fallback", "pattern", "weighted", "round_robin", "burst", "next", "retry", "unlimited",
+    "jj-workspace", "none", "anthropic/claude-sonnet-4-5", "ollama/llama3.1:8b", "openai/o3", "/x",
+    "vcs.push", "log.info", "always", "files_changed", 'agent == "x"', "error_count > 3", "a.md",
+    "../x.md", "/etc/passwd", "foo@1.0.0", "github:o/r@v1", "file:.", "${X}", "${bad-name}", "{agent}",
+    "{nope", "on", "no", "yes", "1.0", "2024-01-01", "~", "", " ", "\t", "\x00", "\u2028", "é",
+]
+
+text = st.text(max_size=20)  # any code point, control characters and surrogates included
+keys = st.one_of(st.sampled_from(KEYS), text)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(),
+    st.sampled_from(WORDS), text, st.dates(), st.binary(max_size=8),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)),
+    max_leaves=30,
+)
+
+FRAGMENTS = [
+    "name: x\n", "agents:\n", "  a:\n", "    routing:\n", "      - ", "anthropic/x", "\n", "  ", "\t",
+    "- ", ": ", "? ", "&a ", "*a", "*b", "<<: *a\n", "!!python/object:os.system ", "!!binary ",
+    "!!str ", "!!int ", "!!float ", "!!timestamp ", "!!set ", "!custom ", "{", "}", "[", "]", ",",
+    "'", '"', "\\", "---\n", "...\n", "%YAML 1.1\n", "%TAG ! tag:x,2000:\n", "# c\n", "|\n", ">-\n",
+    "\x00", "\x07", "\x1b", "\ufeff", "\u2028", "\r\n", "on", "yes", "1.0", ".nan", ".inf", "0x1F",
+    "2024-01-01", "1e400", "name: a\nname: b\n", "x: &a [*a]\n",
+]
+yamlish = st.lists(st.sampled_from(FRAGMENTS) | text, max_size=40).map("".join)
+
+
+def _project(config: str | bytes, local: str | bytes | None = None,
+             agent: str | None = None) -> Path:
+    """A fresh project dir holding a copy of the design's agents and the given files."""
+    root = Path(tempfile.mkdtemp(prefix="lattice-fuzz-"))
+    shutil.copytree(DESIGN / "agents", root / "agents")
+    write = (lambda p, d: p.write_bytes(d)) if isinstance(config, bytes) else (
+        lambda p, d: p.write_text(d, encoding="utf-8", errors="surrogatepass"))
+    write(root / "lattice.yaml", config)
+    if local is not None:
+        (root / "lattice.local.yaml").write_bytes(
+            local if isinstance(local, bytes) else local.encode("utf-8", "surrogatepass"))
+    if agent is not None:
+        (root / "agents" / "quick.md").write_bytes(agent.encode("utf-8", "surrogatepass"))
+    return root
+
+
+def _check(root: Path, *args: str) -> None:
+    try:
+        r = Run(root)(*(args or ("validate", "--offline")))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert r.code in (0, 1, 2), (r.code, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert "internal error" not in r.stderr + r.stdout, r.stderr
+    if r.code == 1:
+        assert r.stderr.strip(), "an invalid configuration must say why"
+
+
+def _dump(value: Any) -> str | None:
+    try:
+        return yaml.safe_dump(value, allow_unicode=True, sort_keys=False)
+    except (yaml.YAMLError, UnicodeError, ValueError):
+        return None
+
+
+# ── (a) arbitrary documents ────────────────────────────────────────────────────
+
+@SETTINGS
+@given(values)
+def test_arbitrary_yaml_documents(value: Any) -> None:
+    dumped = _dump(value)
+    if dumped is None:
+        return
+    _check(_project(dumped))
+
+
+@SETTINGS
+@given(st.one_of(yamlish, text, st.binary(max_size=200)))
+def test_arbitrary_text_and_bytes(data: str | bytes) -> None:
+    _check(_project(data))
+
+
+@SETTINGS
+@given(st.one_of(yamlish, text))
+def test_arbitrary_text_in_local_file_and_frontmatter(data: str) -> None:
+    base = (DESIGN / "lattice.yaml").read_text()
+    _check(_project(base, local=data))
+    _check(_project(base, agent="---\n" + data + "\n---\nYou are quick.\n"))
+
+
+@SETTINGS
+@given(yamlish)
+def test_arbitrary_text_config_command(data: str) -> None:
+    _check(_project(data), "config", "--json")
+
+
+# ── (b) mutated valid configurations ───────────────────────────────────────────
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*path, i))
+    return out
+
+
+def _retype(value: Any) -> Any:
+    if isinstance(value, dict):
+        return list(value.items()) and [list(kv) for kv in value.items()]
+    if isinstance(value, list):
+        return {str(i): v for i, v in enumerate(value)}
+    if isinstance(value, str):
+        return [value]
+    if value is None:
+        return {}
+    return str(value)
+
+
+@st.composite
+def mutated_design(draw: st.DrawFn) -> dict[str, Any]:
+    data = copy.deepcopy(DESIGN_DATA)
+    for _ in range(draw(st.integers(min_value=1, max_value=6))):
+        paths = _paths(data)
+        path = draw(st.sampled_from(paths[1:]))
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        last = path[-1]
+        op = draw(st.sampled_from(["delete", "replace", "retype", "insert", "null"]))
+        if op == "delete":
+            del parent[last]
+        elif op == "replace":
+            parent[last] = draw(values)
+        elif op == "retype":
+            parent[last] = _retype(parent[last])
+        elif op == "null":
+            parent[last] = None
+        elif isinstance(parent[last], dict):
+            parent[last][draw(keys)] = draw(values)
+        elif isinstance(parent[last], list):
+            parent[last].insert(draw(st.integers(0, len(parent[last]))), draw(values))
+        elif isinstance(parent, dict):
+            parent[draw(keys)] = draw(values)
+    return data
+
+
+@SETTINGS
+@given(mutated_design())
+def test_mutated_design_configs(data: dict[str, Any]) -> None:
+    dumped = _dump(data)
+    if dumped is None:
+        return
+    _check(_project(dumped))
+
+
+@SETTINGS
+@given(mutated_design(), st.booleans())
+def test_mutated_design_as_local_override(data: dict[str, Any], null_out: bool) -> None:
+    """The same mutations arriving through lattice.local.yaml, merged over the valid design."""
+    if null_out:  # `null` removes what the project set
+        data = {k: None for k in data}
+    dumped = _dump(data)
+    if dumped is None:
+        return
+    _check(_project((DESIGN / "lattice.yaml").read_text(), local=dumped))
