@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-import sys
 import tempfile
 import traceback
 from pathlib import Path
@@ -37,11 +36,12 @@ def write_crash_log(exc: BaseException, argv: list[str]) -> Path:
 
 
 def report_bug(exc: BaseException, argv: list[str], debug: bool) -> int:
+    import click
+
     if debug:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        click.echo("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), err=True, nl=False)
     log = write_crash_log(exc, argv)
     message = " ".join(str(exc).split())[:200]
-    print(f"lattice: internal error ({type(exc).__name__}: {message}); this is a bug. "
-          f"Details in {log}" + ("" if debug else "; rerun with --debug to see the traceback"),
-          file=sys.stderr)
+    click.echo(f"lattice: internal error ({type(exc).__name__}: {message}); this is a bug. "
+               f"Details in {log}" + ("" if debug else "; rerun with --debug to see the traceback"), err=True)
     return 3
