@@ -97,10 +97,16 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
     else:
         print_warnings(warnings)
         state = "valid" if valid else "invalid (--strict: warnings count as errors)"
-        click.echo(f"{wf.name}: {state} ({len(wf.agents)} agents, {len(wf.providers)} providers, "
-                   f"{len(wf.plugins)} plugins, {len(warnings)} warnings)")
+        counts = ", ".join(_plural(n, word) for n, word in (
+            (len(wf.agents), "agent"), (len(wf.providers), "provider"), (len(wf.plugins), "plugin"),
+            (len(warnings), "warning")))
+        click.echo(f"{wf.name}: {state} ({counts})")
     if not valid:
         raise SystemExit(1)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _diag_json(d: Any) -> dict[str, Any]:
@@ -201,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for d in exc.diagnostics:
             click.echo(str(d), err=True)
-        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        click.echo(f"{errors} error{'s' if errors != 1 else ''}", err=True)
+        click.echo(_plural(sum(1 for d in exc.diagnostics if d.severity == "error"), "error"), err=True)
         return exc.exit_code
     except LatticeError as exc:
         click.echo(f"lattice: error: {exc}", err=True)
