@@ -191,6 +191,79 @@ def status_agents(app: App, as_json: bool) -> None:
             click.echo(f"  {row['description']}")
 
 
+
+@cli.group("store")
+def store_group() -> None:
+    """Inspect and maintain the store of built environments."""
+
+
+@store_group.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def store_ls(as_json: bool) -> None:
+    """List store paths with their size and references."""
+    from .store import ls
+
+    rows = ls()
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['path']}  {_size(row['size'])}  {len(row['references'])} references")
+
+
+@store_group.command("verify")
+@click.argument("paths", nargs=-1)
+def store_verify(paths: tuple[str, ...]) -> None:
+    """Recompute each store PATH (default: all) against its manifest; exit 1 on any difference."""
+    from .store import verify
+
+    problems = verify(paths or None)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        raise SystemExit(1)
+
+
+@store_group.command("gc")
+@click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
+def store_gc(dry_run: bool) -> None:
+    """Remove store paths no profile generation or running build references."""
+    from .storegc import gc
+
+    result = gc(dry_run=dry_run)
+    for name in result.removed + result.stale:
+        click.echo(f"  {'would remove' if dry_run else 'removed'} {name}")
+    click.echo(f"{len(result.removed)} store paths, {len(result.stale)} leftovers: "
+               f"{_size(result.bytes_freed)} {'would be freed' if dry_run else 'freed'}")
+
+
+@store_group.command("optimise")
+def store_optimise() -> None:
+    """Hard-link identical files across store paths."""
+    from .storeopt import optimise
+
+    click.echo(f"{_size(optimise())} saved")
+
+
+@store_group.command("why")
+@click.argument("path")
+def store_why(path: str) -> None:
+    """Show which roots keep store PATH alive (exit 1 when none does)."""
+    from .storegc import describe
+
+    click.echo(describe(path))
+
+
+def _size(n: int) -> str:
+    """Exact bytes, plus a human-readable figure when it helps."""
+    value, unit = float(n), "B"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{n} bytes" if n < 1024 else f"{n} bytes ({value:.1f} {unit})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)

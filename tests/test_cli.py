@@ -12,7 +12,9 @@ from conftest import DESIGN
 from lattice_env import __version__
 from lattice_env.cli import cli
 
-COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["status", "agents"]]
+COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["status", "agents"],
+            ["store"], ["store", "ls"], ["store", "verify"], ["store", "gc"], ["store", "optimise"],
+            ["store", "why"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "lattice")

@@ -1,0 +1,395 @@
+"""The store core against the real filesystem: names, add, read-only, verify, gc, why, optimise, crashes."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from lattice_env import store, storegc, storeopt
+from lattice_env.errors import LatticeError
+from lattice_env.paths import data_dir
+
+VECTORS = Path(__file__).parent.parent / "store" / "vectors.json"
+
+
+def build_sample(d: Path) -> None:
+    (d / "bin").mkdir()
+    (d / "bin" / "tool").write_text("#!/bin/sh\necho tool\n")
+    os.chmod(d / "bin" / "tool", 0o750)
+    (d / "share" / "é dir").mkdir(parents=True)
+    (d / "share" / "é dir" / "data.json").write_text('{"a": 1}\n')
+    (d / "shared.txt").write_text("same content in every path\n" * 100)
+    os.symlink("bin/tool", d / "tool-link")
+
+
+def snapshot(path: Path) -> dict[str, tuple]:
+    """Everything observable about a tree: type, mode, mtime, content or target."""
+    out = {}
+    for dirpath, dirs, files in os.walk(path):
+        for name in dirs + files:
+            full = Path(dirpath) / name
+            st = os.lstat(full)
+            rel = str(full.relative_to(path))
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("l", os.readlink(full), st.st_mtime)
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("d", stat.S_IMODE(st.st_mode), st.st_mtime)
+            else:
+                out[rel] = ("f", stat.S_IMODE(st.st_mode), st.st_mtime, full.read_bytes())
+    return out
+
+
+def test_vectors_pin_the_hash():
+    data = json.loads(VECTORS.read_text())
+    assert data["format"] == store.FORMAT
+    for v in data["vectors"]:
+        drv = store.derivation(v["name"], v["kind"], v["inputs"], v["references"])
+        assert store.canonical_json(drv).decode() == v["canonical"]
+        assert store.store_name(drv) == v["store_name"], v["name"]
+
+
+def test_base32_alphabet_and_bit_order():
+    assert store.base32(bytes(20)) == "0" * 32
+    assert store.base32(bytes(19) + b"\x01") == "0" * 31 + "1"
+    assert store.base32(b"\xff" * 20) == "z" * 32
+    assert store.base32(b"\xf8" + bytes(19)) == "z" + "0" * 31
+
+
+def test_name_ignores_key_and_reference_order():
+    a = store.derivation("x", "test", {"a": 1, "b": [1, 2]}, ["0" * 32 + "-b", "1" * 32 + "-a"])
+    b = store.derivation("x", "test", {"b": [1, 2], "a": 1}, ["1" * 32 + "-a", "0" * 32 + "-b"])
+    c = store.derivation("x", "test", {"b": [2, 1], "a": 1}, ["1" * 32 + "-a", "0" * 32 + "-b"])
+    assert store.store_name(a) == store.store_name(b) != store.store_name(c)
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "-x", "a/b", "a b", "x" * 201])
+def test_bad_names_are_one_line_errors(name):
+    with pytest.raises(LatticeError, match="invalid store path name"):
+        store.derivation(name, "test", {})
+
+
+def test_unhashable_inputs_are_errors():
+    with pytest.raises(LatticeError, match="cannot be hashed"):
+        store.derivation("x", "test", {"v": float("nan")})
+
+
+def test_same_name_and_identical_tree_under_two_roots(tmp_path):
+    drv = store.derivation("sample", "test", {"v": 1})
+    a = store.add(drv, build_sample, root=tmp_path / "one" / "store")
+    b = store.add(drv, build_sample, root=tmp_path / "two" / "deeper" / "store")
+    assert a.name == b.name
+    assert snapshot(a) == snapshot(b)
+    assert (a / "manifest.json").read_bytes() == (b / "manifest.json").read_bytes()
+
+
+def test_add_is_a_noop_when_present():
+    drv = store.derivation("sample", "test", {"v": 1})
+    calls = []
+    first = store.add(drv, lambda d: (calls.append(1), build_sample(d)))
+    second = store.add(drv, lambda d: calls.append(2))
+    assert first == second == data_dir() / "store" / store.store_name(drv)
+    assert calls == [1]
+
+
+def test_noop_add_imports_nothing_heavy():
+    drv = store.derivation("sample", "test", {"v": 1})
+    store.add(drv, build_sample)
+    code = textwrap.dedent(f"""
+        import sys
+        from lattice_env import store
+        drv = store.derivation("sample", "test", {{"v": 1}})
+        print(store.add(drv, None))
+        print(sorted(m for m in ("jinja2", "cerberus", "yaml", "platformdirs") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [str(store.store_path(drv)), "[]"]
+
+
+def test_result_is_read_only_with_fixed_mtimes():
+    path = store.add(store.derivation("sample", "test", {}), build_sample)
+    snap = snapshot(path)
+    assert snap["bin/tool"][1] == 0o555 and snap["shared.txt"][1] == 0o444
+    assert snap["bin"][1] == 0o555 and stat.S_IMODE(path.stat().st_mode) == 0o555
+    assert snap["manifest.json"][1] == 0o444
+    assert {s[-2] if s[0] == "f" else s[2] for s in snap.values()} == {1}
+    manifest = store.read_manifest(path)
+    assert manifest["name"] == path.name and manifest["tree"].startswith("sha256:")
+    assert [e[0] for e in manifest["entries"]] == sorted(e[0] for e in manifest["entries"])
+
+
+def test_builder_failure_leaves_nothing_and_reraises():
+    def broken(d: Path) -> None:
+        (d / "half").write_text("x")
+        os.chmod(d, 0o555)
+        raise RuntimeError("builder broke")
+
+    drv = store.derivation("broken", "test", {})
+    with pytest.raises(RuntimeError, match="builder broke"):
+        store.add(drv, broken)
+    assert [p.name for p in (data_dir() / "store").iterdir()] == [".locks"]
+
+
+def test_builder_leaking_its_location_is_refused():
+    drv = store.derivation("leaky", "test", {})
+    with pytest.raises(LatticeError, match="store's own location"):
+        store.add(drv, lambda d: (d / "activate").write_text(f"VIRTUAL_ENV={d}\n"))
+    with pytest.raises(LatticeError, match="store's own location"):
+        store.add(drv, lambda d: os.symlink(store.store_path(drv) / "x", d / "abs"))
+    assert not store.store_path(drv).exists()
+
+
+def test_missing_reference_is_refused():
+    drv = store.derivation("needs", "test", {}, ["0" * 32 + "-gone"])
+    with pytest.raises(LatticeError, match="does not exist"):
+        store.add(drv, build_sample)
+
+
+def test_verify_catches_modified_added_removed_and_modes():
+    path = store.add(store.derivation("sample", "test", {}), build_sample)
+    other = store.add(store.derivation("other", "test", {}), build_sample)
+    assert store.verify() == []
+    os.chmod(path, 0o755)
+    (path / "shared.txt").chmod(0o644)
+    (path / "shared.txt").write_text("tampered\n")
+    (path / "extra").write_text("x")
+    (path / "share" / "é dir").chmod(0o755)
+    (path / "share" / "é dir" / "data.json").unlink()
+    (path / "bin" / "tool").chmod(0o444)
+    problems = [str(p) for p in store.verify()]
+    n = path.name
+    assert problems == [
+        f"{n}: added: extra",
+        f"{n}: mode: . is 0755, expected 0555",
+        f"{n}: mode: bin/tool executable bit removed",
+        f"{n}: mode: share/é dir is 0755, expected 0555",
+        f"{n}: mode: shared.txt is 0644, expected 0444",
+        f"{n}: modified: shared.txt",
+        f"{n}: removed: share/é dir/data.json",
+    ]
+    assert store.verify([other]) == []
+    assert store.verify([path.name]) and store.verify([str(path)])
+
+
+def test_verify_catches_a_forged_manifest():
+    path = store.add(store.derivation("sample", "test", {"v": 1}), build_sample)
+    manifest = store.read_manifest(path)
+    manifest["derivation"]["inputs"] = {"v": 2}
+    os.chmod(path, 0o755)
+    (path / "manifest.json").chmod(0o644)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / "manifest.json").chmod(0o444)
+    os.chmod(path, 0o555)
+    assert [str(p) for p in store.verify()] == [
+        f"{path.name}: manifest: derivation does not hash to this path's name"]
+
+
+def _chain(root: Path) -> tuple[Path, Path, Path]:
+    base = store.add(store.derivation("base", "test", {}), build_sample, root)
+    mid = store.add(store.derivation("mid", "test", {}, [base]), build_sample, root)
+    top = store.add(store.derivation("top", "test", {}, [mid]), build_sample, root)
+    return base, mid, top
+
+
+def _profile(root: Path, name: str, generation: int, target: Path) -> Path:
+    """A Nix-layout profile: profiles/NAME -> NAME-N-link -> store path."""
+    profiles = root.parent / "profiles"
+    profiles.mkdir(exist_ok=True)
+    link = profiles / f"{name}-{generation}-link"
+    os.symlink(target, link)
+    current = profiles / name
+    current.unlink(missing_ok=True)
+    os.symlink(link.name, current)
+    return link
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_gc_keeps_roots_and_their_references_and_removes_the_rest():
+    root = data_dir() / "store"
+    base, mid, top = _chain(root)
+    lone = store.add(store.derivation("lone", "test", {}), build_sample, root)
+    held = store.add(store.derivation("held", "test", {}), build_sample, root)
+    garbage = store.add(store.derivation("garbage", "test", {}), build_sample, root)
+    link = _profile(root, "default", 1, top)
+    stale_tmp = root / f".tmp-{garbage.name}-{_dead_pid()}-abcd1234"
+    (stale_tmp / "d").mkdir(parents=True)
+    (stale_tmp / "d" / "f").write_text("x" * 1000)
+    os.chmod(stale_tmp / "d", 0o555)
+    dead_root = root.parent / "roots" / f"{_dead_pid()}-00000000"
+    dead_root.parent.mkdir()
+    os.symlink(lone, dead_root)
+    with storegc.temp_root(held) as temp:
+        dry = storegc.gc(dry_run=True)
+        assert dry.removed == sorted([lone.name, garbage.name])
+        assert all(p.exists() for p in (lone, garbage, stale_tmp))
+        assert storegc.why(base) == [[str(link), top.name, mid.name, base.name]]
+        assert storegc.why(held) == [[str(temp), held.name]]
+        result = storegc.gc()
+    assert result.removed == dry.removed and result.bytes_freed == dry.bytes_freed > 1000
+    assert result.stale == sorted([stale_tmp.name, dead_root.name])
+    assert sorted(p.name for p in store.paths(root)) == sorted(p.name for p in (base, mid, top, held))
+    assert not stale_tmp.exists() and not dead_root.exists() and not os.path.lexists(dead_root)
+    assert not temp.exists()
+    assert storegc.why(held) == []
+    assert [p.name for p in store.paths(root)] == [p.name for p in store.paths(root)]
+    assert storegc.gc().removed == [held.name]
+    assert store.verify() == []
+
+
+def test_optimise_links_identical_files_only_and_keeps_contents():
+    root = data_dir() / "store"
+    paths = [store.add(store.derivation(f"p{i}", "test", {}), build_sample, root) for i in range(3)]
+
+    def mode_twin(d: Path) -> None:  # same bytes as bin/tool but not executable: must not be merged
+        (d / "tool").write_text("#!/bin/sh\necho tool\n")
+
+    twin = store.add(store.derivation("twin", "test", {}), mode_twin, root)
+    before = {p: snapshot(p) for p in paths + [twin]}
+    shared = len((paths[0] / "shared.txt").read_bytes())
+    saved = storeopt.optimise(root)
+    assert saved >= 2 * shared
+    assert {p: snapshot(p) for p in paths + [twin]} == before
+    inodes = {os.lstat(p / "shared.txt").st_ino for p in paths}
+    assert len(inodes) == 1
+    assert os.lstat(twin / "tool").st_ino != os.lstat(paths[0] / "bin" / "tool").st_ino
+    assert store.verify() == []
+    assert storeopt.optimise(root) == 0
+    _profile(root, "keep", 1, paths[0])
+    result = storegc.gc()
+    assert result.links > 0 and result.bytes_freed > 0
+    assert store.verify() == [] and (paths[0] / "shared.txt").read_bytes() == before[paths[0]]["shared.txt"][3]
+
+
+def _concurrent_add(root: str, log: str, barrier, results) -> None:
+    def slow(d: Path) -> None:
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        time.sleep(0.3)
+        build_sample(d)
+
+    barrier.wait()
+    results.put(str(store.add(store.derivation("shared", "test", {}), slow, Path(root))))
+
+
+def test_concurrent_adds_from_four_processes_build_once(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    log = tmp_path / "builds.log"
+    procs = [ctx.Process(target=_concurrent_add, args=(str(tmp_path / "store"), str(log), barrier, results))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    paths = [results.get(timeout=30) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    assert len(set(paths)) == 1
+    assert len(log.read_text().splitlines()) == 1
+    assert store.verify(root=tmp_path / "store") == []
+
+
+CHILD = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from lattice_env import store
+    def slow(d):
+        for i in range(8):
+            (d / f"f{i}").write_bytes(bytes([i]) * 50000)
+            time.sleep(0.01)
+        (d / "sub").mkdir()
+        os.symlink("../f1", d / "sub" / "link")
+    print("started", flush=True)
+    store.add(store.derivation("crashy", "test", {}), slow)
+""")
+
+
+def test_sigkill_at_random_moments_never_leaves_a_broken_path():
+    drv = store.derivation("crashy", "test", {})
+    final = store.store_path(drv)
+    rng = random.Random(1234)
+    outcomes = {"killed": 0, "finished": 0}
+    for _ in range(20):
+        if final.exists():
+            assert store.verify([final]) == []
+            storegc.gc()  # no roots: collect it, so the next round builds again
+            assert not final.exists()
+        child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE)
+        assert child.stdout.readline() == b"started\n"
+        time.sleep(rng.uniform(0, 0.15))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        outcomes["finished" if final.exists() else "killed"] += 1
+        if final.exists():
+            assert store.verify([final]) == []
+    assert outcomes["killed"] >= 5, outcomes
+    path = store.add(drv, lambda d: None) if final.exists() else None
+    if path is None:
+        sub = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, check=True)
+        assert sub.returncode == 0
+    assert store.verify([final]) == []
+    leftovers = [p.name for p in final.parent.iterdir() if p.name.startswith(".tmp-")]
+    assert not leftovers or storegc.gc().stale  # next add swept them, or gc does
+    assert not [p for p in final.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_resolve_accepts_full_path_and_basename(tmp_path):
+    path = store.add(store.derivation("sample", "test", {}), build_sample)
+    assert store.resolve(path) == store.resolve(path.name) == store.resolve(str(path) + "/") == path
+    with pytest.raises(LatticeError, match="not a store path"):
+        store.resolve(tmp_path)
+    with pytest.raises(LatticeError, match="no store path"):
+        store.resolve("0" * 32 + "-nothing")
+
+
+def test_cli_store_commands(run):
+    root = data_dir() / "store"
+    base, mid, top = _chain(root)
+    lone = store.add(store.derivation("lone", "test", {}), build_sample, root)
+    link = _profile(root, "default", 1, top)
+
+    r = run("store", "ls", "--json")
+    assert r.code == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [row["name"] for row in rows] == sorted(p.name for p in (base, mid, top, lone))
+    assert {row["name"]: row["references"] for row in rows}[top.name] == [mid.name]
+    assert all(row["size"] > 0 and row["kind"] == "test" for row in rows)
+    r = run("store", "ls")
+    assert r.code == 0 and str(top) in r.stdout
+
+    assert run("store", "verify").code == 0
+    r = run("store", "why", base.name)
+    assert r.code == 0 and r.stdout.strip() == f"{link} → {top.name} → {mid.name} → {base.name}"
+    r = run("store", "why", str(lone))
+    assert r.code == 1 and r.stderr.strip() == (
+        f"lattice: error: {lone.name} is not reachable from any root; `lattice store gc` would remove it")
+    r = run("store", "why", "/etc")
+    assert r.code == 1 and len(r.stderr.splitlines()) == 1
+
+    r = run("store", "gc", "--dry-run")
+    assert r.code == 0 and f"would remove {lone.name}" in r.stdout and lone.exists()
+    r = run("store", "gc")
+    assert r.code == 0 and f"removed {lone.name}" in r.stdout and "freed" in r.stdout
+    assert not lone.exists()
+
+    r = run("store", "optimise")
+    assert r.code == 0 and r.stdout.strip().endswith("saved") and not r.stdout.startswith("0 bytes")
+
+    os.chmod(mid / "manifest.json", 0o644)  # not shared.txt: optimise made it one inode in every path
+    r = run("store", "verify", str(mid), top.name)
+    assert r.code == 1
+    assert r.stdout.splitlines() == [f"{mid.name}: mode: manifest.json is 0644, expected 0444"]
