@@ -63,7 +63,7 @@ def derivation(name: str, kind: str, inputs: dict[str, Any], references: Iterabl
 
 def store_name(drv: dict[str, Any]) -> str:
     """`<hash>-<name>`: the hash of the derivation's canonical JSON, then its name."""
-    return base32(hashlib.sha256(canonical_json(drv)).digest()) + "-" + drv["name"]
+    return base32(hashlib.sha256(canonical_json(drv)).digest()) + "-" + str(drv["name"])
 
 
 def store_path(drv: dict[str, Any], root: Path | None = None) -> Path:

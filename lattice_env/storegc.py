@@ -141,7 +141,7 @@ def gc(dry_run: bool = False, root: Path | None = None) -> GcResult:
         result.stale = sorted(p.name for p in stale + dead_roots)
         links = root / ".links"
         link_inodes = _inodes(links)
-        result.bytes_freed = _freed_bytes(doomed + stale, link_inodes)
+        result.bytes_freed, counted = _freed_bytes(doomed + stale, link_inodes)
         if dry_run:
             return result
         for path in doomed:  # rename first: a final name is never half deleted
@@ -159,7 +159,8 @@ def gc(dry_run: bool = False, root: Path | None = None) -> GcResult:
             if st.st_nlink == 1 or entry.name.startswith(".tmp-"):
                 entry.unlink()
                 result.links += 1
-                result.bytes_freed += st.st_size if st.st_nlink == 1 else 0
+                if st.st_nlink == 1 and (st.st_dev, st.st_ino) not in counted:
+                    result.bytes_freed += st.st_size  # orphaned before this run
     return result
 
 
@@ -204,7 +205,7 @@ def _inodes(directory: Path) -> set[tuple[int, int]]:
     return {(st.st_dev, st.st_ino) for st in (os.lstat(e) for e in directory.iterdir())}
 
 
-def _freed_bytes(trees: list[Path], link_inodes: set[tuple[int, int]]) -> int:
+def _freed_bytes(trees: list[Path], link_inodes: set[tuple[int, int]]) -> tuple[int, set[tuple[int, int]]]:
     """Bytes whose every remaining link is inside `trees` (or is the `.links` entry gc then drops)."""
     counts: dict[tuple[int, int], list[int]] = {}
     for tree in trees:
@@ -214,12 +215,13 @@ def _freed_bytes(trees: list[Path], link_inodes: set[tuple[int, int]]) -> int:
                 if stat.S_ISREG(st.st_mode):
                     entry = counts.setdefault((st.st_dev, st.st_ino), [0, st.st_nlink, st.st_size])
                     entry[0] += 1
-    total = 0
+    total, freed = 0, set()
     for key, (seen, nlink, size) in counts.items():
         remaining = nlink - seen
         if remaining == 0 or (remaining == 1 and key in link_inodes):
             total += size
-    return total
+            freed.add(key)
+    return total, freed
 
 
 def why(target: str | Path, root: Path | None = None) -> list[list[str]]:
