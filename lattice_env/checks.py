@@ -95,7 +95,7 @@ class Checker:
     def check_routing(self, path: Path_, routing: list[Any] | dict[str, Any]) -> None:
         if isinstance(routing, list):
             if not routing:
-                self.error(path, "routing needs at least one model")
+                self.error(path, "needs at least one model")
             self.check_models(path, enumerate(routing))
             return
         strategy = routing.get("strategy")
@@ -115,7 +115,7 @@ class Checker:
                 self.error(path, f"strategy {strategy} needs '{key}'", key=True)
         for key in ("models", "pattern", "weights"):
             if key in routing and routing[key] in ([], {}):
-                self.error((*path, key), f"'{key}' must not be empty")
+                self.error((*path, key), "needs at least one model")
         weights = routing.get("weights")
         if isinstance(weights, dict):
             for model, weight in weights.items():
@@ -124,7 +124,7 @@ class Checker:
             self.check_models((*path, "weights"), ((m, m) for m in weights), keys=True)
         size = routing.get("burst_size")
         if isinstance(size, int) and not isinstance(size, bool) and size <= 0:
-            self.error((*path, "burst_size"), f"burst_size must be positive, not {size}")
+            self.error((*path, "burst_size"), f"must be at least 1, not {size}")
         for key in ("models", "pattern", "fallback_models"):
             if isinstance(routing.get(key), list):
                 self.check_models((*path, key), enumerate(routing[key]))
@@ -154,7 +154,8 @@ class Checker:
                                   f"(declared: {declared}){did_you_mean(provider, list(providers))}",
                            key=keys)
                 continue
-            listed = (providers.get(provider) or {}).get("models")
+            declared = providers.get(provider)
+            listed = declared.get("models") if isinstance(declared, dict) else None
             if isinstance(listed, list) and listed and model not in listed:
                 self.error(where, f"'{ref}': model '{model}' is not in providers.{provider}.models "
                                   f"({', '.join(map(str, listed))}){did_you_mean(model, list(map(str, listed)))}",
@@ -189,9 +190,10 @@ class Checker:
             budget = provider.get("local_budget")
             if isinstance(budget, str) and budget != "unlimited":
                 self.error(("providers", name, "local_budget"),
-                           f"local_budget must be a number of dollars or 'unlimited', not '{budget}'")
+                           f"must be a number (dollars) or 'unlimited', not '{budget}'"
+                           f"{did_you_mean(budget, ['unlimited'])}")
             elif isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget < 0:
-                self.error(("providers", name, "local_budget"), f"local_budget must not be negative")
+                self.error(("providers", name, "local_budget"), f"must not be negative, not {budget}")
             if provider.get("env") and provider.get("auth"):
                 self.error(("providers", name, "auth"), "give either env or auth, not both", key=True)
 

@@ -28,7 +28,9 @@ class ConditionError(ValueError):
     """A condition that does not parse; the message says where and what was expected."""
 
 
-def _tokens(text: str) -> list[tuple[str, str, int]]:
+def _tokens(text: str) -> tuple[list[tuple[str, str, int]], ConditionError | None]:
+    """The tokens up to the first character that cannot start one, and the error for that character
+    (raised only when the parser gets there, so the first problem in reading order is reported)."""
     out, pos = [], 0
     while pos < len(text):
         if text[pos:].strip() == "":
@@ -40,20 +42,24 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
             hint = " (compare with ==)" if char == "=" else ""
             if char in "\"'":
                 hint = " (a quote that is never closed)"
-            raise ConditionError(f"unexpected character {char!r} at column {at + 1}{hint}")
+            return out, ConditionError(f"unexpected character {char!r} at column {at + 1}{hint}")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind), m.start(kind) + 1))
         pos = m.end()
-    return out
+    return out, None
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.toks = _tokens(text)
+        self.toks, self.lex_error = _tokens(text)
         self.i = 0
 
     def peek(self) -> tuple[str, str, int] | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
+        if self.i < len(self.toks):
+            return self.toks[self.i]
+        if self.lex_error is not None:
+            raise self.lex_error
+        return None
 
     def take(self) -> tuple[str, str, int]:
         tok = self.peek()

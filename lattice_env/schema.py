@@ -294,7 +294,7 @@ def _message(err: Any, schema: dict[str, Any], data: Any, raw: dict[Path_, tuple
             text, kind = raw[full_path]
             if kind == "date":
                 described = f"a date ({text})"
-            elif "string" in wanted:
+            elif "string" in wanted and "expected" not in meta:  # only where any text would do
                 hint = f"; YAML reads the unquoted {text} as a {kind}, write \"{text}\" if you mean the text"
         elif "string" in wanted and isinstance(value, dict) and len(value) == 1:
             key, inner = next(iter(value.items()))

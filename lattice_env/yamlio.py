@@ -27,6 +27,7 @@ Path_ = tuple  # a path into a document: keys (str) and list indices (int)
 # Alias expansion is walked node by node; a "billion laughs" document must fail fast, not eat memory.
 MAX_NODES = 200_000
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_COLLECTION_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("seq", "map", "omap", "pairs", "set")}
 # Nesting deeper than any configuration needs is refused before it can exhaust the Python stack.
 MAX_DEPTH = 64
 
@@ -160,6 +161,10 @@ class _Walker:
             return None
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
+        if node.tag not in _COLLECTION_TAGS:  # `!!python/object/apply:...` on a list or map
+            self.error(node, path, f"cannot load value: could not determine a constructor for the "
+                                   f"tag '{node.tag}'")
+            return None
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):

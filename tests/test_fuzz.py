@@ -8,6 +8,7 @@ bytes, (b) the design's full example with random deletions, replacements, retypi
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from hypothesis import strategies as st
 
 from conftest import DESIGN, Run
 
-SETTINGS = settings(max_examples=150, deadline=None,
+# LATTICE_FUZZ_EXAMPLES=5000 for a longer bug hunt than the suite's default.
+SETTINGS = settings(max_examples=int(os.environ.get("LATTICE_FUZZ_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 
