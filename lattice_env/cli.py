@@ -264,6 +264,96 @@ def _size(n: int) -> str:
     return f"{n} bytes" if n < 1024 else f"{n} bytes ({value:.1f} {unit})"
 
 
+def _lock_report(result: Any, as_json: bool) -> None:
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        emit_json({"lock": str(result.path), "changed": result.changed, "resolved": result.resolved,
+                   "packages": result.package_count, "roots": result.lock["roots"],
+                   "sources": result.lock["sources"]})
+        return
+    state = "wrote" if result.changed else "up to date:"
+    click.echo(f"{state} {result.path.name} ({result.package_count} packages, "
+               f"{len(result.lock['roots'])} roots, {len(result.lock['sources'])} local/git plugins)")
+
+
+@cli.command()
+@click.option("--refresh", is_flag=True, help="Resolve everything again (transitive versions may move).")
+@click.option("--offline", is_flag=True, help="Use only npm's cache; fail if something is missing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def lock(app: App, refresh: bool, offline: bool, as_json: bool) -> None:
+    """Write lattice.lock: exact versions and hashes of opencode and every plugin's npm closure."""
+    from .lock import lock_workflow
+
+    loaded = app.load()
+    print_warnings(loaded.warnings)
+    _lock_report(lock_workflow(loaded, refresh=refresh, offline=offline), as_json)
+
+
+def _print_rows(rows: list[Any], as_json: bool) -> None:
+    if as_json:
+        emit_json([row.as_json() for row in rows])
+        return
+    click.echo(f"{'plugin':36} {'pinned':14} {'locked':14} latest")
+    for row in rows:
+        pinned = row.pinned or "-"
+        mark = "  (update available)" if row.outdated else ""
+        click.echo(f"{row.name:36} {pinned:14} {row.locked or '-':14} {row.latest or '-'}{mark}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--offline", is_flag=True, help="Do not look up the latest versions.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool, offline: bool) -> None:
+    """List plugins: pinned, locked and latest versions."""
+    if ctx.invoked_subcommand is None:
+        from .pluginops import plugin_rows
+
+        _print_rows(plugin_rows(ctx.find_object(App).load(), offline=offline), as_json)
+
+
+@plugins.command("update")
+@click.argument("name", required=False)
+@click.option("--apply", "apply_", is_flag=True, help="Rewrite the pins in lattice.yaml and re-lock.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_app
+def plugins_update(app: App, name: str | None, apply_: bool, as_json: bool) -> None:
+    """Show newer versions of npm plugins (all, or NAME); --apply pins them and re-locks."""
+    from .pluginops import apply_updates, plugin_rows
+
+    loaded = app.load()
+    rows = [r for r in plugin_rows(loaded, only=name) if r.outdated]
+    result = apply_updates(loaded, rows, app.load) if apply_ else None
+    if as_json:
+        emit_json({"updates": [r.as_json() for r in rows], "applied": result is not None})
+        return
+    if not rows:
+        click.echo("All npm plugins are at their latest version.")
+        return
+    for row in rows:
+        click.echo(f"{row.name}: {row.pinned} -> {row.latest}")
+    if result is None:
+        click.echo("Run `lattice plugins update --apply` to pin these and re-lock.")
+    else:
+        _lock_report(result, as_json=False)
+
+
+@plugins.command("add")
+@click.argument("spec")
+@click.option("--json", "as_json", is_flag=True, help="Print the lock result as JSON.")
+@pass_app
+def plugins_add(app: App, spec: str, as_json: bool) -> None:
+    """Add a plugin (NAME@VERSION, github:OWNER/REPO@REF or file:PATH) to lattice.yaml and re-lock."""
+    from .pluginops import add_plugin
+
+    result = add_plugin(app.load(), spec, app.load)
+    if not as_json:
+        click.echo(f"added {spec}")
+    _lock_report(result, as_json)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)

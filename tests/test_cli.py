@@ -14,7 +14,7 @@ from lattice_env.cli import cli
 
 COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["status", "agents"],
             ["store"], ["store", "ls"], ["store", "verify"], ["store", "gc"], ["store", "optimise"],
-            ["store", "why"]]
+            ["store", "why"], ["lock"], ["plugins"], ["plugins", "update"], ["plugins", "add"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "lattice")

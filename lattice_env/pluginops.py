@@ -1,0 +1,107 @@
+"""`lattice plugins`: what is pinned, locked and published, and changing pins safely (edit lattice.yaml,
+re-lock, and put the file back if the new pin cannot be locked)."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import LatticeError
+from .fsutil import atomic_write
+from .lock import LockResult, lock_path, lock_workflow, nearest, read_lock
+from .npm import Versions, view_versions
+from .pins import append_pin, set_pins
+from .plugins import PluginSpecError, parse_plugin
+
+
+@dataclass(frozen=True)
+class PluginRow:
+    index: int
+    spec: str
+    kind: str
+    name: str
+    pinned: str
+    locked: str | None  # version, short content hash (file:) or commit (github:); None: not locked
+    latest: str | None  # None: not looked up (offline, or not an npm plugin)
+
+    @property
+    def outdated(self) -> bool:
+        return bool(self.latest) and self.latest != self.pinned
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "outdated": self.outdated}
+
+
+def _latest(names: list[str]) -> dict[str, Versions | None]:
+    """Registry look-ups in parallel: each `npm view` is mostly waiting on the network."""
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        return dict(zip(names, pool.map(view_versions, names)))
+
+
+def plugin_rows(loaded: Any, offline: bool = False, only: str | None = None) -> list[PluginRow]:
+    wf = loaded.workflow
+    lock = read_lock(lock_path(loaded)) or {}
+    roots, sources = lock.get("roots") or {}, lock.get("sources") or {}
+    plugins = [(i, p) for i, p in enumerate(wf.plugins) if only in (None, p.name, p.short_name, p.raw)]
+    if only is not None and not plugins:
+        raise LatticeError(f"no plugin named {only} in plugins:")
+    views = {} if offline else _latest(sorted({p.name for _, p in plugins if p.kind == "npm"}))
+    rows = []
+    for index, p in plugins:
+        locked: str | None = None
+        latest: str | None = None
+        if p.kind == "npm":
+            locked = roots.get(p.name)
+            view = views.get(p.name)
+            latest = view.latest if view else None
+        elif p.raw in sources:
+            src = sources[p.raw]
+            locked = (src.get("sha256") or src.get("commit") or "")[:12] or None
+        rows.append(PluginRow(index, p.raw, p.kind, p.name, p.version, locked, latest))
+    return rows
+
+
+def _relock_or_restore(files: dict[Path, bytes], reload: Callable[[], Any]) -> LockResult:
+    """Re-lock after an edit; on any failure put the edited files back as they were."""
+    try:
+        return lock_workflow(reload())
+    except BaseException:
+        for path, data in files.items():
+            atomic_write(path, data, mode=path.stat().st_mode & 0o777)
+        raise
+
+
+def apply_updates(loaded: Any, rows: list[PluginRow], reload: Callable[[], Any]) -> LockResult | None:
+    """Pin every outdated npm plugin in `rows` to its latest version, then re-lock."""
+    changes = {r.index: f"{r.name}@{r.latest}" for r in rows if r.kind == "npm" and r.outdated}
+    if not changes:
+        return None
+    saved = {Path(f): Path(f).read_bytes() for f in loaded.config.files}
+    set_pins(loaded.config, changes)
+    return _relock_or_restore(saved, reload)
+
+
+def add_plugin(loaded: Any, spec: str, reload: Callable[[], Any]) -> LockResult:
+    """Check `spec` exists, append it to `plugins:` and re-lock."""
+    try:
+        plugin = parse_plugin(spec)
+    except PluginSpecError as exc:
+        raise LatticeError(str(exc)) from None
+    for existing in loaded.workflow.plugins:
+        if existing.kind == plugin.kind and existing.name == plugin.name:
+            raise LatticeError(f"{plugin.name} is already in plugins: as {existing.raw} "
+                               f"(change it with `lattice plugins update {plugin.name} --apply`)")
+    if plugin.kind == "npm":
+        info = view_versions(plugin.name)
+        if info is None or not info.versions:
+            raise LatticeError(f"{plugin.raw} does not exist (no package named {plugin.name} in the registry)")
+        if plugin.version not in info.versions:
+            near = nearest(plugin.version, info.versions)
+            hint = f"nearest: {', '.join(near)}; " if near else ""
+            raise LatticeError(f"{plugin.raw} does not exist ({hint}latest {info.latest})")
+    saved = {Path(f): Path(f).read_bytes() for f in loaded.config.files}
+    append_pin(loaded.config, plugin.raw)
+    return _relock_or_restore(saved, reload)
