@@ -93,6 +93,7 @@ def lock_workflow(loaded: Any, refresh: bool = False, offline: bool = False) -> 
     with file_lock(paths.data_dir() / "locks" / f"lattice-lock-{key}.lock"):
         old = None if refresh else read_lock(path)
         roots = npm_roots(wf.plugins)
+        sources = lock_sources(loaded, old, offline=offline)  # first: cheap, and fails fast
         node = node_identity()
         warnings: list[str] = []
         resolved = not (old and old.get("roots") == roots and old.get("node") == node)
@@ -101,7 +102,7 @@ def lock_workflow(loaded: Any, refresh: bool = False, offline: bool = False) -> 
         else:
             packages, unavailable = old["packages"], old.get("unavailable", {})  # type: ignore[index]
         lock = {"format": FORMAT, "node": node, "roots": roots, "packages": packages,
-                "unavailable": unavailable, "sources": lock_sources(loaded, old, offline=offline)}
+                "unavailable": unavailable, "sources": sources}
         check_portable(lock)
         if unavailable:
             names = sorted(unavailable)
@@ -298,7 +299,8 @@ def resolve_github(loaded: Any, index: int, plugin: PluginSpec, offline: bool = 
 
 
 def _short(reason: str) -> str:
-    return re.sub(r"^(fatal|error): ", "", reason).strip()
+    reason = re.sub(r"^(fatal|error): ", "", reason)
+    return re.sub(r"unable to access '[^']*': ", "", reason).strip()
 
 
 def check_portable(lock: dict[str, Any]) -> None:
