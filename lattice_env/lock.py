@@ -96,11 +96,12 @@ def lock_workflow(loaded: Any, refresh: bool = False, offline: bool = False) -> 
         sources = lock_sources(loaded, old, offline=offline)  # first: cheap, and fails fast
         node = node_identity()
         warnings: list[str] = []
-        resolved = not (old and old.get("roots") == roots and old.get("node") == node)
-        if resolved:
-            packages, unavailable = resolve_closure(roots, loaded, seed=old, offline=offline)
+        if old is not None and old.get("roots") == roots and old.get("node") == node:
+            resolved = False
+            packages, unavailable = old["packages"], old.get("unavailable", {})
         else:
-            packages, unavailable = old["packages"], old.get("unavailable", {})  # type: ignore[index]
+            resolved = True
+            packages, unavailable = resolve_closure(roots, loaded, seed=old, offline=offline)
         lock = {"format": FORMAT, "node": node, "roots": roots, "packages": packages,
                 "unavailable": unavailable, "sources": sources}
         check_portable(lock)
@@ -290,7 +291,10 @@ def resolve_github(loaded: Any, index: int, plugin: PluginSpec, offline: bool = 
         raise LatticeError(f"{where}: cannot reach the repository through git ({_short(reason)})") from None
     except LatticeError as exc:
         raise LatticeError(f"{where}: {exc}") from None
-    refs = dict(reversed(line.split("\t", 1)) for line in out.splitlines() if "\t" in line)
+    refs: dict[str, str] = {}
+    for line in out.splitlines():
+        commit, _, name = line.partition("\t")
+        refs[name] = commit
     for name in (f"refs/tags/{plugin.version}^{{}}", f"refs/tags/{plugin.version}",
                  f"refs/heads/{plugin.version}", plugin.version):
         if name in refs:
