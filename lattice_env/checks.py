@@ -45,6 +45,7 @@ VCS_KEYS_BY_PRESET = {
 }
 VCS_CONFIG_KEYS = set(VCS_CONFIG)
 MESSAGE_FIELDS = {"agent", "summary", "provider", "model", "date"}
+_TRIGGER = r"/[A-Za-z0-9][A-Za-z0-9._-]*"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([^}]*)\}")
 
@@ -172,9 +173,10 @@ class Checker:
                 if not isinstance(trigger, str):
                     continue
                 where = ("agents", name, "triggers", i)
-                if not re.fullmatch(r"/[A-Za-z0-9][A-Za-z0-9._-]*", trigger):
+                if not re.fullmatch(_TRIGGER, trigger):
+                    words = re.findall(_TRIGGER[1:], trigger)
                     self.error(where, f"trigger '{trigger}' must start with '/' followed by a name "
-                                      f"(like /{trigger.lstrip('/').split()[0] if trigger.strip('/ ') else 'plan'})")
+                                      f"(like /{words[0] if words else 'plan'})")
                     continue
                 if trigger in seen:
                     self.error(where, f"trigger '{trigger}' is already used by agent '{seen[trigger]}'")
@@ -231,12 +233,15 @@ class Checker:
                 self.error(path, f"unknown MCP server '{name}' (known: {', '.join(KNOWN_MCP)}); give "
                                  f"command for a local server or url for a remote one"
                                  f"{did_you_mean(name, list(KNOWN_MCP))}", key=True)
-            if isinstance(server.get("command"), str):
+            command = server.get("command")
+            if isinstance(command, str):
                 try:
-                    if not shlex.split(server["command"]):
-                        self.error((*path, "command"), "command must not be empty")
+                    if not shlex.split(command):
+                        self.error((*path, "command"), "needs at least the program to run")
                 except ValueError as exc:
                     self.error((*path, "command"), f"cannot split command into words: {exc}")
+            elif command == []:
+                self.error((*path, "command"), "needs at least the program to run")
             for key, needs in (("args", "command"), ("env", "command"), ("headers", "url")):
                 if key in server and needs not in server:
                     self.error((*path, key), f"'{key}' needs '{needs}'", key=True)

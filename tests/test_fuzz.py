@@ -208,3 +208,51 @@ def test_mutated_design_as_local_override(data: dict[str, Any], null_out: bool) 
     if dumped is None:
         return
     _check(_project((DESIGN / "lattice.yaml").read_text(), local=dumped))
+
+
+# ── (c) what validates can be used ─────────────────────────────────────────────
+
+SMALL = st.one_of(
+    st.sampled_from(WORDS), st.none(), st.booleans(), st.integers(-2, 5), st.just([]), st.just({}),
+    st.lists(st.sampled_from(WORDS), max_size=3),
+    st.dictionaries(st.sampled_from(KEYS + WORDS), st.sampled_from(WORDS), max_size=2),
+)
+
+
+@st.composite
+def nearly_valid_design(draw: st.DrawFn) -> dict[str, Any]:
+    """One or two small, plausible edits: about half of these still validate."""
+    data = copy.deepcopy(DESIGN_DATA)
+    for _ in range(draw(st.integers(min_value=1, max_value=2))):
+        path = draw(st.sampled_from(_paths(data)[1:]))
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        op = draw(st.sampled_from(["delete", "replace", "insert"]))
+        if op == "delete":
+            del parent[path[-1]]
+        elif op == "replace":
+            parent[path[-1]] = draw(SMALL)
+        elif isinstance(parent[path[-1]], dict):
+            parent[path[-1]][draw(st.sampled_from(KEYS))] = draw(SMALL)
+    return data
+
+
+@settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples // 3))  # four commands per example
+@given(nearly_valid_design())
+def test_a_valid_configuration_never_crashes_later_commands(data: dict[str, Any]) -> None:
+    """Validation is the gate: whatever it accepts, generate and status must handle."""
+    dumped = _dump(data)
+    if dumped is None:
+        return
+    root = _project(dumped)
+    try:
+        if Run(root)("validate", "--offline").code != 0:
+            return
+        for args in (("generate", "--out", str(root / "out")), ("status", "agents", "--json"),
+                     ("config", "--sources", "--json")):
+            r = Run(root)(*args)
+            assert (r.code, "Traceback" in r.stderr, "internal error" in r.stderr) == (0, False, False), \
+                (args, r.stderr)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
