@@ -291,6 +291,25 @@ def lock(app: App, refresh: bool, offline: bool, as_json: bool) -> None:
     _lock_report(lock_workflow(loaded, refresh=refresh, offline=offline), as_json)
 
 
+@cli.command()
+@click.option("--offline", is_flag=True, help="Install from npm's cache only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def build(app: App, offline: bool, as_json: bool) -> None:
+    """Build the workflow's environment into the store; print its store path last."""
+    from .build import build as build_env
+
+    loaded = app.load()
+    print_warnings(loaded.warnings)
+    result = build_env(loaded, offline=offline)
+    if as_json:
+        emit_json({"path": str(result.path), "built": result.built, "relocked": result.relocked})
+        return
+    if result.relocked:
+        click.echo("lattice: lattice.lock updated", err=True)
+    click.echo(str(result.path))
+
+
 def _print_rows(rows: list[Any], as_json: bool) -> None:
     if as_json:
         emit_json([row.as_json() for row in rows])

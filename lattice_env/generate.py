@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__, paths
 from .errors import LatticeError
@@ -50,11 +51,13 @@ class Result:
     files: list[tuple[str, str]] = field(default_factory=list)  # (relative path, status)
 
 
-def render_files(workflow: Workflow, layout: Layout) -> dict[str, bytes]:
-    """Every generated file, keyed by its path relative to `layout.base`."""
+def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] | None = None) -> dict[str, bytes]:
+    """Every generated file, keyed by its path relative to `layout.base`. `plugin_entries` replaces the
+    project's plugin specs (the store points plugins at built paths)."""
     source = paths.PROJECT_FILE
     files: dict[str, str] = {
-        layout.config_file: render("opencode/opencode.json.j2", config=opencode_document(workflow)),
+        layout.config_file: render("opencode/opencode.json.j2",
+                                   config=opencode_document(workflow, plugin_entries)),
     }
     for agent in workflow.agents.values():
         files[layout.rel(f"agent/{agent.name}.md")] = render(

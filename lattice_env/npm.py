@@ -11,6 +11,7 @@ Why each setting:
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -46,12 +47,17 @@ class NpmFailure(LatticeError):
         self.code, self.stderr = code, stderr
 
 
-def npm(args: Sequence[str], cwd: Path | None = None, offline: bool = False) -> str:
-    """Run `npm ARGS` and return stdout; failures become NpmFailure (network ones already worded)."""
+def npm(args: Sequence[str], cwd: Path | None = None, offline: bool = False,
+        path_prefix: Path | None = None) -> str:
+    """Run `npm ARGS` and return stdout; failures become NpmFailure (network ones already worded).
+    `path_prefix` puts a directory (the store's node environment) first on PATH."""
     argv = ["npm", *args, *FETCH_FLAGS, *(["--offline"] if offline else [])]
     with tempfile.TemporaryDirectory(prefix="lattice-npm-home-") as home:
+        env = npm_env(Path(home))
+        if path_prefix is not None:
+            env["PATH"] = f"{path_prefix}{os.pathsep}{env.get('PATH', '')}"
         try:
-            return run(argv, env=npm_env(Path(home)), cwd=cwd, timeout=TIMEOUT).stdout
+            return run(argv, env=env, cwd=cwd, timeout=TIMEOUT).stdout
         except ProcessError as exc:
             code = error_code(exc.stderr + exc.stdout)
             raise NpmFailure(_describe(code, exc), code, exc.stderr) from None
@@ -110,8 +116,8 @@ def node_identity() -> dict[str, str]:
     """What of the toolchain a lock depends on: the node major (engines, platform packages) and the
     npm major (its resolver and lockfile format). Minor and patch releases do not change a closure, and
     recording them would make a committed lock churn between teammates' machines."""
-    env = clean_env()
-    node = run(["node", "--version"], env=env, timeout=60).stdout.strip().lstrip("v")
-    with tempfile.TemporaryDirectory(prefix="lattice-npm-home-") as home:
-        npm_version = run(["npm", "--version"], env=npm_env(Path(home)), timeout=60).stdout.strip()
-    return {"engine": f"node {node.split('.')[0]}", "npm": npm_version.split(".")[0]}
+    from .node import system_node  # cached: asking node and npm for versions costs ~0.2 s
+
+    toolchain = system_node()
+    return {"engine": f"node {toolchain['version'].lstrip('v').split('.')[0]}",
+            "npm": toolchain["npm"].split(".")[0]}

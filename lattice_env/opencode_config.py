@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import LatticeError
 from .mcp import opencode_entry
 from .model import Agent, Command, Workflow, split_model
 from .providers import OLLAMA_DEFAULT_URL
@@ -108,6 +109,24 @@ def project_plugin_entries(workflow: Workflow) -> list[Any]:
             entries.append([spec, options])
         else:
             entries.append(spec)
+    return entries
+
+
+def store_plugin_entries(workflow: Workflow) -> list[Any]:
+    """Plugins as the store serves them: npm packages from the environment's closure, `file:` plugins
+    from their copy inside the environment. The paths are opencode `{env:…}` references that the
+    `bin/opencode` wrapper sets from its own location, so the store path is relocatable."""
+    entries: list[Any] = []
+    for plugin in workflow.plugins:
+        if plugin.kind == "npm":
+            spec = "{env:LATTICE_CLOSURE}/node_modules/" + plugin.name
+        elif plugin.kind == "file":
+            spec = "{env:LATTICE_ENV}/plugins/" + plugin.short_name
+        else:
+            raise LatticeError(f"{plugin.raw}: building github: plugins is not supported yet "
+                               f"(lattice lock resolves them; use an npm or file: plugin)")
+        options = workflow.plugin_config.get(plugin.short_name)
+        entries.append([spec, options] if options and plugin.short_name != "oh-my-opencode" else spec)
     return entries
 
 

@@ -4,6 +4,7 @@ string, and a workflow shared by a stranger cannot reach Python through a templa
 from __future__ import annotations
 
 import json
+import shlex
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -56,6 +57,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["tojson_sorted"] = to_json
     env.filters["yaml_scalar"] = yaml_scalar
+    env.filters["shell_quote"] = shlex.quote
     env.globals["STAMP"] = STAMP
     return env
 
