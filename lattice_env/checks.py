@@ -101,7 +101,8 @@ class Checker:
             return
         strategy = routing.get("strategy")
         if strategy is None:
-            self.error(path, f"missing key 'strategy' (one of {', '.join(ROUTING_KEYS)})", key=True)
+            if not any(did_you_mean(str(k), ["strategy"]) for k in routing):  # else: a typo, reported
+                self.error(path, f"missing key 'strategy' (one of {', '.join(ROUTING_KEYS)})", key=True)
             return
         if strategy not in ROUTING_KEYS:
             return  # the schema already reported it

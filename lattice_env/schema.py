@@ -278,7 +278,11 @@ def _message(err: Any, schema: dict[str, Any], data: Any, raw: dict[Path_, tuple
     meta = rules.get("meta", {})
     if err.code == codes.UNKNOWN_FIELD.code:
         key = str(path[-1]) if path else "?"
-        return f"unknown key '{key}'{did_you_mean(key, _siblings(schema, path[:-1]))}"
+        siblings = _siblings(schema, path[:-1])
+        hint = did_you_mean(key, siblings)
+        if not hint and key == "model" and "routing" in siblings:
+            hint = " (an agent's models are its routing: write routing: [provider/model])"
+        return f"unknown key '{key}'{hint}"
     if err.code == codes.REQUIRED_FIELD.code:
         return f"missing required key '{path[-1]}'" if path else "missing required key"
     if err.code == codes.NOT_NULLABLE.code:

@@ -109,7 +109,9 @@ def _syntax_error(text: str, file: str, line_offset: int, exc: yaml.MarkedYAMLEr
     line, col = (mark.line + 1 + line_offset, mark.column + 1) if mark else (0, 0)
     message = f"invalid YAML: {detailed.problem or detailed.context or 'cannot parse'}"
     context, cmark = detailed.context, detailed.context_mark
-    if detailed.problem and context:
+    if detailed.problem and context and detailed.problem.startswith("but "):  # one sentence in two
+        message = f"invalid YAML: {context}, {detailed.problem}"
+    elif detailed.problem and context:
         if cmark is not None and (cmark.line, cmark.column) != (getattr(mark, "line", -1),
                                                                   getattr(mark, "column", -1)):
             context += f" started at line {cmark.line + 1 + line_offset}, column {cmark.column + 1}"
@@ -118,12 +120,14 @@ def _syntax_error(text: str, file: str, line_offset: int, exc: yaml.MarkedYAMLEr
 
 
 def _reader_error(text: str, file: str, line_offset: int, exc: yaml.reader.ReaderError) -> Diagnostic:
-    """Control characters and the like: located from the character position."""
-    pos = max(0, min(exc.position, len(text)))
+    """Control characters and the like: located from the character position (libyaml counts bytes,
+    so the character is looked up again the way PyYAML's reader does)."""
+    found = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    pos = found.start() if found else max(0, min(exc.position, len(text)))
     line = text.count("\n", 0, pos) + 1 + line_offset
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    what = (f"character #x{exc.character:04x}" if isinstance(exc.character, int)
-            else f"character {exc.character!r}")
+    char = ord(found.group()) if found else exc.character
+    what = f"character #x{char:04x}" if isinstance(char, int) else f"character {char!r}"
     return Diagnostic(file, line, col, "", f"invalid YAML: {what} is not allowed "
                                            f"(control characters must be escaped in a double-quoted string)")
 

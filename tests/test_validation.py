@@ -91,8 +91,8 @@ CASES = [
     case("yaml-block-then-sequence", "name: demo\n- agents\n",
          "lattice.yaml:2:1: invalid YAML: expected <block end>, but found '-' "
          "(while parsing a block mapping started at line 1, column 1)"),
-    case("yaml-control-character", "name: demo\ndescription: bell\x07\n",
-         "lattice.yaml:2:18: invalid YAML: character #x0007 is not allowed "
+    case("yaml-control-character", "name: demo\ndescription: café bell\x07\n",
+         "lattice.yaml:2:23: invalid YAML: character #x0007 is not allowed "
          "(control characters must be escaped in a double-quoted string)"),
     case("yaml-undefined-alias", "name: demo\ndefaults:\n  routing: *models\n",
          "lattice.yaml:3:12: invalid YAML: found undefined alias 'models'"),
@@ -101,6 +101,8 @@ CASES = [
          "(while scanning a double-quoted scalar started at line 2, column 14)"),
     case("yaml-not-utf8", b"name: caf\xe9\n",
          "lattice.yaml: not UTF-8 text (byte 9)"),
+    case("yaml-two-documents", "name: demo\n---\nname: other\n",
+         "lattice.yaml:2:1: invalid YAML: expected a single document in the stream, but found another document"),
     case("yaml-top-level-list", "- name: demo\n",
          "lattice.yaml:1:1: the top level must be a mapping of keys (name:, agents:, ...)"),
     case("yaml-python-tag", "name: !!python/object/apply:os.system ['true']\n",
@@ -178,6 +180,9 @@ CASES = [
          "lattice.yaml:14:3: defaults.agent_dir: unknown key 'agent_dir' (did you mean 'agents_dir'?)"),
     case("unknown-agent-key", cfg(sub={"triggers": "triggres"}),
          "lattice.yaml:10:5: agents.a.triggres: unknown key 'triggres' (did you mean 'triggers'?)"),
+    case("unknown-agent-key-model", cfg(sub={"    path: a.md\n": "    path: a.md\n    model: anthropic/x\n"}),
+         "lattice.yaml:10:5: agents.a.model: unknown key 'model' (an agent's models are its routing: "
+         "write routing: [provider/model])"),
     case("unknown-routing-map-key", cfg(routing="strategy: fallback\nmodels: [anthropic/x]\nmodles: []\n"),
          "lattice.yaml:14:7: agents.a.routing.modles: unknown key 'modles' (did you mean 'models'?)"),
     case("unknown-mcp-key", cfg("mcp:\n  context7:\n    enabeld: true\n"),
@@ -272,6 +277,8 @@ CASES = [
     case("routing-map-without-strategy", cfg(routing="models: [anthropic/x]\n"),
          "lattice.yaml:11:5: agents.a.routing: missing key 'strategy' "
          "(one of fallback, pattern, weighted, round_robin, burst)"),
+    case("routing-strategy-typo", cfg(routing="stratgy: pattern\npattern: [anthropic/x]\n"),
+         "lattice.yaml:12:7: agents.a.routing.stratgy: unknown key 'stratgy' (did you mean 'strategy'?)"),
     case("round-robin-without-models", cfg(routing="strategy: round_robin\n"),
          "lattice.yaml:11:5: agents.a.routing: strategy round_robin needs 'models'"),
     case("on-unavailable-fallback-without-models",
@@ -692,6 +699,15 @@ hooks:
     r = run("validate", "--offline")
     assert r.code == 0, r.stderr
     assert r.stdout.startswith("strategies: valid (5 agents, 3 providers, 0 plugins")
+
+
+def test_yaml_1_1_words_as_keys_stay_text(run, tmp_path):
+    """Keys are kept as written: a command called `no` is not the boolean false."""
+    project(tmp_path, cfg("commands:\n  no: {action: vcs.undo}\n  on: {action: vcs.status}\n"))
+    r = run("config", "--json")
+    assert r.code == 0, r.stderr
+    assert sorted(json.loads(r.stdout)["commands"]) == ["no", "on"]
+    assert run("validate", "--offline").code == 0
 
 
 def test_dates_are_kept_as_text(run, tmp_path):
