@@ -156,8 +156,8 @@ class Checker:
                                   f"(declared: {declared}){did_you_mean(provider, list(providers))}",
                            key=keys)
                 continue
-            declared = providers.get(provider)
-            listed = declared.get("models") if isinstance(declared, dict) else None
+            entry = providers.get(provider)
+            listed = entry.get("models") if isinstance(entry, dict) else None
             if isinstance(listed, list) and listed and model not in listed:
                 self.error(where, f"'{ref}': model '{model}' is not in providers.{provider}.models "
                                   f"({', '.join(map(str, listed))}){did_you_mean(model, list(map(str, listed)))}",

@@ -31,7 +31,8 @@ class ConditionError(ValueError):
 def _tokens(text: str) -> tuple[list[tuple[str, str, int]], ConditionError | None]:
     """The tokens up to the first character that cannot start one, and the error for that character
     (raised only when the parser gets there, so the first problem in reading order is reported)."""
-    out, pos = [], 0
+    out: list[tuple[str, str, int]] = []
+    pos = 0
     while pos < len(text):
         if text[pos:].strip() == "":
             break

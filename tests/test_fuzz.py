@@ -151,7 +151,7 @@ def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 def _retype(value: Any) -> Any:
     if isinstance(value, dict):
-        return list(value.items()) and [list(kv) for kv in value.items()]
+        return [list(kv) for kv in value.items()]
     if isinstance(value, list):
         return {str(i): v for i, v in enumerate(value)}
     if isinstance(value, str):
