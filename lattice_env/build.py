@@ -154,6 +154,11 @@ class BuildResult:
 
 def build(loaded: Loaded, offline: bool = False, progress: Progress | None = None) -> BuildResult:
     progress = progress or Progress()
+    root = store.store_root()
+    if any(c in str(root.absolute()) for c in '"\\'):
+        # opencode inserts {env:…} values into JSON unescaped; the wrapper exports store paths that way.
+        raise LatticeError(f"the store path {root} contains a quote or backslash, which opencode cannot "
+                           f"read; set LATTICE_HOME to a plain path")
     lock, relocked = current_lock(loaded, offline=offline)
     p = plan(loaded, lock)
     final = store.store_path(p.env)
@@ -233,13 +238,14 @@ def check_closure(out: Path, lock: dict[str, Any]) -> None:
 
 def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) -> None:
     from .generate import Layout, render_files
-    from .opencode_config import store_plugin_entries
+    from .opencode_config import STORE_INSTRUCTIONS, store_plugin_entries
     from .render import render
 
     wf = loaded.workflow
     config = out / CONFIG_DIR
     layout = Layout(base=config, config_file="opencode.json", config_dir=".")
-    for rel, data in render_files(wf, layout, plugin_entries=store_plugin_entries(wf)).items():
+    files = render_files(wf, layout, plugin_entries=store_plugin_entries(wf), instructions=STORE_INSTRUCTIONS)
+    for rel, data in files.items():
         target = config / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)

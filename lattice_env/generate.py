@@ -51,13 +51,14 @@ class Result:
     files: list[tuple[str, str]] = field(default_factory=list)  # (relative path, status)
 
 
-def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] | None = None) -> dict[str, bytes]:
-    """Every generated file, keyed by its path relative to `layout.base`. `plugin_entries` replaces the
-    project's plugin specs (the store points plugins at built paths)."""
+def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] | None = None,
+                 instructions: list[str] | None = None) -> dict[str, bytes]:
+    """Every generated file, keyed by its path relative to `layout.base`. The store passes
+    `plugin_entries` and `instructions` (see `opencode_config.opencode_document`)."""
     source = paths.PROJECT_FILE
     files: dict[str, str] = {
         layout.config_file: render("opencode/opencode.json.j2",
-                                   config=opencode_document(workflow, plugin_entries)),
+                                   config=opencode_document(workflow, plugin_entries, instructions)),
     }
     for agent in workflow.agents.values():
         files[layout.rel(f"agent/{agent.name}.md")] = render(

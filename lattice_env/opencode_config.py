@@ -76,9 +76,13 @@ def provider_entries(workflow: Workflow) -> dict[str, Any]:
     return out
 
 
-def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = None) -> dict[str, Any]:
-    """The whole opencode.json. `plugin_entries` lets the store point plugins at built paths."""
+def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = None,
+                      instructions: list[str] | None = None) -> dict[str, Any]:
+    """The whole opencode.json. The store passes `plugin_entries` (plugins at built paths) and
+    `instructions` (the project's AGENTS.md, found by the wrapper)."""
     doc: dict[str, Any] = {"$schema": SCHEMA_URL}
+    if instructions:
+        doc["instructions"] = instructions
     providers = provider_entries(workflow)
     if providers:
         doc["provider"] = providers
@@ -110,6 +114,11 @@ def project_plugin_entries(workflow: Workflow) -> list[Any]:
         else:
             entries.append(spec)
     return entries
+
+
+# Set by bin/opencode: with project configs off (so stray ones cannot leak in), opencode would drop the
+# repository's AGENTS.md too; naming it by absolute path brings it back.
+STORE_INSTRUCTIONS = ["{env:LATTICE_PROJECT_INSTRUCTIONS}"]
 
 
 def store_plugin_entries(workflow: Workflow) -> list[Any]:

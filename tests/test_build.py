@@ -1,0 +1,268 @@
+"""`lattice build` with real npm, real nodeenv and the real opencode: a workflow with current plugins
+from the registry and a `file:` plugin of our own becomes three store paths, and the environment's
+opencode, through `bin/opencode`, sees exactly the workflow — offline, with a poisoned home."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Run
+from fake_llm import FakeLLM
+from opencode_support import hermetic_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.opencode]
+
+SECRET = "sk-lattice-test-secret-0123456789abcdef"
+PLUGINS = ["opencode-antigravity-auth@1.6.0", "opencode-openai-codex-auth@4.4.0"]
+MARKER_PLUGIN = {
+    "package.json": '{"name": "marker-plugin", "version": "1.0.0", "type": "module", "main": "index.js"}\n',
+    "index.js": (
+        'import { writeFileSync } from "node:fs";\n'
+        "export const MarkerPlugin = async (input, options) => {\n"
+        "  if (process.env.LATTICE_TEST_MARKER)\n"
+        "    writeFileSync(process.env.LATTICE_TEST_MARKER, JSON.stringify({ options: options ?? null }));\n"
+        "  return {};\n"
+        "};\n"),
+}
+
+
+def _needs_unshare() -> None:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root with unshare: the offline proofs must run there")
+        pytest.skip("offline proofs need root and unshare (a network namespace without a network)")
+
+
+def write_project(root: Path, base_url: str) -> None:
+    (root / "agents").mkdir(parents=True)
+    (root / "agents/architect.md").write_text("You are ARCHITECT-PROMPT: design before you build.\n")
+    (root / "agents/quick.md").write_text("---\ntemperature: 0.3\n---\nYou are QUICK-PROMPT.\n")
+    plugin = root.parent / "marker-plugin"
+    plugin.mkdir()
+    for name, text in MARKER_PLUGIN.items():
+        (plugin / name).write_text(text)
+    plugins = "\n".join(f"  - {p}" for p in PLUGINS)
+    (root / "lattice.yaml").write_text(f"""\
+name: built-workflow
+version: "1.0.0"
+plugins:
+{plugins}
+  - file:../marker-plugin
+providers:
+  local:
+    base_url: {base_url}
+    env: LOCAL_KEY
+  anthropic:
+    env: ANTHROPIC_API_KEY
+agents:
+  architect:
+    path: architect.md
+    triggers: [/architect]
+    routing: [local/m1, anthropic/claude-sonnet-4-5]
+  quick:
+    path: quick.md
+    triggers: [/q]
+    routing: [local/m2]
+plugin_config:
+  marker-plugin:
+    greeting: hello
+mcp:
+  context7:
+    enabled: true
+  tools:
+    command: ["python3", "-c", "pass"]
+    env: {{TOKEN: "${{TOOLS_TOKEN}}"}}
+commands:
+  budget:
+    action: providers.status
+""")
+
+
+class Built:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.home = root / "home"
+        self.data = root / "data"
+        self.project = root / "project"
+        self.fake = FakeLLM()
+        self.env: dict[str, str | None] = {
+            "HOME": str(self.home), "LATTICE_HOME": str(self.data), "LATTICE_CONFIG_HOME": str(root / "cfg"),
+            "LOCAL_KEY": SECRET, "ANTHROPIC_API_KEY": SECRET}
+
+    def lattice(self, *args: str, data: Path | None = None, cwd: Path | None = None) -> "object":
+        env = dict(self.env)
+        if data is not None:
+            env["LATTICE_HOME"] = str(data)
+        return Run(cwd or self.project)(*args, env=env)
+
+    def store(self, data: Path | None = None) -> Path:
+        return (data or self.data) / "store"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    b = Built(tmp_path_factory.mktemp("built"))
+    b.home.mkdir()
+    with b.fake:
+        write_project(b.project, b.fake.url)
+        r = b.lattice("build", "--json")
+        assert r.code == 0, r.stderr
+        b.result = json.loads(r.stdout)
+        b.path = Path(b.result["path"])
+        yield b
+
+
+def test_build_makes_three_paths_and_no_op_second_time(built):
+    assert len(built.result["built"]) == 3
+    names = sorted(p.name for p in built.store().iterdir() if not p.name.startswith("."))
+    assert sorted(n.split("-", 1)[1] for n in names) == sorted(
+        ["built-workflow", "node-" + subprocess.run(["node", "--version"], capture_output=True,
+                                                     text=True).stdout.strip().lstrip("v"),
+         "opencode-ai-1.18.33-closure"])
+    r = built.lattice("build")
+    assert r.code == 0
+    assert r.stdout.strip().splitlines()[-1] == str(built.path)
+    again = json.loads(built.lattice("build", "--json").stdout)
+    assert again["built"] == [] and again["path"] == str(built.path)
+
+
+def test_store_paths_are_read_only_and_verify(built):
+    for path in built.store().iterdir():
+        if path.name.startswith("."):
+            continue
+        for entry in [path, *path.rglob("*")]:
+            if entry.is_symlink():
+                continue
+            assert not entry.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), entry
+    r = built.lattice("store", "verify")
+    assert r.code == 0, r.stdout + r.stderr
+
+
+def test_no_secret_byte_in_the_store(built):
+    needle = SECRET.encode()
+    for entry in built.store().rglob("*"):
+        if entry.is_file() and not entry.is_symlink():
+            assert needle not in entry.read_bytes(), entry
+    config = json.loads((built.path / "config/opencode/opencode.json").read_text())
+    assert config["provider"]["local"]["options"]["apiKey"] == "{env:LOCAL_KEY}"
+
+
+def _poison(home: Path, project: Path) -> None:
+    cfg = home / ".config/opencode"
+    (cfg / "agent").mkdir(parents=True, exist_ok=True)
+    (cfg / "opencode.json").write_text(json.dumps({
+        "$schema": "https://opencode.ai/config.json", "plugin": ["poison-plugin@1.0.0"],
+        "agent": {"poisoned": {"description": "p", "prompt": "POISON-PROMPT"}},
+        "mcp": {"poison": {"type": "remote", "url": "http://127.0.0.1:9/mcp"}}}))
+    (cfg / "agent/poisoned-md.md").write_text("---\ndescription: p\n---\nPOISON-MD\n")
+    (home / ".opencode/agent").mkdir(parents=True, exist_ok=True)
+    (home / ".opencode/agent/dot-poison.md").write_text("---\ndescription: p\n---\nPOISON-DOT\n")
+    (project / ".opencode/agent").mkdir(parents=True, exist_ok=True)
+    (project / "opencode.json").write_text('{"agent": {"stray": {"description": "s", "prompt": "STRAY"}}}')
+    (project / ".opencode/agent/stray-md.md").write_text("---\ndescription: s\n---\nSTRAY-MD\n")
+    (project / "AGENTS.md").write_text("Repository rule: AGENTS-MD-MARKER.\n")
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+
+
+def test_environment_opencode_reads_only_the_workflow_offline(built, tmp_path):
+    _needs_unshare()
+    home, project = tmp_path / "home", tmp_path / "some repo"
+    project.mkdir()
+    _poison(home, project)
+    marker = tmp_path / "marker.json"
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LATTICE_TEST_MARKER": str(marker),
+           "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share")}
+    done = subprocess.run(["unshare", "-n", str(built.path / "bin/opencode"), "debug", "config"], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cfg = json.loads(done.stdout)
+    assert set(cfg["agent"]) == {"architect", "quick"}
+    assert cfg["agent"]["architect"]["prompt"] == "You are ARCHITECT-PROMPT: design before you build."
+    assert cfg["agent"]["quick"]["temperature"] == 0.3
+    assert set(cfg["mcp"]) == {"context7", "tools"}
+    assert {"architect", "q", "budget"} <= set(cfg["command"])
+    closure = next(p for p in built.store().iterdir() if p.name.endswith("-closure"))
+    plugins = [(p if isinstance(p, str) else p[0]).removeprefix("file://") for p in cfg["plugin"]]
+    for name in ("opencode-antigravity-auth", "opencode-openai-codex-auth"):
+        assert f"{closure}/node_modules/{name}" in plugins
+    assert f"{built.path}/plugins/marker-plugin" in plugins
+    assert "POISON" not in done.stdout and "STRAY" not in done.stdout
+    # The file: plugin was loaded from the store, with its plugin_config as options, with no network.
+    assert json.loads(marker.read_text()) == {"options": {"greeting": "hello"}}
+
+
+def test_run_reaches_the_model_with_agents_md_and_runtime_key(built, tmp_path):
+    home, project = tmp_path / "home", tmp_path / "repo"
+    project.mkdir()
+    _poison(home, project)
+    env = hermetic_env(home, LOCAL_KEY=SECRET)
+    for var in ("XDG_CONFIG_HOME", "OPENCODE_TEST_HOME", "OPENCODE_DISABLE_MODELS_FETCH"):
+        env.pop(var)  # the wrapper must do this itself
+    with built.fake:
+        done = subprocess.run([str(built.path / "bin/opencode"), "run", "--agent", "architect", "hi"],
+                              cwd=project, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-2000:]
+        chats = built.fake.chats()
+    assert "hello from the fake model" in done.stdout
+    assert chats and chats[-1]["model"] == "m1"
+    system = chats[-1]["system"]
+    assert "ARCHITECT-PROMPT" in system
+    assert "AGENTS-MD-MARKER" in system  # the repository's own instructions still reach the agent
+    assert "POISON" not in system and "STRAY" not in system
+    assert chats[-1]["authorization"] == f"Bearer {SECRET}"  # the key comes from the environment
+
+
+def test_same_inputs_same_names_and_trees_under_another_root(built, tmp_path):
+    other = tmp_path / "other data"
+    r = built.lattice("build", "--json", data=other)
+    assert r.code == 0, r.stderr
+    ours = {p.name: (p / "manifest.json").read_bytes() for p in built.store().iterdir() if not p.name.startswith(".")}
+    theirs = {p.name: (p / "manifest.json").read_bytes() for p in (other / "store").iterdir()
+              if not p.name.startswith(".")}
+    assert ours == theirs  # manifests hold the tree hash and every entry's hash and mode
+    assert built.lattice("store", "verify", data=other).code == 0
+
+
+def test_config_change_rebuilds_only_the_workflow_path(built):
+    prompt = built.project / "agents/quick.md"
+    old = prompt.read_text()
+    try:
+        prompt.write_text(old + "One more rule.\n")
+        r = built.lattice("build", "--json")
+        result = json.loads(r.stdout)
+        assert [n.split("-", 1)[1] for n in result["built"]] == ["built-workflow"]
+        assert result["path"] != str(built.path)
+    finally:
+        prompt.write_text(old)
+
+
+def test_file_plugin_edit_relocks_and_rebuilds(built):
+    index = built.project.parent / "marker-plugin/index.js"
+    old = index.read_text()
+    try:
+        index.write_text(old + "// edited\n")
+        result = json.loads(built.lattice("build", "--json").stdout)
+        assert result["relocked"] is True
+        assert [n.split("-", 1)[1] for n in result["built"]] == ["built-workflow"]
+    finally:
+        index.write_text(old)
+        assert built.lattice("build").code == 0
+
+
+def test_offline_rebuild_from_npm_cache(built, tmp_path):
+    _needs_unshare()
+    data = tmp_path / "data"
+    shutil.copytree(built.data / "npm-cache", data / "npm-cache")
+    env = {**{k: v for k, v in built.env.items() if v is not None}, "PATH": os.environ["PATH"],
+           "LATTICE_HOME": str(data)}
+    done = subprocess.run(["unshare", "-n", sys.executable, "-m", "lattice_env", "build"], cwd=built.project,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert Path(done.stdout.strip().splitlines()[-1]).name == built.path.name
