@@ -266,3 +266,66 @@ def test_offline_rebuild_from_npm_cache(built, tmp_path):
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert Path(done.stdout.strip().splitlines()[-1]).name == built.path.name
+
+
+def _fresh_home(built: Built, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """An empty data dir that shares the first build's npm cache (npm's cache is safe to share)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "npm-cache").symlink_to(built.data / "npm-cache")
+    env = {**{k: v for k, v in built.env.items() if v is not None}, "PATH": os.environ["PATH"],
+           "LATTICE_HOME": str(data)}
+    return data, env
+
+
+def _lattice(args: list[str], env: dict[str, str], cwd: Path, **kw: object) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lattice_env", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_two_concurrent_builds_give_one_path_and_both_succeed(built, tmp_path):
+    data, env = _fresh_home(built, tmp_path)
+    procs = [_lattice(["build"], env, built.project) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-1000:] for o in outs]
+    paths = {o[0].strip().splitlines()[-1] for o in outs}
+    assert paths == {str(data / "store" / built.path.name)}
+    assert all("lattice: installing" not in err for _, err in outs)  # piped: no progress lines
+    assert Run(built.project)("store", "verify", env={**env}).code == 0
+
+
+def test_sigkill_at_random_moments_never_leaves_a_broken_path(built, tmp_path):
+    import random
+    import signal
+    import time
+
+    from lattice_env import store
+
+    data, env = _fresh_home(built, tmp_path)
+    rng = random.Random(20261125)
+    for _ in range(20):
+        proc = _lattice(["build"], env, built.project, start_new_session=True)
+        time.sleep(rng.uniform(0.0, 8.0))
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole build, npm included, dies at once
+        proc.communicate()
+        finals = [p for p in (data / "store").iterdir() if not p.name.startswith(".")]
+        problems = store.verify(finals, root=data / "store") if finals else []
+        assert problems == [], problems
+    proc = _lattice(["build"], env, built.project)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-2000:]
+    assert out.strip().splitlines()[-1] == str(data / "store" / built.path.name)
+    assert store.verify(root=data / "store") == []
+
+
+def test_progress_shows_on_a_terminal(built, tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    data, env = _fresh_home(built, tmp_path)
+    child = pexpect.spawn(sys.executable, ["-m", "lattice_env", "build"], cwd=str(built.project), env=env,
+                          encoding="utf-8", timeout=600)
+    child.expect(r"lattice: installing \d+ npm packages from lattice.lock…")
+    child.expect(r"done in [0-9.]+ s")
+    child.expect(str(data / "store" / built.path.name))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
