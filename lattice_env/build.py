@@ -109,13 +109,17 @@ def current_lock(loaded: Loaded, offline: bool = False) -> tuple[dict[str, Any],
     return lock_workflow(loaded, offline=offline).lock, True
 
 
+def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
+    """The npm closure depends on the lock alone: workflows with the same plugins share it."""
+    return store.derivation(f"{OPENCODE_PACKAGE}-{OPENCODE_VERSION}-closure", "npm-closure",
+                            {"roots": lock["roots"], "packages": lock["packages"], "npm": lock["node"]["npm"]})
+
+
 def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:
     wf = loaded.workflow
     node = store.derivation(f"node-{node_env_inputs()['toolchain']['version'].lstrip('v')}", "node-env",
                             node_env_inputs())
-    closure = store.derivation(
-        f"{OPENCODE_PACKAGE}-{OPENCODE_VERSION}-closure", "npm-closure",
-        {"roots": lock["roots"], "packages": lock["packages"], "npm": lock["node"]["npm"]})
+    closure = closure_derivation(lock)
     prompts = {a.name: {"prompt": a.prompt, "frontmatter": dict(a.frontmatter)} for a in wf.agents.values()}
     env = store.derivation(wf.name, "workflow", {
         "lattice": __version__,

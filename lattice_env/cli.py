@@ -314,11 +314,12 @@ def _print_rows(rows: list[Any], as_json: bool) -> None:
     if as_json:
         emit_json([row.as_json() for row in rows])
         return
-    click.echo(f"{'plugin':36} {'pinned':14} {'locked':14} latest")
+    click.echo(f"{'plugin':36} {'pinned':14} {'locked':14} {'built':14} latest")
     for row in rows:
         pinned = row.pinned or "-"
         mark = "  (update available)" if row.outdated else ""
-        click.echo(f"{row.name:36} {pinned:14} {row.locked or '-':14} {row.latest or '-'}{mark}")
+        click.echo(f"{row.name:36} {pinned:14} {row.locked or '-':14} {row.built or '-':14} "
+                   f"{row.latest or '-'}{mark}")
 
 
 @cli.group(invoke_without_command=True)
@@ -326,7 +327,7 @@ def _print_rows(rows: list[Any], as_json: bool) -> None:
 @click.option("--offline", is_flag=True, help="Do not look up the latest versions.")
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool, offline: bool) -> None:
-    """List plugins: pinned, locked and latest versions."""
+    """List plugins: pinned, locked, built and latest versions."""
     if ctx.invoked_subcommand is None:
         from .pluginops import plugin_rows
 
@@ -371,6 +372,169 @@ def plugins_add(app: App, spec: str, as_json: bool) -> None:
     if not as_json:
         click.echo(f"added {spec}")
     _lock_report(result, as_json)
+
+
+# --- profiles and generations (profiles.py) -------------------------------------------------------
+# Hot commands: `switch --generation`, `rollback` and `generations` never load lattice.yaml, and import
+# nothing but profiles.py (stdlib) — jinja2, cerberus and yaml stay out of the process.
+
+profile_option = click.option("--profile", "profile", metavar="NAME",
+                              help="Profile to act on (default: the active one, see `lattice use`).")
+
+
+@cli.command()
+@profile_option
+@click.option("--generation", type=int, metavar="N", help="Move to existing generation N (nothing is built).")
+@click.option("--offline", is_flag=True, help="Install from npm's cache only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def switch(app: App, profile: str | None, generation: int | None, offline: bool, as_json: bool) -> None:
+    """Make the built workflow the profile's new generation.
+
+    With --generation N, move to an existing generation instead: the link only, nothing is built."""
+    from . import profiles
+
+    name = profiles.active_profile() if profile is None else profiles.check_name(profile)
+    if generation is not None:
+        result = profiles.switch_generation(generation, name)
+    else:
+        result = _build_and_switch(app, name, offline)
+    if as_json:
+        emit_json({"profile": name, "generation": result.generation, "created": result.created,
+                   "store_path": str(result.store_path)})
+    elif result.created:
+        click.echo(f"switched profile {name} to generation {result.generation} ({result.store_path})")
+    else:
+        click.echo(f"profile {name} is already at generation {result.generation}")
+
+
+def _build_and_switch(app: App, name: str, offline: bool) -> Any:
+    from .build import build as build_env
+    from .profiles import switch_to
+    from .storegc import temp_root
+
+    loaded = app.load()
+    print_warnings(loaded.warnings)
+    built = build_env(loaded, offline=offline)
+    with temp_root(built.path):
+        if not built.path.is_dir():  # a gc ran between the build and our root: build again, rooted now
+            built = build_env(loaded, offline=offline)
+        return switch_to(built.path, name)
+
+
+@cli.command()
+@profile_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def rollback(profile: str | None, as_json: bool) -> None:
+    """Move the profile back to its previous generation.
+
+    Only the link moves: nothing is built and lattice.yaml is not read."""
+    from . import profiles
+
+    name = profiles.active_profile() if profile is None else profiles.check_name(profile)
+    result = profiles.rollback(name)
+    if as_json:
+        emit_json({"profile": name, "generation": result.generation, "store_path": str(result.store_path)})
+    else:
+        click.echo(f"rolled profile {name} back to generation {result.generation} ({result.store_path})")
+
+
+@cli.command()
+@profile_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def generations(profile: str | None, as_json: bool) -> None:
+    """List the profile's generations.
+
+    Number, date, workflow name and version, store path; * marks the current one."""
+    import time
+
+    from . import profiles
+
+    rows = profiles.generations(profile)
+    if as_json:
+        emit_json([row.as_json() for row in rows])
+        return
+    if not rows:
+        click.echo(f"profile {profile or profiles.active_profile()} has no generations; "
+                   "`lattice switch` creates one", err=True)
+    for row in rows:
+        date = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.created))
+        what = f"{row.workflow or '?'} {row.version or ''}".rstrip()
+        click.echo(f"{row.number:>4} {'*' if row.current else ' '} {date}  {what}  {row.store_path}")
+
+
+@cli.command("delete-generations")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC…")
+@profile_option
+@click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+def delete_generations(specs: tuple[str, ...], profile: str | None, dry_run: bool) -> None:
+    """Delete old generations of the profile.
+
+    SPEC is a generation number, +K (keep the K newest), Nd (older than N days) or old (all but the
+    current one). The current generation is never deleted; `lattice store gc` then frees the paths."""
+    from . import profiles
+
+    rows = profiles.delete_generations(list(specs), profile, dry_run=dry_run)
+    for row in rows:
+        click.echo(f"{'would delete' if dry_run else 'deleted'} generation {row.number} ({row.store_path})")
+    if not rows:
+        click.echo("no generation matches; nothing deleted")
+
+
+@cli.command("profiles")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def profiles_cmd(as_json: bool) -> None:
+    """List profiles and their current generations (* marks the active one)."""
+    from . import profiles
+
+    rows = profiles.profiles()
+    if as_json:
+        emit_json([row.as_json() for row in rows])
+        return
+    for row in rows:
+        where = f"generation {row.generation}  {row.store_path}" if row.generation else "no generations yet"
+        click.echo(f"{'*' if row.active else ' '} {row.name}  {where}")
+
+
+@cli.command()
+@click.argument("name")
+def use(name: str) -> None:
+    """Make profile NAME the active one.
+
+    Commands act on the active profile unless given --profile."""
+    from . import profiles
+
+    profiles.use(name)
+    click.echo(f"active profile: {name} (generation {profiles.current_generation(name)})")
+
+
+# --- Entering an environment: `lattice print-env` and `lattice shell` (activation.py, shell.py) ---------
+
+@cli.command("print-env")
+@click.option("--profile", metavar="NAME", help="Use profile NAME (default: the active profile).")
+@click.option("--shell", "shell_name", type=click.Choice(["bash", "zsh", "fish"]), default="bash",
+              show_default=True, help="Syntax to print (bash's is also right for sh and direnv).")
+def print_env(profile: str | None, shell_name: str) -> None:
+    """Print the exports that make a profile's environment active.
+
+    \b
+    bash/zsh:  eval "$(lattice print-env)"
+    fish:      lattice print-env --shell fish | source
+    direnv:    eval "$(lattice print-env)"  in .envrc"""
+    from .activation import print_env as render_exports
+
+    text = render_exports(profile, shell_name)
+    click.echo(text.encode("utf-8", "surrogateescape"), nl=False)
+
+
+@cli.command("shell")
+@click.option("--profile", metavar="NAME", help="Use profile NAME (default: the active profile).")
+@click.option("-c", "command", metavar="CMD", help="Run CMD in the environment and exit with its status.")
+def shell_cmd(profile: str | None, command: str | None) -> None:
+    """Start your shell ($SHELL) with a profile's environment active; `exit` leaves it."""
+    from .shell import enter
+
+    enter(profile, command)
 
 
 def main(argv: list[str] | None = None) -> int:

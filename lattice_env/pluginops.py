@@ -2,6 +2,7 @@
 re-lock, and put the file back if the new pin cannot be locked)."""
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ class PluginRow:
     name: str
     pinned: str
     locked: str | None  # version, short content hash (file:) or commit (github:); None: not locked
+    built: str | None  # version installed in the store for the current lock; None: not built yet
     latest: str | None  # None: not looked up (offline, or not an npm plugin)
 
     @property
@@ -49,19 +51,42 @@ def plugin_rows(loaded: Any, offline: bool = False, only: str | None = None) -> 
     if only is not None and not plugins:
         raise LatticeError(f"no plugin named {only} in plugins:")
     views = {} if offline else _latest(sorted({p.name for _, p in plugins if p.kind == "npm"}))
+    closure = _built_closure(lock)
     rows = []
     for index, p in plugins:
         locked: str | None = None
         latest: str | None = None
+        built: str | None = None
         if p.kind == "npm":
             locked = roots.get(p.name)
             view = views.get(p.name)
             latest = view.latest if view else None
+            built = _installed_version(closure, p.name)
         elif p.raw in sources:
             src = sources[p.raw]
             locked = (src.get("sha256") or src.get("commit") or "")[:12] or None
-        rows.append(PluginRow(index, p.raw, p.kind, p.name, p.version, locked, latest))
+        rows.append(PluginRow(index, p.raw, p.kind, p.name, p.version, locked, built, latest))
     return rows
+
+
+def _built_closure(lock: dict[str, Any]) -> Path | None:
+    """The store path of the lock's npm closure, if `lattice build` has made it."""
+    if not lock.get("packages"):
+        return None
+    from .build import closure_derivation
+    from .store import store_path
+
+    path = store_path(closure_derivation(lock))
+    return path if path.is_dir() else None
+
+
+def _installed_version(closure: Path | None, name: str) -> str | None:
+    if closure is None:
+        return None
+    try:
+        return json.loads((closure / "node_modules" / name / "package.json").read_text()).get("version")
+    except (OSError, ValueError):
+        return None
 
 
 def _relock_or_restore(files: dict[Path, bytes], reload: Callable[[], Any]) -> LockResult:

@@ -329,3 +329,13 @@ def test_progress_shows_on_a_terminal(built, tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_plugins_lists_the_built_versions(built, tmp_path):
+    rows = {r["name"]: r for r in json.loads(built.lattice("plugins", "--json", "--offline").stdout)}
+    for spec in PLUGINS:
+        name, version = spec.rsplit("@", 1)
+        assert rows[name]["pinned"] == rows[name]["locked"] == rows[name]["built"] == version
+    data, _ = _fresh_home(built, tmp_path)  # an empty store: nothing built there yet
+    rows = json.loads(built.lattice("plugins", "--json", "--offline", data=data).stdout)
+    assert all(r["built"] is None for r in rows)
