@@ -1,0 +1,15 @@
+"""Quoting a value so that a shell reads it back as exactly that string, whatever it holds (spaces,
+quotes, `$`, backslashes, newlines, non-ASCII). Kept free of heavy imports: `print-env` uses it
+directly, and render.py exposes the same functions to templates as `shell_quote` and `fish_quote`."""
+from __future__ import annotations
+
+from shlex import quote as posix_quote
+
+__all__ = ["fish_quote", "posix_quote"]
+
+
+def fish_quote(value: str) -> str:
+    """fish single quotes: everything is literal except `\\'` and `\\\\`, so escape exactly those two.
+
+    (POSIX quoting is not enough for fish: `'a\\\\b'` is two backslashes in sh and one in fish.)"""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
