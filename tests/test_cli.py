@@ -14,7 +14,8 @@ from lattice_env.cli import cli
 
 COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["status", "agents"],
             ["store"], ["store", "ls"], ["store", "verify"], ["store", "gc"], ["store", "optimise"],
-            ["store", "why"], ["lock"], ["plugins"], ["plugins", "update"], ["plugins", "add"]]
+            ["store", "why"], ["lock"], ["plugins"], ["plugins", "update"], ["plugins", "add"],
+            ["print-env"], ["shell"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "lattice")

@@ -1,0 +1,120 @@
+"""What "this environment is active" means, as data: which store path a profile points at, and the
+variables a shell gets (PATH with the environment's `bin/` first, LATTICE_ENV, LATTICE_PROFILE).
+
+This module is on the hot path of `lattice print-env` (run by direnv and shell rc files on every prompt or
+directory change), so it imports only the standard library's cheapest modules: no jinja2, no YAML, no
+cerberus. print-env's few lines are therefore built here with `quoting.posix_quote`/`fish_quote` directly
+rather than through a template; the files `lattice shell` writes (rc files) do come from
+`templates/shell/` (see shell.py). The profile resolver below follows the profile layout
+(`<data>/profiles/<NAME>` → `<NAME>-<N>-link` → store path; `<data>/profile` → `profiles/<NAME>` names
+the active one) and can be replaced by profiles.py's once that lands."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import LatticeError
+from .quoting import fish_quote, posix_quote
+
+DEFAULT_PROFILE = "default"
+# Profile names end up in file names and in prompts (PS1, zsh's %-escapes, fish's prompt function), so
+# they are kept to characters that mean nothing in any of them.
+PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # as profiles.NAME_RE
+SHELLS = ("bash", "zsh", "fish")
+
+
+def _data_dir() -> Path:
+    from .paths import data_dir
+
+    return data_dir()
+
+
+def active_profile() -> str:
+    """The name `<data>/profile` points at (`profiles/<NAME>`), or `default` when there is no such link."""
+    link = _data_dir() / "profile"
+    try:
+        target = os.readlink(link)
+    except FileNotFoundError:
+        return DEFAULT_PROFILE
+    except OSError:
+        raise LatticeError(f"{link} should be a symlink to profiles/<NAME>; "
+                           "remove it or run `lattice use NAME`") from None
+    return os.path.basename(target.rstrip("/")) or DEFAULT_PROFILE
+
+
+def check_profile_name(name: str) -> str:
+    if not PROFILE_NAME_RE.fullmatch(name):
+        raise LatticeError(f"invalid profile name {name!r}: use letters, digits, '.', '_' and '-' "
+                           "(not first: '.', '_', '-'), at most 100 characters")
+    return name
+
+
+def profile_env(name: str | None) -> Path:
+    """The store path profile `name` (default: the active one) currently points at."""
+    name = check_profile_name(name or active_profile())
+    link = _data_dir() / "profiles" / name
+    if not os.path.lexists(link):
+        raise LatticeError(f"profile {name} has no generation; run `lattice switch`")
+    path = Path(os.path.realpath(link))
+    if not path.is_dir():
+        raise LatticeError(f"profile {name} points at {path}, which does not exist; "
+                           "run `lattice switch` or `lattice rollback`")
+    return path
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An environment made active: the profile's name and the store path it points at."""
+
+    profile: str
+    path: Path
+
+    @property
+    def bin(self) -> str:
+        return str(self.path / "bin")
+
+    @property
+    def marker(self) -> str:
+        """The prompt prefix of interactive shells."""
+        return f"(lattice:{self.profile}) "
+
+    def path_entries(self, host_path: str) -> list[str]:
+        """`host_path` as a list with this environment's bin/ first; the bin/ of an environment made
+        active earlier (`$LATTICE_ENV` in the host) is dropped, so activating again replaces it."""
+        previous = os.environ.get("LATTICE_ENV")
+        drop = {self.bin} | ({os.path.join(previous, "bin")} if previous else set())
+        return [self.bin] + [p for p in host_path.split(os.pathsep) if p not in drop] \
+            if host_path else [self.bin]
+
+    def variables(self, host_path: str) -> dict[str, str]:
+        """The variables an active environment sets (PATH whole, as the other two)."""
+        return {"PATH": os.pathsep.join(self.path_entries(host_path)), "LATTICE_ENV": str(self.path),
+                "LATTICE_PROFILE": self.profile}
+
+
+def resolve(profile: str | None) -> Activation:
+    name = check_profile_name(profile or active_profile())
+    activation = Activation(name, profile_env(name))
+    if os.pathsep in activation.bin:
+        raise LatticeError(f"{activation.bin} contains {os.pathsep!r} and cannot be put on PATH; "
+                           "choose a LATTICE_HOME without it")
+    return activation
+
+
+def print_env(profile: str | None, shell: str, host_path: str | None = None) -> str:
+    """Lines that, `eval`ed in `shell`, make the environment active (for `eval "$(lattice print-env)"`
+    and direnv). PATH is written out whole, computed from the caller's PATH, so evaluating it again (or
+    for another profile) replaces the environment instead of stacking it."""
+    if shell not in SHELLS:
+        raise LatticeError(f"unknown shell {shell!r}: choose one of {', '.join(SHELLS)}")
+    activation = resolve(profile)
+    host = os.environ.get("PATH", "") if host_path is None else host_path
+    values = activation.variables(host)
+    if shell == "fish":  # fish's PATH is a list: one quoted argument per entry
+        lines = ["set -gx PATH " + " ".join(fish_quote(p) for p in activation.path_entries(host))]
+        lines += [f"set -gx {k} {fish_quote(values[k])}" for k in ("LATTICE_ENV", "LATTICE_PROFILE")]
+    else:
+        lines = [f"export {k}={posix_quote(values[k])}" for k in ("PATH", "LATTICE_ENV", "LATTICE_PROFILE")]
+    return "".join(line + ";\n" for line in lines)
