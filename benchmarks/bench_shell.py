@@ -1,0 +1,86 @@
+"""Benchmarks for entering an environment, run by hand: `python benchmarks/bench_shell.py [RUNS]`.
+
+Targets (issue 4), measured as ratios and differences within this one run, on a throwaway LATTICE_HOME
+holding a real (tiny) store path and a profile in the Nix layout:
+- `lattice print-env` ≤ 1.5 × `python -c "import click"`
+- `lattice shell -c true` ≤ `bash -c true` + 80 ms
+Whole processes are timed (wall clock, median of RUNS, the commands interleaved so that machine noise hits
+both sides alike). `lattice` is the console script next to this interpreter (not a pyenv shim)."""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+
+
+def lattice_argv() -> list[str]:
+    script = Path(sys.executable).parent / "lattice"
+    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "lattice_env"]
+
+
+def setup(home: Path) -> None:
+    os.environ["LATTICE_HOME"] = str(home)
+    from lattice_env import store
+
+    def builder(out: Path) -> None:
+        (out / "bin").mkdir()
+        (out / "bin" / "opencode").write_text("#!/bin/sh\necho bench\n")
+        (out / "bin" / "opencode").chmod(0o755)
+
+    path = store.add(store.derivation("bench", "workflow", {}), builder)
+    (home / "profiles").mkdir()
+    os.symlink(path, home / "profiles" / "default-1-link")
+    os.symlink("default-1-link", home / "profiles" / "default")
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{argv} failed: {done.stderr.decode()}")
+    return elapsed
+
+
+def compare(label: str, base: list[str], ours: list[str], env: dict[str, str]) -> tuple[float, float]:
+    for argv in (base, ours):  # warm the page cache and .pyc files
+        timed(argv, env)
+    a, b = [], []
+    for _ in range(RUNS):
+        a.append(timed(base, env))
+        b.append(timed(ours, env))
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"{label}\n  baseline {ma * 1000:7.1f} ms   lattice {mb * 1000:7.1f} ms   "
+          f"ratio {mb / ma:.2f}x   difference {(mb - ma) * 1000:+.1f} ms")
+    return ma, mb
+
+
+def main() -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        raise SystemExit("bash is needed")
+    with tempfile.TemporaryDirectory(prefix="lattice-bench-") as tmp:
+        setup(Path(tmp))
+        env = {"PATH": os.environ["PATH"], "HOME": tmp, "LATTICE_HOME": tmp, "SHELL": bash,
+               "LANG": os.environ.get("LANG", "C.UTF-8")}
+        lattice = lattice_argv()
+        print(f"{RUNS} runs each, medians; lattice = {' '.join(lattice)}")
+        ma, mb = compare("print-env vs python -c 'import click'   (target <= 1.5x)",
+                         [sys.executable, "-c", "import click"], lattice + ["print-env"], env)
+        pe_ok = mb / ma <= 1.5
+        sa, sb = compare("shell -c true vs bash -c true            (target <= +80 ms)",
+                         [bash, "-c", "true"], lattice + ["shell", "-c", "true"], env)
+        sh_ok = sb - sa <= 0.080
+        print(f"print-env {'meets' if pe_ok else 'MISSES'} its target; shell -c {'meets' if sh_ok else 'MISSES'} its target")
+
+
+if __name__ == "__main__":
+    main()
