@@ -455,7 +455,7 @@ def generations(profile: str | None, as_json: bool) -> None:
         emit_json([row.as_json() for row in rows])
         return
     if not rows:
-        click.echo(f"profile {profile or profiles.active_profile()} has no generations; "
+        click.echo(f"profile {profiles.active_profile() if profile is None else profile} has no generations; "
                    "`lattice switch` creates one", err=True)
     for row in rows:
         date = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.created))

@@ -15,6 +15,7 @@ from lattice_env.cli import cli
 COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["status", "agents"],
             ["store"], ["store", "ls"], ["store", "verify"], ["store", "gc"], ["store", "optimise"],
             ["store", "why"], ["lock"], ["plugins"], ["plugins", "update"], ["plugins", "add"],
+            ["switch"], ["generations"], ["rollback"], ["delete-generations"], ["profiles"], ["use"],
             ["print-env"], ["shell"]]
 
 
