@@ -79,6 +79,8 @@ def main() -> None:
         sa, sb = compare("shell -c true vs bash -c true            (target <= +80 ms)",
                          [bash, "-c", "true"], lattice + ["shell", "-c", "true"], env)
         sh_ok = sb - sa <= 0.080
+        fa, _ = compare("for scale: python -c pass vs bash -c true (no target; Python's own floor)",
+                        [bash, "-c", "true"], [sys.executable, "-c", "pass"], env)
         print(f"print-env {'meets' if pe_ok else 'MISSES'} its target; shell -c {'meets' if sh_ok else 'MISSES'} its target")
 
 
