@@ -1,0 +1,42 @@
+"""Shared helpers for the benchmarks: whole-process timings, medians, ratios printed against a
+baseline measured in the same run (never absolute thresholds: machines differ)."""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Sequence
+
+
+def time_command(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None,
+                 runs: int = 7, warmup: int = 1) -> float:
+    """Median wall time in seconds of running `argv` as a whole process."""
+    samples = []
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        subprocess.run(list(argv), env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        if i >= warmup:
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes on disk under `path`, counting each hardlinked inode once (like `du`)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+    return total
+
+
+def report(label: str, value: float, baseline: float, target: str, ok: bool, unit: str = "s") -> None:
+    print(f"{label:58} {value:9.3f} {unit} vs {baseline:9.3f} {unit}  ratio {value / baseline:7.2f}  "
+          f"target {target:10} {'OK' if ok else 'MISSED'}")
