@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
 def replace_link(link: Path, target: str) -> None:
     """Point the symlink `link` at `target` all at once: a `<link>.tmp-<pid>-<random>` symlink renamed over
     it, then the directory fsynced, so readers and crashes see the old link or the new one, never none."""
-    tmp = link.with_name(f"{link.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp = link.with_name(f"{link.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")  # not secrets: hot path
     os.symlink(target, tmp)
     try:
         os.rename(tmp, link)

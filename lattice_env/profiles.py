@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from .errors import LatticeError, UsageError
 from .fsutil import fsync_dir, replace_link
@@ -27,8 +26,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _TMP = re.compile(r"\.tmp-[0-9]+-[0-9a-f]+")
 
 
-@dataclass(frozen=True)
-class Generation:
+class Generation(NamedTuple):  # NamedTuple, not dataclass: a third of the import time
     number: int
     link: Path
     store_path: Path
@@ -43,15 +41,13 @@ class Generation:
                 "workflow": self.workflow, "version": self.version, "current": self.current}
 
 
-@dataclass(frozen=True)
-class SwitchResult:
+class SwitchResult(NamedTuple):
     generation: int
     created: bool  # False: the profile already pointed there (or at that generation)
     store_path: Path
 
 
-@dataclass(frozen=True)
-class ProfileInfo:
+class ProfileInfo(NamedTuple):
     name: str
     generation: int | None
     store_path: Path | None
