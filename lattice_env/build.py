@@ -93,20 +93,26 @@ def _generator_hash() -> str:
 
 def current_lock(loaded: Loaded, offline: bool = False) -> tuple[dict[str, Any], bool]:
     """The lock, re-locked first when it is missing or no longer matches lattice.yaml."""
+    lock = fresh_lock(loaded)
+    if lock is not None:
+        return lock, False
+    return lock_workflow(loaded, offline=offline).lock, True
+
+
+def fresh_lock(loaded: Loaded) -> dict[str, Any] | None:
+    """lattice.lock when it still matches lattice.yaml (roots, file: plugin contents), else None; no npm."""
     wf = loaded.workflow
     lock = read_lock(lock_path(loaded))
-    fresh = lock is not None and lock.get("roots") == npm_roots(wf.plugins)
-    if fresh:
-        for plugin in wf.plugins:
-            source = (lock.get("sources") or {}).get(plugin.raw)
-            if plugin.kind == "file" and (
-                    source is None or source.get("sha256") != tree_hash(wf.root / plugin.name)[0]):
-                fresh = False
-            elif plugin.kind == "github" and source is None:
-                fresh = False
-    if fresh:
-        return lock, False  # type: ignore[return-value]
-    return lock_workflow(loaded, offline=offline).lock, True
+    if lock is None or lock.get("roots") != npm_roots(wf.plugins):
+        return None
+    for plugin in wf.plugins:
+        source = (lock.get("sources") or {}).get(plugin.raw)
+        if plugin.kind == "file" and (
+                source is None or source.get("sha256") != tree_hash(wf.root / plugin.name)[0]):
+            return None
+        if plugin.kind == "github" and source is None:
+            return None
+    return lock
 
 
 def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:

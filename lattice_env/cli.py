@@ -162,12 +162,43 @@ def config_cmd(app: App, as_json: bool, sources: bool) -> None:
 
 
 @cli.group(invoke_without_command=True)
+@click.option("--profile", "profile", metavar="NAME", help="Profile to show (default: the active one).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Show the workflow: agents (more comes with profiles and routing)."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(status_agents, as_json=as_json)
+def status(ctx: click.Context, profile: str | None, as_json: bool) -> None:
+    """Show the profile's generation, its drift from lattice.yaml, and the workflow's agents.
+
+    Outside a project only the profile part is shown."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .paths import find_project_file
+    from .status import agent_rows, profile_status
+
+    app = ctx.find_object(App)
+    assert app is not None
+    in_project = app.file is not None or find_project_file(app.directory or Path.cwd()) is not None
+    loaded = app.load() if in_project else None
+    info = profile_status(profile, loaded)
+    rows = agent_rows(loaded.workflow) if loaded is not None else None
+    if as_json:
+        emit_json({"profile": info, "agents": rows})
+        return
+    _print_profile_status(info)
+    if rows is not None:
+        click.echo()
+        _print_agents(rows)
+
+
+def _print_profile_status(info: dict[str, Any]) -> None:
+    active = " (active)" if info["active"] else ""
+    if info["generation"] is None:
+        click.echo(f"profile {info['profile']}{active}: no generations yet; `lattice switch` creates one")
+    else:
+        what = f"{info['workflow'] or '?'} {info['version'] or ''}".rstrip()
+        click.echo(f"profile {info['profile']}{active}: generation {info['generation']}, {what}")
+        click.echo(f"  {info['store_path']}")
+    if info["drift"] is not None and info["generation"] is not None:
+        click.echo(f"  {info['drift']['message']}")
 
 
 @status.command("agents")
@@ -182,6 +213,10 @@ def status_agents(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
+    _print_agents(rows)
+
+
+def _print_agents(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         click.echo(f"{row['name']}  {' '.join(row['triggers'])}")
         click.echo(f"  routing: {row['routing']['summary']} → {', '.join(row['routing']['candidates'])}"
@@ -189,7 +224,6 @@ def status_agents(app: App, as_json: bool) -> None:
         click.echo(f"  prompt:  {row['prompt_file']}")
         if row["description"]:
             click.echo(f"  {row['description']}")
-
 
 
 @cli.group("store")

@@ -212,12 +212,12 @@ def generations(name: str | None = None) -> list[Generation]:
             target, created = Path(os.readlink(link)), os.lstat(link).st_mtime
         except FileNotFoundError:
             continue  # deleted while we listed
-        workflow, version = _describe(target)
+        workflow, version = describe(target)
         rows.append(Generation(number, link, target, created, workflow, version, number == current))
     return rows
 
 
-def _describe(path: Path) -> tuple[str | None, str | None]:
+def describe(path: Path) -> tuple[str | None, str | None]:
     """Workflow name and version from the store manifest; (None, None) when it cannot be read."""
     from .store import read_manifest
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import sys
 
-from lattice_env import profiles
+from lattice_env import profiles, store  # noqa: F401  (store: imported before "started", not mid-switch)
 
 if __name__ == "__main__":
     print("started", flush=True)
