@@ -571,9 +571,28 @@ def shell_cmd(profile: str | None, command: str | None) -> None:
     enter(profile, command)
 
 
+# --- Launching opencode: `lattice run` (launch.py) ---------------------------------------------------
+
+@cli.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--profile", metavar="NAME", help="Run this profile's environment (default: the active one).")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run_cmd(profile: str | None, args: tuple[str, ...]) -> None:
+    """Launch the environment's opencode: `run` (TUI), `run /trigger MESSAGE…` (that agent and the
+    routed model), `run -- ARGS…` (arguments passed to opencode untouched). Exits with opencode's status."""
+    from .launch import run as launch
+
+    launch(profile, list(args), passthrough=_RAW_ARGS.get("passthrough", False))
+
+
+# Whether `lattice run` was given `--` (click consumes it): set by `main` from the raw arguments.
+_RAW_ARGS: dict[str, bool] = {}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every outcome into an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if "run" in args and "--" in args:
+        _RAW_ARGS["passthrough"] = args.index("--") > args.index("run")
     try:
         cli.main(args=args, prog_name="lattice", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -53,3 +53,18 @@ def resolved_config(binary: Path, cwd: Path, env: dict[str, str]) -> dict:
     listed without opencode trying to install them)."""
     done = run([str(binary), "debug", "config", "--pure"], env=env, cwd=cwd, timeout=120)
     return json.loads(done.stdout)
+
+
+def shared_npm_cache() -> Path:
+    """One npm cache for every test data dir (npm's cache is safe to share between processes): each
+    store a test builds links `<data>/npm-cache` here, so the registry is asked once per machine."""
+    cache = CACHE / "lattice-npm-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def new_data_dir(path: Path) -> Path:
+    """A fresh LATTICE_HOME whose npm cache is the shared one."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "npm-cache").symlink_to(shared_npm_cache())
+    return path

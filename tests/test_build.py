@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Run
 from fake_llm import FakeLLM
-from opencode_support import hermetic_env
+from opencode_support import hermetic_env, new_data_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 
@@ -110,6 +110,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory):
     b = Built(tmp_path_factory.mktemp("built"))
     b.home.mkdir()
+    new_data_dir(b.data)
     with b.fake:
         write_project(b.project, b.fake.url)
         r = b.lattice("build", "--json")
@@ -220,7 +221,7 @@ def test_run_reaches_the_model_with_agents_md_and_runtime_key(built, tmp_path):
 
 
 def test_same_inputs_same_names_and_trees_under_another_root(built, tmp_path):
-    other = tmp_path / "other data"
+    other = new_data_dir(tmp_path / "other data")
     r = built.lattice("build", "--json", data=other)
     assert r.code == 0, r.stderr
     ours = {p.name: (p / "manifest.json").read_bytes() for p in built.store().iterdir() if not p.name.startswith(".")}
@@ -258,8 +259,7 @@ def test_file_plugin_edit_relocks_and_rebuilds(built):
 
 def test_offline_rebuild_from_npm_cache(built, tmp_path):
     _needs_unshare()
-    data = tmp_path / "data"
-    shutil.copytree(built.data / "npm-cache", data / "npm-cache")
+    data = new_data_dir(tmp_path / "data")  # an empty store; only npm's cache is there
     env = {**{k: v for k, v in built.env.items() if v is not None}, "PATH": os.environ["PATH"],
            "LATTICE_HOME": str(data)}
     done = subprocess.run(["unshare", "-n", sys.executable, "-m", "lattice_env", "build"], cwd=built.project,
@@ -270,9 +270,7 @@ def test_offline_rebuild_from_npm_cache(built, tmp_path):
 
 def _fresh_home(built: Built, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """An empty data dir that shares the first build's npm cache (npm's cache is safe to share)."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "npm-cache").symlink_to(built.data / "npm-cache")
+    data = new_data_dir(tmp_path / "data")
     env = {**{k: v for k, v in built.env.items() if v is not None}, "PATH": os.environ["PATH"],
            "LATTICE_HOME": str(data)}
     return data, env
