@@ -571,6 +571,27 @@ def shell_cmd(profile: str | None, command: str | None) -> None:
     enter(profile, command)
 
 
+# --- `lattice doctor` (doctor.py) ------------------------------------------------------------------
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def doctor(as_json: bool) -> None:
+    """Check node and npm, profiles, the store, each environment's opencode, providers and leftovers;
+    print the command that fixes each problem. Exits 1 when there is any."""
+    from .doctor import diagnose, failed
+
+    findings = diagnose()
+    if as_json:
+        emit_json({"ok": not failed(findings), "findings": [f.as_json() for f in findings]})
+    else:
+        for f in findings:
+            click.echo(f"{'ok  ' if f.ok else 'FAIL'}  {f.check}: {f.detail}")
+            if f.fix:
+                click.echo(f"      fix: {f.fix}")
+    if failed(findings):
+        raise SystemExit(1)
+
+
 # --- Launching opencode: `lattice run` (launch.py) ---------------------------------------------------
 
 @cli.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -134,7 +134,7 @@ def gc(dry_run: bool = False, root: Path | None = None) -> GcResult:
     with gc_lock(root):
         keep = live(root)
         doomed = [p for p in paths(root) if p.name not in keep]
-        stale = [p for p in root.iterdir() if _is_stale(p, root)]
+        stale = stale_temps(root)
         dead_roots = [p for p in (root.parent / "roots").glob("*") if not _root_alive(p)] \
             if (root.parent / "roots").is_dir() else []
         result.removed = [p.name for p in doomed]
@@ -162,6 +162,16 @@ def gc(dry_run: bool = False, root: Path | None = None) -> GcResult:
                 if st.st_nlink == 1 and (st.st_dev, st.st_ino) not in counted:
                     result.bytes_freed += st.st_size  # orphaned before this run
     return result
+
+
+def stale_temps(root: Path | None = None) -> list[Path]:
+    """Leftovers of interrupted builds and gc runs: what `lattice store gc` removes."""
+    root = root or store_root()
+    try:
+        entries = sorted(root.iterdir())
+    except FileNotFoundError:
+        return []
+    return [p for p in entries if _is_stale(p, root)]
 
 
 def _root_alive(link: Path) -> bool:

@@ -16,7 +16,7 @@ COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["
             ["store"], ["store", "ls"], ["store", "verify"], ["store", "gc"], ["store", "optimise"],
             ["store", "why"], ["lock"], ["plugins"], ["plugins", "update"], ["plugins", "add"],
             ["switch"], ["generations"], ["rollback"], ["delete-generations"], ["profiles"], ["use"],
-            ["print-env"], ["shell"], ["run"]]
+            ["print-env"], ["shell"], ["run"], ["doctor"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "lattice")

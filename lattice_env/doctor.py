@@ -1,0 +1,139 @@
+"""`lattice doctor`: is this machine able to run its Lattice environments? Each check says what it saw
+and, when something is wrong, the one command that fixes it. Nothing here changes anything."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import LatticeError
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _toolchain() -> list[Finding]:
+    from .node import system_node
+
+    try:
+        tc = system_node()
+    except LatticeError as exc:
+        return [Finding("node and npm", False, str(exc), "install node and npm (Debian: apt-get install nodejs npm)")]
+    return [Finding("node and npm", True, f"node {tc['version']} ({tc['node']}), npm {tc['npm']}")]
+
+
+def _profiles() -> tuple[list[Finding], list[tuple[str, Path]]]:
+    from . import profiles
+
+    findings, live = [], []
+    try:
+        rows = profiles.profiles()
+    except LatticeError as exc:
+        return [Finding("profiles", False, str(exc), "lattice use default")], []
+    for row in rows:
+        if row.generation is None:
+            if row.active:
+                findings.append(Finding(f"profile {row.name}", False, "no generation yet", "lattice switch"))
+            continue
+        path = row.store_path
+        if path is None or not Path(path).is_dir():
+            findings.append(Finding(f"profile {row.name}", False,
+                                    f"generation {row.generation} points at a missing store path {path}",
+                                    f"lattice switch --profile {row.name}"))
+            continue
+        live.append((row.name, Path(path)))
+        findings.append(Finding(f"profile {row.name}", True,
+                                f"generation {row.generation}{' (active)' if row.active else ''} → {Path(path).name}"))
+    return findings, live
+
+
+def _verify(live: list[tuple[str, Path]]) -> list[Finding]:
+    from . import store, storegc
+
+    closure = storegc.live() if live else set()
+    problems = store.verify(sorted(closure)) if closure else []
+    if problems:
+        return [Finding("store", False, f"{len(problems)} problem(s), first: {problems[0]}",
+                        "lattice store verify  (then rebuild: delete the damaged path and run lattice switch)")]
+    return [Finding("store", True, f"{len(closure)} live path(s) verify")]
+
+
+def _wrapper(name: str, env_path: Path) -> Finding:
+    from .opencode_config import OPENCODE_VERSION
+    from .proc import clean_env, run
+
+    wrapper = env_path / "bin" / "opencode"
+    try:
+        out = run([str(wrapper), "--version"], env=clean_env(HOME=os.environ.get("HOME", "/")), timeout=60)
+    except LatticeError as exc:
+        return Finding(f"opencode ({name})", False, str(exc), f"lattice switch --profile {name}")
+    version = out.stdout.strip()
+    ok = version == OPENCODE_VERSION
+    return Finding(f"opencode ({name})", ok, f"bin/opencode runs opencode {version}",
+                   "" if ok else f"lattice switch --profile {name}")
+
+
+def _providers(env_path: Path) -> list[Finding]:
+    from .launch import environment_config
+    from .model import Provider
+    from .providers import base_url, is_local_server, server_reachable
+
+    config = environment_config(env_path)
+    out = []
+    for name, spec in (config.get("providers") or {}).items():
+        spec = spec or {}
+        var = spec.get("env")
+        if var:
+            present = bool(os.environ.get(var))
+            out.append(Finding(f"provider {name}", present, f"{var} is {'set' if present else 'not set'}",
+                               "" if present else f"export {var}=…  (in your shell profile or a secrets manager)"))
+        provider = Provider(name=name, env=var, auth=spec.get("auth"), base_url=spec.get("base_url"))
+        url = base_url(provider)
+        if url and is_local_server(provider):
+            up = server_reachable(url)
+            out.append(Finding(f"provider {name}", up, f"model server {'answers' if up else 'does not answer'} at {url}",
+                               "" if up else "start the server (e.g. `ollama serve`)"))
+    return out
+
+
+def _temps() -> list[Finding]:
+    from .storegc import stale_temps
+
+    stale = stale_temps()
+    if stale:
+        return [Finding("store temp dirs", False, f"{len(stale)} left by interrupted builds", "lattice store gc")]
+    return [Finding("store temp dirs", True, "none stale")]
+
+
+def diagnose() -> list[Finding]:
+    """Every check, in the order a user would fix things."""
+    findings = _toolchain()
+    profile_findings, live = _profiles()
+    findings += profile_findings
+    findings += _verify(live)
+    for name, path in live:
+        findings.append(_wrapper(name, path))
+    active = next((p for n, p in live if n == _active()), None)
+    if active is not None:
+        findings += _providers(active)
+    findings += _temps()
+    return findings
+
+
+def _active() -> str:
+    from .profiles import active_profile
+
+    return active_profile()
+
+
+def failed(findings: list[Finding]) -> bool:
+    return any(not f.ok for f in findings)

@@ -1,0 +1,69 @@
+"""`lattice doctor`: every check passes on a sane setup, and each kind of breakage is reported with the
+command that fixes it (exit 1)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from fake_llm import FakeLLM
+from lattice_env import profiles, store
+from lattice_env.opencode_config import OPENCODE_VERSION
+
+
+def _environment(config: dict, version: str = OPENCODE_VERSION) -> Path:
+    """A real (small) workflow store path: a wrapper that answers --version, and its configuration."""
+    def builder(out: Path) -> None:
+        (out / "bin").mkdir()
+        wrapper = out / "bin" / "opencode"
+        wrapper.write_text(f"#!/bin/sh\necho {version}\n")
+        wrapper.chmod(0o755)
+    return store.add(store.derivation("doctor-wf", "workflow", {"config": config, "v": version}), builder)
+
+
+@pytest.fixture
+def server():
+    with FakeLLM() as fake:
+        yield fake
+
+
+def _config(url: str) -> dict:
+    return {"name": "doctor-wf", "providers": {"cloud": {"env": "CLOUD_KEY"}, "local": {"base_url": url}}}
+
+
+def test_all_good(run, server):
+    profiles.switch_to(_environment(_config(server.url)))
+    r = run("doctor", env={"CLOUD_KEY": "x"})
+    assert r.code == 0, r.stdout
+    assert "FAIL" not in r.stdout
+    assert "ok    opencode (default): bin/opencode runs opencode 1.18.33" in r.stdout
+    data = json.loads(run("doctor", "--json", env={"CLOUD_KEY": "x"}).stdout)
+    assert data["ok"] is True and {f["check"] for f in data["findings"]} >= {
+        "node and npm", "profile default", "store", "opencode (default)", "provider cloud", "store temp dirs"}
+
+
+def test_each_problem_comes_with_its_fix(run, server):
+    path = _environment(_config("http://127.0.0.1:9/v1"))
+    profiles.switch_to(path)
+    tampered = path / "bin" / "opencode"
+    os.chmod(path / "bin", 0o755)
+    os.chmod(tampered, 0o755)
+    tampered.write_text("#!/bin/sh\necho 0.0.1\n")
+    stale = store.store_root() / ".tmp-gone-999999999-abcd"
+    stale.mkdir()
+    r = run("doctor")
+    assert r.code == 1
+    out = r.stdout
+    assert "FAIL  provider cloud: CLOUD_KEY is not set\n      fix: export CLOUD_KEY=" in out
+    assert "FAIL  provider local: model server does not answer at http://127.0.0.1:9/v1" in out
+    assert "FAIL  store: " in out and "fix: lattice store verify" in out
+    assert "FAIL  opencode (default): bin/opencode runs opencode 0.0.1\n      fix: lattice switch --profile default" in out
+    assert "FAIL  store temp dirs: 1 left by interrupted builds\n      fix: lattice store gc" in out
+
+
+def test_no_generation_yet(run):
+    r = run("doctor")
+    assert r.code == 1
+    assert "FAIL  profile default: no generation yet\n      fix: lattice switch" in r.stdout
