@@ -5,59 +5,35 @@ This module is on the hot path of `lattice print-env` (run by direnv and shell r
 directory change), so it imports only the standard library's cheapest modules: no jinja2, no YAML, no
 cerberus. print-env's few lines are therefore built here with `quoting.posix_quote`/`fish_quote` directly
 rather than through a template; the files `lattice shell` writes (rc files) do come from
-`templates/shell/` (see shell.py). The profile resolver below follows the profile layout
-(`<data>/profiles/<NAME>` → `<NAME>-<N>-link` → store path; `<data>/profile` → `profiles/<NAME>` names
-the active one) and can be replaced by profiles.py's once that lands."""
+`templates/shell/` (see shell.py). Which store path a profile points at is profiles.py's business
+(it is as light: standard library only)."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LatticeError
 from .quoting import fish_quote, posix_quote
 
-DEFAULT_PROFILE = "default"
-# Profile names end up in file names and in prompts (PS1, zsh's %-escapes, fish's prompt function), so
-# they are kept to characters that mean nothing in any of them.
-PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # as profiles.NAME_RE
 SHELLS = ("bash", "zsh", "fish")
 
 
-def _data_dir() -> Path:
-    from .paths import data_dir
+def profile_name(name: str | None) -> str:
+    """`name` checked, or the active profile (profiles.py owns the layout and the name rules)."""
+    from .profiles import active_profile, check_name
 
-    return data_dir()
-
-
-def active_profile() -> str:
-    """The name `<data>/profile` points at (`profiles/<NAME>`), or `default` when there is no such link."""
-    link = _data_dir() / "profile"
-    try:
-        target = os.readlink(link)
-    except FileNotFoundError:
-        return DEFAULT_PROFILE
-    except OSError:
-        raise LatticeError(f"{link} should be a symlink to profiles/<NAME>; "
-                           "remove it or run `lattice use NAME`") from None
-    return os.path.basename(target.rstrip("/")) or DEFAULT_PROFILE
-
-
-def check_profile_name(name: str) -> str:
-    if not PROFILE_NAME_RE.fullmatch(name):
-        raise LatticeError(f"invalid profile name {name!r}: use letters, digits, '.', '_' and '-' "
-                           "(not first: '.', '_', '-'), at most 100 characters")
-    return name
+    return check_name(name) if name else active_profile()
 
 
 def profile_env(name: str | None) -> Path:
     """The store path profile `name` (default: the active one) currently points at."""
-    name = check_profile_name(name or active_profile())
-    link = _data_dir() / "profiles" / name
-    if not os.path.lexists(link):
+    from .profiles import current_path
+
+    name = profile_name(name)
+    path = current_path(name)
+    if path is None:
         raise LatticeError(f"profile {name} has no generation; run `lattice switch`")
-    path = Path(os.path.realpath(link))
     if not path.is_dir():
         raise LatticeError(f"profile {name} points at {path}, which does not exist; "
                            "run `lattice switch` or `lattice rollback`")
@@ -95,7 +71,7 @@ class Activation:
 
 
 def resolve(profile: str | None) -> Activation:
-    name = check_profile_name(profile or active_profile())
+    name = profile_name(profile)
     activation = Activation(name, profile_env(name))
     if os.pathsep in activation.bin:
         raise LatticeError(f"{activation.bin} contains {os.pathsep!r} and cannot be put on PATH; "

@@ -592,6 +592,143 @@ def doctor(as_json: bool) -> None:
         raise SystemExit(1)
 
 
+# --- Routing: `lattice route`, `lattice routing`, `lattice status providers` (routing/) ---------------
+# Hot path: `route` imports routing/ (stdlib only) and, when a profile is active, reads the config from
+# its environment's manifest; YAML, cerberus and jinja2 load only when lattice.yaml must be read instead.
+
+def _routing_source(app: App, profile: str | None = None) -> tuple[Any, str]:
+    """The configuration to route from: the active (or named) profile's environment when it has a
+    generation and no -C/-f was given, else lattice.yaml. Returns it and where it came from."""
+    if profile is not None or (app.file is None and app.directory is None):
+        from .activation import profile_env, profile_name
+        from .launch import environment_config
+
+        try:
+            env_path = profile_env(profile)
+        except LatticeError:
+            if profile is not None:
+                raise
+        else:
+            return environment_config(env_path), f"profile {profile_name(profile)} ({env_path.name})"
+    loaded = app.load()
+    return loaded.config.data, str(loaded.config.project_file)
+
+
+@cli.command("route")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--commit", is_flag=True, help="Count the call and advance the agent's position "
+                                             "(default: a dry run that changes nothing).")
+@click.option("--session", metavar="ID", help="Session whose skipped providers are left out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@pass_app
+def route_cmd(app: App, text: tuple[str, ...], commit: bool, session: str | None, as_json: bool) -> None:
+    """Show which agent and model a prompt such as `/architect design X` goes to, and why other
+    candidates were skipped."""
+    from .routing.decide import route_text
+
+    source, origin = _routing_source(app)
+    decision = route_text(source, " ".join(text), commit=commit, session=session)
+    print_warnings(decision.warnings)
+    if as_json:
+        emit_json({**decision.as_json(), "config": origin})
+        return
+    where = "" if decision.strategy in ("weighted", "fallback") else \
+        f", position {decision.position}/{decision.length}"
+    click.echo(f"{text[0]} → {decision.agent} ({decision.strategy}{where})")
+    note = "" if decision.via == "scheduled" else f" ({decision.via}; scheduled {decision.scheduled})"
+    click.echo(f"  model: {decision.model}{note}")
+    for model, reason in decision.skipped:
+        click.echo(f"  skipped {model}: {reason}")
+    click.echo("  committed: the agent's position advanced" if commit
+               else "  dry run: state unchanged (--commit counts the call)")
+
+
+@cli.group("routing", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def routing_group(ctx: click.Context, as_json: bool) -> None:
+    """Show each agent's routing state: strategy, position, next model, calls today."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .routing.report import routing_rows
+
+    app = ctx.find_object(App)
+    assert app is not None
+    source, origin = _routing_source(app)
+    warnings: list[str] = []
+    rows = routing_rows(source, warnings=warnings)
+    print_warnings(warnings)
+    if as_json:
+        emit_json({"config": origin, "agents": rows})
+        return
+    for i, row in enumerate(rows):
+        click.echo(("\n" if i else "") + f"{row['agent']} ({row.get('summary', 'invalid routing')})")
+        if "position" in row:
+            click.echo(f"  Position: {row['position']}/{row['length']}")
+        if row.get("distribution") is not None:
+            dist = ", ".join(f"{m.partition('/')[2]}={n}" for m, n in row["distribution"].items())
+            click.echo(f"  Distribution: {dist or 'no calls yet'}")
+        if row.get("next_model"):
+            click.echo(f"  Next model: {row['next_model']}")
+        elif row.get("unavailable") or row.get("error"):
+            click.echo(f"  Next model: none ({row.get('unavailable') or row.get('error')})")
+        click.echo(f"  Calls today: {row.get('calls_today', 0)}")
+
+
+@routing_group.command("reset")
+@click.argument("agent", required=False)
+@pass_app
+def routing_reset(app: App, agent: str | None) -> None:
+    """Put AGENT (default: every agent) back at position 0; today's counts stay."""
+    from .routing.decide import reset
+    from .routing.table import table_for
+
+    known = None
+    if agent is not None:
+        known = table_for(_routing_source(app)[0]).agent_names()
+    names = reset(agent, known)
+    click.echo(f"reset {', '.join(names)}" if names else "nothing to reset")
+
+
+@status.command("providers")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status_providers(ctx: click.Context, as_json: bool) -> None:
+    """Per provider: key variable set or not (never its value), today's calls, tokens and estimated
+    spend against local_budget, cool-downs after 429s."""
+    from .routing.report import provider_rows
+
+    app = ctx.find_object(App)
+    assert app is not None
+    profile = ctx.parent.params.get("profile") if ctx.parent else None
+    source, origin = _routing_source(app, profile)
+    warnings: list[str] = []
+    rows = provider_rows(source, warnings=warnings)
+    print_warnings(warnings)
+    if as_json:
+        emit_json({"config": origin, "providers": rows})
+        return
+    for row in rows:
+        if row["env"]:
+            access = f"key {row['env']}: {'set' if row['env_set'] else 'NOT SET'}"
+        elif row["auth"]:
+            access = f"auth {row['auth']}"
+        else:
+            access = "local server" if row["local"] else "no key variable"
+        click.echo(f"{row['provider']}  {access}" + ("" if row["declared"] else "  (not in the config)"))
+        budget = row["local_budget"]
+        spend = f"${row['estimated_spend']:.2f}" + (f" of ${budget:g} local_budget" if budget is not None
+                                                   else " (no local_budget)")
+        if row["over_budget"]:
+            spend += " — OVER BUDGET, skipped"
+        click.echo(f"  today: {row['calls_today']} calls, {row['estimated_tokens']:,} tokens "
+                   f"({row['input_tokens']:,} in, {row['output_tokens']:,} out), spend {spend}")
+        if row["unpriced_models"]:
+            click.echo(f"  no price known for {', '.join(row['unpriced_models'])}: tokens counted, no spend")
+        for c in row["cooldowns"]:
+            click.echo(f"  cooling down: {c['model']} ({c['seconds_left']:.0f}s left after a 429)")
+
+
 # --- Launching opencode: `lattice run` (launch.py) ---------------------------------------------------
 
 @cli.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -212,7 +212,7 @@ def test_missing_generation_is_one_line(run, data):
         assert (r.code, r.stdout) == (1, "")
         assert r.stderr == f"lattice: error: profile {name} has no generation; run `lattice switch`\n"
     r = run("print-env", "--profile", "../x")
-    assert r.code == 1 and r.stderr.startswith("lattice: error: invalid profile name '../x'")
+    assert r.code == 2 and r.stderr.startswith("lattice: error: invalid profile name '../x'")  # a usage error
 
 
 def _eval_print_env(name: str, env: dict[str, str], args: str = "") -> list[str]:
