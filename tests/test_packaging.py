@@ -46,6 +46,7 @@ def test_wheel_from_clean_clone_works_in_fresh_venv(tmp_path):
     names = subprocess.run(["unzip", "-l", str(wheel)], capture_output=True, text=True).stdout
     assert "lattice_env/templates/init/lattice.yaml.j2" in names
     assert "lattice_env/templates/opencode/agent.md.j2" in names
+    assert "lattice_env/routing/prices.json" in names
     project = tmp_path / "work dir"
     lattice = str(venv / "bin/lattice")
     lenv = {**env, "LATTICE_HOME": str(tmp_path / "data"), "LATTICE_CONFIG_HOME": str(tmp_path / "cfg")}

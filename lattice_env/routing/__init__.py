@@ -1,0 +1,15 @@
+"""Routing: which model serves an agent's next prompt, and the small mutable state that decides it.
+
+One implementation for every caller — `lattice route`, `lattice run` and the bridge inside opencode —
+so a pattern advances the same way whoever asks. Modules, one concept each:
+
+    table.py        the routing-relevant part of a configuration (a manifest's dict or a Workflow)
+    strategies.py   pure functions: routing + position + prompt + availability → choice
+    availability.py why a model cannot be used now; rate-limit cool-downs and session skips
+    state.py        <data dir>/state.json: locked read-modify-write, rollover, corrupt-file recovery
+    usage.py        tokens and estimated spend from provider responses (prices.json)
+    decide.py       `route()`, the one entry point, plus reset
+    report.py       rows for `lattice routing` and `lattice status providers`
+
+Nothing here imports yaml, jinja2 or cerberus: `route()` runs once per prompt inside opencode.
+"""

@@ -1,0 +1,120 @@
+"""Why a model cannot be used right now — and the two events that make it so for a while: a 429 from
+the provider (a cool-down) and the user skipping a provider for a session.
+
+A model `provider/name` is unavailable when, checked in this order:
+  - its provider was skipped for this session (`skip_provider`);
+  - its provider has a key variable (`env:`) that is unset or empty in the caller's environment;
+  - its provider's estimated spend today has reached `local_budget`;
+  - it, or its whole provider, is cooling down after a 429 (`record_rate_limit`);
+  - its provider is an ollama-style local server whose non-empty `models:` list does not name it.
+An undeclared provider is not checked for keys or budget (validation rejects it in lattice.yaml).
+
+Cool-downs last `LATTICE_COOLDOWN` seconds (default 60) unless the 429 carried a Retry-After, which
+wins. They live in state.json, so every process — each `lattice run`, the bridge — honours them."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import LatticeError
+from ..model import split_model
+from .state import transaction
+from .table import RouteTable, is_local
+
+DEFAULT_COOLDOWN = 60.0
+
+
+class Availability:
+    """A `reason(model)` predicate over one snapshot of configuration, state, environment and clock."""
+
+    def __init__(self, table: RouteTable, state: Mapping[str, Any], environ: Mapping[str, str],
+                 now: float, session: str | None = None) -> None:
+        self.table = table
+        self.usage = state.get("provider_usage", {})
+        self.cooldowns = state.get("cooldowns", {})
+        self.skipped = state.get("skipped", {}).get(session, {}) if session else {}
+        self.environ = environ
+        self.now = now
+
+    def __call__(self, ref: str) -> str | None:
+        return self.reason(ref)
+
+    def reason(self, ref: str) -> str | None:
+        provider_name, model = split_model(ref)
+        if provider_name in self.skipped:
+            return f"provider {provider_name} is skipped for this session"
+        provider = self.table.providers.get(provider_name)
+        if provider is not None:
+            if provider.env and not self.environ.get(provider.env):
+                return f"{provider.env} is not set"
+            budget = provider.local_budget
+            if budget is not None:
+                spent = float(self.usage.get(provider_name, {}).get("estimated_spend", 0))
+                if spent >= budget:
+                    return f"{provider_name} is over its local_budget (${spent:.2f} of ${budget:g} today)"
+        for key in (ref, provider_name):
+            until = self.cooldowns.get(key, {}).get("until", 0)
+            if until > self.now:
+                what = "" if key == ref else f"provider {provider_name} "
+                return f"{what}cooling down after a 429 ({until - self.now:.0f}s left)"
+        if provider is not None and is_local(provider) and provider.models and model not in provider.models:
+            return f"{provider_name} does not list {model} in its models"
+        return None
+
+
+def cooldown_seconds(retry_after: float | str | None, environ: Mapping[str, str] | None = None,
+                     now: float | None = None) -> float:
+    """Retry-After (seconds or an HTTP date) when given, else LATTICE_COOLDOWN, else 60 s."""
+    if retry_after is not None and retry_after != "":
+        try:
+            return max(0.0, float(retry_after))
+        except (TypeError, ValueError):
+            from email.utils import parsedate_to_datetime
+
+            try:
+                when = parsedate_to_datetime(str(retry_after)).timestamp()
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None:
+                return max(0.0, when - (time.time() if now is None else now))
+    env = os.environ if environ is None else environ
+    value = env.get("LATTICE_COOLDOWN")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            raise LatticeError(f"LATTICE_COOLDOWN must be a number of seconds, not {value!r}") from None
+    return DEFAULT_COOLDOWN
+
+
+def record_rate_limit(ref: str, retry_after: float | str | None = None, *, now: float | None = None,
+                      environ: Mapping[str, str] | None = None, path: Path | None = None) -> float:
+    """A 429 for `provider/model` (or a bare `provider`: all its models): cool it down. Returns the
+    time it is unavailable until. A longer cool-down already in place is kept."""
+    now = time.time() if now is None else now
+    until = now + cooldown_seconds(retry_after, environ, now)
+    provider = split_model(ref)[0]
+    with transaction(path, now) as state:
+        entry = state["cooldowns"].get(ref, {})
+        if entry.get("until", 0) < until:
+            state["cooldowns"][ref] = {"until": until, "since": now, "reason": "429"}
+        usage = state["provider_usage"].setdefault(provider, {})
+        usage["rate_limited_today"] = usage.get("rate_limited_today", 0) + 1
+        return float(state["cooldowns"][ref]["until"])
+
+
+def clear_cooldown(ref: str, *, now: float | None = None, path: Path | None = None) -> bool:
+    """End a cool-down early (a request to the model succeeded). True when there was one."""
+    with transaction(path, now) as state:
+        return state["cooldowns"].pop(ref, None) is not None
+
+
+def skip_provider(provider: str, session: str, *, now: float | None = None, path: Path | None = None) -> None:
+    """Leave `provider` out of every decision made for `session` (for 7 days at most)."""
+    if not session:
+        raise LatticeError("skip_provider needs a session id")
+    now = time.time() if now is None else now
+    with transaction(path, now) as state:
+        state["skipped"].setdefault(session, {})[provider] = now

@@ -1,0 +1,151 @@
+"""`route()`: the one routing decision every caller asks for — `lattice route`, `lattice run` and the
+bridge inside opencode — so a pattern advances the same way whoever asks.
+
+A dry run (`commit=False`) reads state.json without the lock and changes nothing: it shows what the
+next committed call would get (for `weighted` too, since draws are derived from a seed and the call
+count). A commit does the read, the decision and the write under one lock, so concurrent callers each
+get their own slot and no call is counted twice or lost."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import LatticeError
+from ..model import Routing, split_model
+from .availability import Availability
+from .state import local_day, read_state, transaction
+from .strategies import Choice, choose
+from .table import RouteTable, routing_hash, table_for
+
+
+@dataclass(frozen=True)
+class Decision:
+    agent: str
+    strategy: str
+    position: int  # the slot the strategy scheduled, 0-based
+    length: int  # slots in the agent's sequence (1 for weighted)
+    model: str  # provider/model to send this call to
+    provider: str
+    skipped: list[tuple[str, str]]  # (model, why) for each unavailable candidate met
+    scheduled: str  # what the strategy wanted before availability
+    via: str  # scheduled | next | retry | fallback | final_trigger
+    committed: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = [{"model": m, "reason": r} for m, r in self.skipped]
+        data["model_name"] = split_model(self.model)[1]
+        return data
+
+
+def seed_for(entry: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+    """LATTICE_SEED when set (reproducible runs and tests), else the agent's own stored seed."""
+    return environ.get("LATTICE_SEED") or str(entry.get("seed", ""))
+
+
+def draw(seed: str, agent: str, call_count: int) -> float:
+    """The uniform draw for an agent's `call_count`-th call: a pure function of seed and count, so a
+    seeded run repeats exactly, and a dry run predicts the next commit."""
+    import random
+
+    return random.Random(f"{seed}/{agent}/{call_count}").random()
+
+
+def agent_entry(state: dict[str, Any], agent: str, routing: Routing, digest: str,
+                now: float) -> dict[str, Any]:
+    """The agent's routing_state, started afresh when its routing changed (position, count, tracked
+    distribution); today's call counter survives the change."""
+    entry = state["routing_state"].get(agent)
+    if entry is not None and entry.get("routing_hash") == digest:
+        return entry
+    old = entry or {}
+    fresh: dict[str, Any] = {"strategy": routing.strategy, "routing_hash": digest, "pattern_index": 0,
+                             "call_count": 0, "calls_today": old.get("calls_today", 0),
+                             "day": old.get("day", local_day(now))}
+    if routing.strategy == "weighted":
+        fresh["seed"] = os.urandom(8).hex()
+    return fresh
+
+
+def _decide(table: RouteTable, agent: str, routing: Routing, entry: Mapping[str, Any],
+            state: Mapping[str, Any], prompt: str, session: str | None, environ: Mapping[str, str],
+            now: float) -> Choice:
+    u = draw(seed_for(entry, environ), agent, int(entry.get("call_count", 0))) \
+        if routing.strategy == "weighted" else 0.0
+    available = Availability(table, state, environ, now, session)
+    return choose(agent, routing, int(entry.get("pattern_index", 0)), prompt, u, available)
+
+
+def _decision(agent: str, routing: Routing, choice: Choice, committed: bool,
+              warnings: list[str]) -> Decision:
+    return Decision(agent=agent, strategy=routing.strategy, position=choice.position, length=choice.length,
+                    model=choice.model, provider=split_model(choice.model)[0], skipped=list(choice.skipped),
+                    scheduled=choice.scheduled, via=choice.via, committed=committed, warnings=warnings)
+
+
+def route(source: Any, agent: str, prompt: str = "", commit: bool = False, session: str | None = None, *,
+          environ: Mapping[str, str] | None = None, now: float | None = None,
+          path: Path | None = None) -> Decision:
+    """The model for `agent`'s next prompt. `source` is the resolved config dict (as in an
+    environment's manifest), a Workflow, or a RouteTable. With `commit`, the agent's position, counts
+    and (with `track`) distribution are updated; otherwise state.json is left as it is.
+    Raises NoModelAvailable (a LatticeError) naming every candidate and why."""
+    table = table_for(source)
+    routing = table.routing(agent)
+    digest = routing_hash(routing)
+    environ = os.environ if environ is None else environ
+    now = time.time() if now is None else now
+    warnings: list[str] = []
+    if not commit:
+        state = read_state(path, now, warnings)
+        entry = agent_entry(state, agent, routing, digest, now)
+        choice = _decide(table, agent, routing, entry, state, prompt, session, environ, now)
+        return _decision(agent, routing, choice, False, warnings)
+    with transaction(path, now, warnings) as state:
+        entry = agent_entry(state, agent, routing, digest, now)
+        choice = _decide(table, agent, routing, entry, state, prompt, session, environ, now)
+        entry["strategy"] = routing.strategy
+        entry["pattern_index"] = choice.next_position
+        entry["call_count"] = int(entry.get("call_count", 0)) + 1
+        entry["calls_today"] = int(entry.get("calls_today", 0)) + 1
+        entry["day"] = local_day(now)
+        entry["last_model"] = choice.model
+        if routing.strategy == "weighted" and routing.track:
+            dist = entry.setdefault("distribution", {})
+            dist[choice.model] = dist.get(choice.model, 0) + 1
+        state["routing_state"][agent] = entry
+    return _decision(agent, routing, choice, True, warnings)
+
+
+def route_text(source: Any, text: str, commit: bool = False, session: str | None = None,
+               **kwargs: Any) -> Decision:
+    """`/architect design X`: route for the trigger's agent, with the rest as the prompt."""
+    table = table_for(source)
+    agent, message = table.agent_for(text)
+    return route(table, agent, message, commit, session, **kwargs)
+
+
+def reset(agent: str | None = None, known: list[str] | None = None, *, path: Path | None = None,
+          now: float | None = None) -> list[str]:
+    """Put `agent` (default: every agent) back at position 0 with its call count and tracked
+    distribution cleared; today's call counters and provider usage stay. Returns the agents reset.
+    `known`, when given, are the configured agents (one without state yet is no error)."""
+    with transaction(path, now) as state:
+        entries = state["routing_state"]
+        if agent is None:
+            names = list(entries)
+        elif agent in entries:
+            names = [agent]
+        elif known is not None and agent in known:
+            names = []
+        else:
+            listed = ", ".join(sorted(set(entries) | set(known or ()))) or "none"
+            raise LatticeError(f"unknown agent {agent} (known: {listed})")
+        for name in names:
+            entries[name].update(pattern_index=0, call_count=0)
+            entries[name].pop("distribution", None)
+    return names

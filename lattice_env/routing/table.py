@@ -1,0 +1,120 @@
+"""The routing-relevant part of a configuration: agents' routings, triggers, providers.
+
+`route()` is called once per prompt, by the bridge inside opencode among others, so it takes the resolved
+configuration dict that a built environment stores in its manifest (already validated when it was built)
+and reads only what it needs from it — no YAML, no schema. A `Workflow` (or `load_workflow`'s `Loaded`)
+is accepted too, for callers that have one already."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+from ..errors import LatticeError, UsageError
+from ..model import Provider, Routing
+
+OLLAMA = "ollama"
+
+
+def _budget(value: Any) -> float | None:
+    """`local_budget` as dollars; None (absent or `unlimited`) means no cap."""
+    if value is None or value == "unlimited" or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None  # validation rejects these; an unvalidated dict must not crash routing
+
+
+def provider_from_data(name: str, data: Any) -> Provider:
+    d = data if isinstance(data, dict) else {}
+    return Provider(name=name, env=d.get("env"), auth=d.get("auth"), tier=d.get("tier"),
+                    local_budget=_budget(d.get("local_budget")),
+                    models=tuple(str(m) for m in d.get("models") or ()), base_url=d.get("base_url"))
+
+
+def is_local(provider: Provider) -> bool:
+    """Ollama-style: no key, a model server on this machine. Same rule as `providers.is_local_server`
+    (a test keeps them equal); repeated here because providers.py imports urllib and YAML helpers,
+    which would double the cost of a routing decision."""
+    return provider.name == OLLAMA or (provider.base_url is not None and provider.env is None
+                                      and provider.auth is None)
+
+
+def routing_hash(routing: Routing) -> str:
+    """Identity of an agent's routing: when lattice.yaml changes it, the agent's position starts over
+    (an old pattern index means nothing in a new pattern)."""
+    text = json.dumps(routing.to_data(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class RouteTable:
+    """Agents, triggers and providers, read lazily from a config dict or a Workflow."""
+
+    def __init__(self, agents: Mapping[str, Any], default_routing: Any,
+                 providers: Mapping[str, Provider], triggers: Mapping[str, str]) -> None:
+        self._agents = agents  # name → Routing, or raw routing data (list/dict/None)
+        self._default = default_routing
+        self.providers = providers
+        self.triggers = triggers
+        self._cache: dict[str, Routing] = {}
+
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> RouteTable:
+        agents_data = data.get("agents") or {}
+        agents = {name: (spec.get("routing") if isinstance(spec, dict) else None)
+                  for name, spec in agents_data.items()}
+        triggers = {t: name for name, spec in agents_data.items() if isinstance(spec, dict)
+                    for t in spec.get("triggers") or ()}
+        defaults = data.get("defaults")
+        default = defaults.get("routing") if isinstance(defaults, dict) else None
+        providers = {name: provider_from_data(name, p) for name, p in (data.get("providers") or {}).items()}
+        return cls(agents, default, providers, triggers)
+
+    @classmethod
+    def from_workflow(cls, workflow: Any) -> RouteTable:
+        agents = {name: a.routing for name, a in workflow.agents.items()}
+        return cls(agents, workflow.default_routing, dict(workflow.providers), workflow.trigger_map())
+
+    def agent_names(self) -> list[str]:
+        return list(self._agents)
+
+    def routing(self, agent: str) -> Routing:
+        """The agent's routing (its own, else defaults.routing)."""
+        cached = self._cache.get(agent)
+        if cached is not None:
+            return cached
+        if agent not in self._agents:
+            known = ", ".join(sorted(self._agents)) or "none"
+            raise UsageError(f"unknown agent {agent} (known: {known})")
+        data = self._agents[agent] or self._default
+        if not data:
+            raise LatticeError(f"agent {agent} has no routing and there is no defaults.routing")
+        try:
+            routing = data if isinstance(data, Routing) else Routing.from_data(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise LatticeError(f"agent {agent}: routing is not valid; run `lattice validate`") from None
+        self._cache[agent] = routing
+        return routing
+
+    def agent_for(self, text: str) -> tuple[str, str]:
+        """`/architect design X` → (`architect`, `design X`): the trigger's agent and the message."""
+        trigger, _, message = text.strip().partition(" ")
+        if not trigger.startswith("/"):
+            raise UsageError(f"expected a trigger such as /architect first, not {trigger!r}")
+        if trigger not in self.triggers:
+            known = ", ".join(sorted(self.triggers)) or "none"
+            raise UsageError(f"unknown trigger {trigger} (known: {known})")
+        return self.triggers[trigger], message.strip()
+
+
+def table_for(source: Any) -> RouteTable:
+    """A RouteTable from a config dict, a Workflow, a `Loaded`, or a RouteTable."""
+    if isinstance(source, RouteTable):
+        return source
+    if isinstance(source, Mapping):
+        return RouteTable.from_config(source)
+    workflow = getattr(source, "workflow", source)
+    if hasattr(workflow, "agents") and hasattr(workflow, "providers"):
+        return RouteTable.from_workflow(workflow)
+    raise TypeError(f"cannot route from {type(source).__name__}")
