@@ -95,9 +95,8 @@ def _check_frontmatter(doc: Any, shown: str) -> None:
     from .schema import FRONTMATTER, validate_mapping
 
     class _Where:
-        def __init__(self, path: tuple[Any, ...], key: bool) -> None:
-            m = doc.key_marks.get(path) if key else None
-            m = m or doc.mark(path)
+        def __init__(self, path: tuple[Any, ...]) -> None:
+            m = doc.where(path)
             self.file, self.line, self.col = shown, m.line, m.col
 
     errors = []
@@ -107,6 +106,6 @@ def _check_frontmatter(doc: Any, shown: str) -> None:
                                  "the model is chosen by routing in lattice.yaml; use model_preference "
                                  "for a hint"))
     data = {k: v for k, v in doc.data.items() if k != "model"}
-    errors += validate_mapping(data, FRONTMATTER, lambda p, key=False: _Where(p, key), doc.raw)
+    errors += validate_mapping(data, FRONTMATTER, _Where, doc.raw)
     if errors:
         raise ConfigError(errors)

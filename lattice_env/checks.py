@@ -56,8 +56,8 @@ class Checker:
         self.data = config.data
         self.out: list[Diagnostic] = []
 
-    def error(self, path: Path_, message: str, key: bool = False, severity: str = "error") -> None:
-        o = self.config.where(path, key=key)
+    def error(self, path: Path_, message: str, severity: str = "error") -> None:
+        o = self.config.where(path)  # at the key for a mapping key, at the item for a list item
         self.out.append(Diagnostic(o.file, o.line, o.col, dotted(path), message, severity))
 
     def get(self, *path: Any, kind: type | tuple[type, ...] = object) -> Any:
@@ -90,8 +90,7 @@ class Checker:
             if isinstance(routing, (list, dict)):
                 self.check_routing(("agents", name, "routing"), routing)
             elif routing is None and default is None:
-                self.error(("agents", name), "no routing: give the agent `routing:` or set defaults.routing",
-                           key=True)
+                self.error(("agents", name), "no routing: give the agent `routing:` or set defaults.routing")
 
     def check_routing(self, path: Path_, routing: list[Any] | dict[str, Any]) -> None:
         if isinstance(routing, list):
@@ -102,7 +101,7 @@ class Checker:
         strategy = routing.get("strategy")
         if strategy is None:
             if not any(did_you_mean(str(k), ["strategy"]) for k in routing):  # else: a typo, reported
-                self.error(path, f"missing key 'strategy' (one of {', '.join(ROUTING_KEYS)})", key=True)
+                self.error(path, f"missing key 'strategy' (one of {', '.join(ROUTING_KEYS)})")
             return
         if strategy not in ROUTING_KEYS:
             return  # the schema already reported it
@@ -111,10 +110,10 @@ class Checker:
             if key not in allowed and key in set().union(*ROUTING_KEYS.values()):
                 owners = [s for s, keys in ROUTING_KEYS.items() if key in keys]
                 self.error((*path, key), f"'{key}' does not apply to strategy {strategy} "
-                                         f"(it belongs to {' and '.join(owners)})", key=True)
+                                         f"(it belongs to {' and '.join(owners)})")
         for key in REQUIRED_KEYS[strategy]:
             if key not in routing:
-                self.error(path, f"strategy {strategy} needs '{key}'", key=True)
+                self.error(path, f"strategy {strategy} needs '{key}'")
         for key in ("models", "pattern", "weights"):
             if key in routing and routing[key] in ([], {}):
                 self.error((*path, key), "needs at least one model")
@@ -123,7 +122,7 @@ class Checker:
             for model, weight in weights.items():
                 if isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight <= 0:
                     self.error((*path, "weights", model), f"weight must be positive, not {weight}")
-            self.check_models((*path, "weights"), ((m, m) for m in weights), keys=True)
+            self.check_models((*path, "weights"), ((m, m) for m in weights))
         size = routing.get("burst_size")
         if isinstance(size, int) and not isinstance(size, bool) and size <= 0:
             self.error((*path, "burst_size"), f"must be at least 1, not {size}")
@@ -138,9 +137,9 @@ class Checker:
             self.error((*path, "on_unavailable"), "on_unavailable: fallback needs 'fallback_models'")
         if routing.get("fallback_models") and mode != "fallback":
             self.error((*path, "fallback_models"),
-                       "fallback_models is only used with on_unavailable: fallback", key=True)
+                       "fallback_models is only used with on_unavailable: fallback")
 
-    def check_models(self, path: Path_, items: Any, keys: bool = False) -> None:
+    def check_models(self, path: Path_, items: Any) -> None:
         providers = self.get("providers", kind=dict) or {}
         for index, ref in items:
             if not isinstance(ref, str):
@@ -148,20 +147,18 @@ class Checker:
             where = (*path, index)
             provider, model = split_model(ref)
             if not model or not provider:
-                self.error(where, f"'{ref}' is not provider/model", key=keys)
+                self.error(where, f"'{ref}' is not provider/model")
                 continue
             if provider not in providers:
                 declared = ", ".join(sorted(providers)) or "none"
                 self.error(where, f"'{ref}': provider '{provider}' is not declared in providers "
-                                  f"(declared: {declared}){did_you_mean(provider, list(providers))}",
-                           key=keys)
+                                  f"(declared: {declared}){did_you_mean(provider, list(providers))}")
                 continue
             entry = providers.get(provider)
             listed = entry.get("models") if isinstance(entry, dict) else None
             if isinstance(listed, list) and listed and model not in listed:
                 self.error(where, f"'{ref}': model '{model}' is not in providers.{provider}.models "
-                                  f"({', '.join(map(str, listed))}){did_you_mean(model, list(map(str, listed)))}",
-                           key=keys)
+                                  f"({', '.join(map(str, listed))}){did_you_mean(model, list(map(str, listed)))}")
 
     def triggers(self) -> None:
         seen: dict[str, str] = {}
@@ -198,7 +195,7 @@ class Checker:
             elif isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget < 0:
                 self.error(("providers", name, "local_budget"), f"must not be negative, not {budget}")
             if provider.get("env") and provider.get("auth"):
-                self.error(("providers", name, "auth"), "give either env or auth, not both", key=True)
+                self.error(("providers", name, "auth"), "give either env or auth, not both")
 
     def plugins(self) -> None:
         seen: dict[str, int] = {}
@@ -219,7 +216,7 @@ class Checker:
         for name in self.get("plugin_config", kind=dict) or {}:
             if name not in seen:
                 self.error(("plugin_config", name), f"plugin '{name}' is not in plugins; this "
-                           f"configuration is unused{did_you_mean(name, list(seen))}", key=True,
+                           f"configuration is unused{did_you_mean(name, list(seen))}",
                            severity="warning")
 
     def mcp(self) -> None:
@@ -228,12 +225,11 @@ class Checker:
             path = ("mcp", name)
             local, remote = "command" in server, "url" in server
             if local and remote:
-                self.error(path, "give either command (a local server) or url (a remote one), not both",
-                           key=True)
+                self.error(path, "give either command (a local server) or url (a remote one), not both")
             elif not local and not remote and name not in KNOWN_MCP:
                 self.error(path, f"unknown MCP server '{name}' (known: {', '.join(KNOWN_MCP)}); give "
                                  f"command for a local server or url for a remote one"
-                                 f"{did_you_mean(name, list(KNOWN_MCP))}", key=True)
+                                 f"{did_you_mean(name, list(KNOWN_MCP))}")
             command = server.get("command")
             if isinstance(command, str):
                 try:
@@ -245,7 +241,7 @@ class Checker:
                 self.error((*path, "command"), "needs at least the program to run")
             for key, needs in (("args", "command"), ("env", "command"), ("headers", "url")):
                 if key in server and needs not in server:
-                    self.error((*path, key), f"'{key}' needs '{needs}'", key=True)
+                    self.error((*path, key), f"'{key}' needs '{needs}'")
             for table in ("env", "headers"):
                 for var, value in (server.get(table) or {}).items() if isinstance(server.get(table), dict) else ():
                     self.check_env_value((*path, table, var), var, value)
@@ -286,7 +282,7 @@ class Checker:
                     except conditions.ConditionError as exc:
                         self.error((*path, "when"), f"invalid condition: {exc}")
                 if "channel" in entry and action != "notify.slack":
-                    self.error((*path, "channel"), "channel only applies to action notify.slack", key=True)
+                    self.error((*path, "channel"), "channel only applies to action notify.slack")
 
     def vcs(self) -> None:
         vcs = self.get("vcs", kind=dict) or {}
@@ -297,11 +293,11 @@ class Checker:
             if preset == "none" and key in VCS_CONFIG_KEYS:
                 why = ("to preset none (no VCS integration)" if "preset" in vcs else
                        f"without vcs.preset (set one of {', '.join(p for p in VCS_PRESETS if p != 'none')})")
-                self.error(("vcs", "config", key), f"'{key}' does not apply {why}", key=True)
+                self.error(("vcs", "config", key), f"'{key}' does not apply {why}")
                 continue
             if presets and preset in VCS_PRESETS and preset not in presets:
                 self.error(("vcs", "config", key), f"'{key}' only applies to preset "
-                           f"{' or '.join(presets)}, not {preset}", key=True)
+                           f"{' or '.join(presets)}, not {preset}")
             if isinstance(value, str) and key.endswith("_message"):
                 try:
                     fields = _format_fields(value)

@@ -40,19 +40,24 @@ class ResolvedConfig:
     key_origins: dict[Path_, Origin] = field(default_factory=dict)  # where each key is written
     raw: dict[Path_, tuple[str, str]] = field(default_factory=dict)  # YAML 1.1 trap candidates
 
-    def where(self, path: Path_, key: bool = False) -> Origin:
-        """Location of `path` (of its key when `key`), else of its nearest located ancestor."""
+    def where(self, path: Path_, value: bool = False) -> Origin:
+        """Where a message about `path` points: at its key when it is a mapping's key (`strategy:`
+        in `strategy: lottery`, whatever is wrong with the value), at its own position when it is a
+        list item (no key). A path that is not written anywhere (a missing key, a place inside a
+        scalar) points at its nearest located ancestor, by the same rule. `value=True` gives where
+        the value itself starts instead (what `lattice config --sources` lists)."""
         path = tuple(path)
-        if key and path in self.key_origins:
-            return self.key_origins[path]
         while path:
+            if not value and path in self.key_origins:
+                return self.key_origins[path]
             if path in self.origins:
                 return self.origins[path]
             path = path[:-1]
         return self.origins.get((), Origin(paths.display(self.project_file), 1, 1))
 
     def leaves(self) -> Iterator[tuple[Path_, Any, Origin]]:
-        """Every scalar (and every list item) with its origin, in document order of the merged data."""
+        """Every scalar (and every list item) with where its value starts, in document order of the
+        merged data."""
         def walk(value: Any, path: Path_) -> Iterator[tuple[Path_, Any, Origin]]:
             if isinstance(value, dict) and value:
                 for k, v in value.items():
@@ -61,7 +66,7 @@ class ResolvedConfig:
                 for i, v in enumerate(value):
                     yield from walk(v, (*path, i))
             else:
-                yield path, value, self.where(path)
+                yield path, value, self.where(path, value=True)
         yield from walk(self.data, ())
 
 

@@ -73,7 +73,7 @@ def append_pin(config: Any, spec: str) -> Path:
         else:  # flow list: `[a, b]` → `[a, b, spec]`
             text = text[:end] + ", " + spec + text[end:]
     elif "plugins" in config.data:  # `plugins: []` or `plugins:` with nothing under it
-        key = config.where(("plugins",), key=True)
+        key = config.where(("plugins",))
         file = _source_file(config, key.file)
         text = file.read_text(encoding="utf-8")
         start = _offset(text, key.line, key.col)

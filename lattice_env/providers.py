@@ -52,7 +52,7 @@ def runtime_warnings(loaded: Any, probe: bool = True) -> list[Diagnostic]:
         url = base_url(provider)
         if probe and url and is_local_server(provider) and not server_reachable(url):
             path = ("providers", provider.name)
-            o = config.where(path, key=True)
+            o = config.where(path)
             out.append(Diagnostic(o.file, o.line, o.col, dotted(path),
                                   f"no model server answers at {url}", "warning"))
     return out

@@ -140,14 +140,14 @@ _TYPE_WORDS = {"string": "text", "list": "a list", "dict": "a mapping", "boolean
 
 def validate_shape(config: ResolvedConfig) -> list[Diagnostic]:
     """Check `config.data` against SCHEMA; one located diagnostic per problem."""
-    return validate_mapping(config.data, SCHEMA, lambda p, key=False: config.where(p, key),
-                            config.raw)
+    return validate_mapping(config.data, SCHEMA, config.where, config.raw)
 
 
 def validate_mapping(data: Any, schema: dict[str, Any], where: Any,
                      raw: dict[Path_, tuple[str, str]], base: Path_ = ()) -> list[Diagnostic]:
-    """Validate `data` against a cerberus `schema`. `where(path, key=False)` gives an Origin-like
-    object (file, line, col); `raw` holds the source text of plain scalars for YAML 1.1 hints."""
+    """Validate `data` against a cerberus `schema`. `where(path)` gives an Origin-like object
+    (file, line, col): the key's position for a mapping key, the item's for a list item. `raw`
+    holds the source text of plain scalars for YAML 1.1 hints."""
     import cerberus  # deferred: only validation pays for it
 
     validator = _validator_class()(schema, allow_unknown=False)
@@ -159,10 +159,9 @@ def validate_mapping(data: Any, schema: dict[str, Any], where: Any,
             message = _message(leaf, schema, data, raw, base + path)
             if message is None:
                 continue
-            on_key = leaf.code == cerberus.errors.UNKNOWN_FIELD.code or "keysrules" in leaf.schema_path
             if leaf.code == cerberus.errors.REQUIRED_FIELD.code and path:
-                path, on_key = path[:-1], True  # point at the mapping that lacks the key
-            o = where(base + path, key=on_key)
+                path = path[:-1]  # point at the mapping that lacks the key
+            o = where(base + path)
             out.append(Diagnostic(o.file, o.line, o.col, dotted(base + path), message))
     return out
 

@@ -64,7 +64,7 @@ def _read_agents(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnosti
             full = resolve_agent_path(base, rel)
             files[name] = read_agent_file(full)
         except AgentPathError as exc:
-            o = config.where(where, key="path" not in agent)  # no path: point at the agent's name
+            o = config.where(where)  # at `path:`, or at the agent's name when there is no path
             diags.append(Diagnostic(o.file, o.line, o.col, dotted(where), str(exc)))
         except ConfigError as exc:
             diags.extend(exc.diagnostics)

@@ -50,9 +50,21 @@ class Document:
     raw: dict[Path_, tuple[str, str]] = field(default_factory=dict)
 
     def mark(self, path: Path_) -> Mark:
-        """The best known location for `path`: its own, else its nearest located ancestor."""
+        """Where the value at `path` starts, else where its nearest located ancestor's does."""
         path = tuple(path)
         while path:
+            if path in self.marks:
+                return self.marks[path]
+            path = path[:-1]
+        return self.marks.get((), Mark(1, 1))
+
+    def where(self, path: Path_) -> Mark:
+        """Where a message about `path` points: its key for a mapping key, its own position for a
+        list item (no key); an unwritten path points at its nearest located ancestor, by that rule."""
+        path = tuple(path)
+        while path:
+            if path in self.key_marks:
+                return self.key_marks[path]
             if path in self.marks:
                 return self.marks[path]
             path = path[:-1]
@@ -144,30 +156,32 @@ class _Walker:
     def mark_of(self, node: yaml.Node) -> Mark:
         return Mark(node.start_mark.line + 1 + self.offset, node.start_mark.column + 1)
 
-    def error(self, node: yaml.Node, path: Path_, message: str) -> None:
-        m = self.mark_of(node)
+    def error(self, path: Path_, message: str, node: yaml.Node | None = None) -> None:
+        """A problem with the value at `path`, located by Document.where (at its key, if it has
+        one); `node` instead for a problem with a key node itself."""
+        m = self.mark_of(node) if node is not None else self.doc.where(path)
         self.errors.append(Diagnostic(self.doc.file, m.line, m.col, dotted(path), message))
 
     def value(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
+        self.doc.marks[path] = self.mark_of(node)
         if self.count > MAX_NODES:
             if self.count == MAX_NODES + 1:
-                self.error(node, path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
+                self.error(path, f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
             return None
-        self.doc.marks[path] = self.mark_of(node)
         if len(path) > MAX_DEPTH:
-            m = self.mark_of(node)
+            m = self.doc.where(path)
             self.errors.append(Diagnostic(self.doc.file, m.line, m.col, dotted(path[:3]) + "...",
                                           f"nested more than {MAX_DEPTH} levels deep"))
             return None
         if id(node) in self.active:
-            self.error(node, path, "recursive alias")
+            self.error(path, "recursive alias")
             return None
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if node.tag not in _COLLECTION_TAGS:  # `!!python/object/apply:...` on a list or map
-            self.error(node, path, f"cannot load value: could not determine a constructor for the "
-                                   f"tag '{node.tag}'")
+            self.error(path, f"cannot load value: could not determine a constructor for the "
+                             f"tag '{node.tag}'")
             return None
         self.active.add(id(node))
         try:
@@ -186,17 +200,17 @@ class _Walker:
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            self.error(node, path, f"cannot load value: {_one_line(getattr(exc, 'problem', None) or exc)}")
+            self.error(path, f"cannot load value: {_one_line(getattr(exc, 'problem', None) or exc)}")
             return None
         except Exception:  # noqa: BLE001 - PyYAML's constructors raise ValueError & co. on `!!int x`
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.error(node, path, f"cannot load value: {node.value!r} is not a valid {tag}")
+            self.error(path, f"cannot load value: {node.value!r} is not a valid {tag}")
             return None
         if isinstance(value, bytes):
-            self.error(node, path, "binary data (!!binary) is not supported; write text")
+            self.error(path, "binary data (!!binary) is not supported; write text")
             return None
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-            self.error(node, path, f"'{node.value}' is not a usable number (NaN and infinity are not allowed)")
+            self.error(path, f"'{node.value}' is not a usable number (NaN and infinity are not allowed)")
             return None
         if not node.style and not isinstance(value, str) and value is not None and self._implicit(node):
             # an implicit type (no explicit `!!tag`): the YAML 1.1 trap that validation explains
@@ -214,20 +228,20 @@ class _Walker:
         try:
             self.loader.flatten_mapping(node)  # `<<: *base` merge keys
         except yaml.YAMLError as exc:
-            self.error(node, path, f"invalid merge key: {_one_line(getattr(exc, 'problem', None) or exc)}")
+            self.error(path, f"invalid merge key: {_one_line(getattr(exc, 'problem', None) or exc)}")
             return {}
         result: dict[str, Any] = {}
         first_seen: dict[str, Mark] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                self.error(key_node, path, "mapping keys must be plain text, not a list or mapping")
+                self.error(path, "mapping keys must be plain text, not a list or mapping", key_node)
                 continue
             key = key_node.value
             key_mark = self.mark_of(key_node)
             if id(key_node) in own_keys:  # keys merged in by `<<` may be overridden silently
                 if key in first_seen:
-                    self.error(key_node, (*path, key),
-                               f"duplicate key (first defined at line {first_seen[key].line})")
+                    self.error((*path, key), f"duplicate key (first defined at line {first_seen[key].line})",
+                               key_node)
                     continue
                 first_seen[key] = key_mark
             child = (*path, key)

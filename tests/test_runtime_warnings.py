@@ -49,7 +49,7 @@ def test_unreachable_server_and_unset_key_are_warnings(run, tmp_path):
     r = run("validate")
     assert r.code == 0
     assert "lattice.yaml:3:3: warning: providers.local: no model server answers at http://127.0.0.1:" in r.stderr
-    assert "lattice.yaml:6:10: warning: providers.cloud.env: CLOUD_KEY is not set in this environment" in r.stderr
+    assert "lattice.yaml:6:5: warning: providers.cloud.env: CLOUD_KEY is not set in this environment" in r.stderr
     assert "t: valid (1 agent, 2 providers, 0 plugins, 2 warnings)" in r.stdout
     strict = run("validate", "--strict")
     assert strict.code == 1 and "invalid (--strict" in strict.stdout

@@ -106,24 +106,24 @@ CASES = [
     case("yaml-top-level-list", "- name: demo\n",
          "lattice.yaml:1:1: the top level must be a mapping of keys (name:, agents:, ...)"),
     case("yaml-python-tag", "name: !!python/object/apply:os.system ['true']\n",
-         "lattice.yaml:1:7: name: cannot load value: could not determine a constructor for the tag "
+         "lattice.yaml:1:1: name: cannot load value: could not determine a constructor for the tag "
          "'tag:yaml.org,2002:python/object/apply:os.system'"),
     case("yaml-python-tag-scalar", "name: !!python/name:os.system ''\n",
-         "lattice.yaml:1:7: name: cannot load value: could not determine a constructor for the tag "
+         "lattice.yaml:1:1: name: cannot load value: could not determine a constructor for the tag "
          "'tag:yaml.org,2002:python/name:os.system'"),
     case("yaml-bad-explicit-int", "name: demo\nproviders:\n  openai:\n    local_budget: !!int lots\n",
-         "lattice.yaml:4:19: providers.openai.local_budget: cannot load value: 'lots' is not a valid !!int"),
+         "lattice.yaml:4:5: providers.openai.local_budget: cannot load value: 'lots' is not a valid !!int"),
     case("yaml-binary", "name: demo\ndescription: !!binary aGVsbG8=\n",
-         "lattice.yaml:2:14: description: binary data (!!binary) is not supported; write text"),
+         "lattice.yaml:2:1: description: binary data (!!binary) is not supported; write text"),
     case("yaml-nan", cfg(routing="""\
          strategy: weighted
          weights:
            anthropic/claude-sonnet-4-5: .nan
          """),
-         "lattice.yaml:14:38: agents.a.routing.weights.anthropic/claude-sonnet-4-5: '.nan' is not a "
+         "lattice.yaml:14:9: agents.a.routing.weights.anthropic/claude-sonnet-4-5: '.nan' is not a "
          "usable number (NaN and infinity are not allowed)"),
     case("yaml-recursive-alias", "name: demo\nplugin_config:\n  x: &loop\n    self: *loop\n",
-         "lattice.yaml:3:6: plugin_config.x.self: recursive alias"),
+         "lattice.yaml:4:5: plugin_config.x.self: recursive alias"),
     case("yaml-key-is-a-list", "name: demo\n[a, b]: c\n",
          "lattice.yaml:2:1: mapping keys must be plain text, not a list or mapping"),
     case("yaml-too-deep", "name: demo\nplugin_config:\n  x: " + "[" * 70 + "]" * 70 + "\n",
@@ -139,29 +139,29 @@ CASES = [
 
     # ── YAML 1.1 traps ────────────────────────────────────────────────────────
     case("trap-version-float", cfg(sub={"name: demo": "name: demo\nversion: 1.0"}),
-         'lattice.yaml:2:10: version: must be text, not the number 1.0; YAML reads the unquoted 1.0 '
+         'lattice.yaml:2:1: version: must be text, not the number 1.0; YAML reads the unquoted 1.0 '
          'as a number, write "1.0" if you mean the text'),
     case("trap-version-int", cfg(sub={"name: demo": "name: demo\nversion: 2"}),
-         'lattice.yaml:2:10: version: must be text, not the number 2; YAML reads the unquoted 2 '
+         'lattice.yaml:2:1: version: must be text, not the number 2; YAML reads the unquoted 2 '
          'as a number, write "2" if you mean the text'),
     case("trap-no-as-boolean", cfg(sub={"name: demo": "name: demo\ndescription: no"}),
-         'lattice.yaml:2:14: description: must be text, not a boolean; YAML reads the unquoted no '
+         'lattice.yaml:2:1: description: must be text, not a boolean; YAML reads the unquoted no '
          'as a boolean, write "no" if you mean the text'),
     case("trap-on-in-message", cfg("hooks:\n  on_error:\n    - action: log.error\n      message: on\n"),
-         'lattice.yaml:16:16: hooks.on_error[0].message: must be text, not a boolean; YAML reads '
+         'lattice.yaml:16:7: hooks.on_error[0].message: must be text, not a boolean; YAML reads '
          'the unquoted on as a boolean, write "on" if you mean the text'),
     case("trap-yes-in-list", cfg("plugins: [yes]\n"),
          'lattice.yaml:13:11: plugins[0]: must be text, not a boolean; YAML reads the unquoted yes '
          'as a boolean, write "yes" if you mean the text'),
     case("trap-name-null", cfg(sub={"name: demo": "name: null"}),
-         "lattice.yaml:1:7: name: must not be empty"),
+         "lattice.yaml:1:1: name: must not be empty"),
     case("trap-date-where-number", cfg(routing="""\
          strategy: burst
          iterate: ollama/llama3.1:8b
          final: anthropic/claude-opus-4-5
          burst_size: 2024-01-01
          """),
-         "lattice.yaml:15:19: agents.a.routing.burst_size: must be a whole number, not a date (2024-01-01)"),
+         "lattice.yaml:15:7: agents.a.routing.burst_size: must be a whole number, not a date (2024-01-01)"),
     case("trap-colon-makes-mapping", cfg("plugins:\n  - file:\n"),
          "lattice.yaml:14:5: plugins[0]: must be text, not a mapping; YAML reads 'file:' as a key "
          "because of the ': ' or trailing ':', put the whole text in quotes"),
@@ -196,69 +196,69 @@ CASES = [
 
     # ── wrong types ───────────────────────────────────────────────────────────
     case("type-agents-list", "name: demo\nagents:\n  - a\n",
-         "lattice.yaml:3:3: agents: must be a mapping, not a list"),
+         "lattice.yaml:2:1: agents: must be a mapping, not a list"),
     case("type-triggers-text", cfg(sub={"triggers: [/a]": "triggers: /a"}),
-         "lattice.yaml:10:15: agents.a.triggers: must be a list, not the text '/a'"),
+         "lattice.yaml:10:5: agents.a.triggers: must be a list, not the text '/a'"),
     case("type-routing-number", cfg(routing="42\n"),
-         "lattice.yaml:12:7: agents.a.routing: must be a list or a mapping, not the number 42"),
+         "lattice.yaml:11:5: agents.a.routing: must be a list or a mapping, not the number 42"),
     case("type-plugins-mapping", cfg("plugins:\n  foo: 1.0.0\n"),
-         "lattice.yaml:14:3: plugins: must be a list, not a mapping"),
+         "lattice.yaml:13:1: plugins: must be a list, not a mapping"),
     case("type-mcp-enabled", cfg("mcp:\n  context7:\n    enabled: sometimes\n"),
-         "lattice.yaml:15:14: mcp.context7.enabled: must be true or false, not the text 'sometimes'"),
+         "lattice.yaml:15:5: mcp.context7.enabled: must be true or false, not the text 'sometimes'"),
     case("type-burst-size-fraction", cfg(routing="""\
          strategy: burst
          iterate: ollama/llama3.1:8b
          final: anthropic/claude-opus-4-5
          burst_size: 2.5
          """),
-         "lattice.yaml:15:19: agents.a.routing.burst_size: must be a whole number, not the number 2.5"),
+         "lattice.yaml:15:7: agents.a.routing.burst_size: must be a whole number, not the number 2.5"),
     case("type-burst-size-boolean", cfg(routing="""\
          strategy: burst
          iterate: ollama/llama3.1:8b
          final: anthropic/claude-opus-4-5
          burst_size: true
          """),
-         "lattice.yaml:15:19: agents.a.routing.burst_size: must be a whole number, not a boolean"),
+         "lattice.yaml:15:7: agents.a.routing.burst_size: must be a whole number, not a boolean"),
     case("type-weight-text", cfg(routing="strategy: weighted\nweights:\n  anthropic/x: lots\n"),
-         "lattice.yaml:14:22: agents.a.routing.weights.anthropic/x: must be a number, not the text 'lots'"),
+         "lattice.yaml:14:9: agents.a.routing.weights.anthropic/x: must be a number, not the text 'lots'"),
     case("type-hook-entry-text", cfg("hooks:\n  pre_agent:\n    - vcs.checkpoint\n"),
          "lattice.yaml:15:7: hooks.pre_agent[0]: must be a mapping, not the text 'vcs.checkpoint'"),
     case("type-hooks-event-mapping", cfg("hooks:\n  on_error: {action: log.error}\n"),
-         "lattice.yaml:14:13: hooks.on_error: must be a list, not a mapping"),
+         "lattice.yaml:14:3: hooks.on_error: must be a list, not a mapping"),
     case("type-local-budget-list", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: [5]"}),
-         "lattice.yaml:5:19: providers.anthropic.local_budget: must be a number or 'unlimited', not a list"),
+         "lattice.yaml:5:5: providers.anthropic.local_budget: must be a number or 'unlimited', not a list"),
     case("type-agent-empty", "name: demo\nagents:\n  a:\n",
-         "lattice.yaml:3:5: agents.a: must not be empty"),
+         "lattice.yaml:3:3: agents.a: must not be empty"),
     case("name-missing", BASE.replace("name: demo\n", "description: x\n"),
          "lattice.yaml:1:1: missing required key 'name' (the workflow's name)"),
     case("name-invalid", cfg(sub={"name: demo": "name: my workflow"}),
-         "lattice.yaml:1:7: name: 'my workflow' is not letters, digits, '.', '_' or '-'"),
+         "lattice.yaml:1:1: name: 'my workflow' is not letters, digits, '.', '_' or '-'"),
     case("agent-name-invalid", cfg(agents="  'a b':\n    routing: [anthropic/x]\n"),
          "lattice.yaml:13:3: agents.a b: 'a b' is not a valid name (letters, digits, '.', '_' or '-', "
          "starting with a letter or digit)", files={"agents/a b.md": "x"}),
 
     # ── unknown strategy, preset, on_unavailable ──────────────────────────────
     case("unknown-strategy", cfg(routing="strategy: lottery\nmodels: [anthropic/x]\n"),
-         "lattice.yaml:12:17: agents.a.routing.strategy: unknown strategy 'lottery' "
+         "lattice.yaml:12:7: agents.a.routing.strategy: unknown strategy 'lottery' "
          "(expected fallback, pattern, weighted, round_robin, burst)"),
     case("unknown-strategy-case", cfg(routing="strategy: Pattern\npattern: [anthropic/x]\n"),
-         "lattice.yaml:12:17: agents.a.routing.strategy: unknown strategy 'Pattern' "
+         "lattice.yaml:12:7: agents.a.routing.strategy: unknown strategy 'Pattern' "
          "(expected fallback, pattern, weighted, round_robin, burst) (did you mean 'pattern'?)"),
     case("unknown-preset", cfg("vcs:\n  preset: jj-workspaces\n"),
-         "lattice.yaml:14:11: vcs.preset: unknown preset 'jj-workspaces' "
+         "lattice.yaml:14:3: vcs.preset: unknown preset 'jj-workspaces' "
          "(expected jj-workspace, jj-checkpoint, git-stash, none) (did you mean 'jj-workspace'?)"),
     case("unknown-on-unavailable", cfg(routing="strategy: pattern\npattern: [anthropic/x]\non_unavailable: skip\n"),
-         "lattice.yaml:14:23: agents.a.routing.on_unavailable: unknown on_unavailable mode 'skip' "
+         "lattice.yaml:14:7: agents.a.routing.on_unavailable: unknown on_unavailable mode 'skip' "
          "(expected next, retry, fallback)"),
 
     # ── per-strategy key rules ────────────────────────────────────────────────
     case("pattern-empty", cfg(routing="strategy: pattern\npattern: []\n"),
-         "lattice.yaml:13:16: agents.a.routing.pattern: needs at least one model"),
+         "lattice.yaml:13:7: agents.a.routing.pattern: needs at least one model"),
     case("routing-list-empty", cfg(routing="[]\n"),
-         "lattice.yaml:12:7: agents.a.routing: needs at least one model"),
+         "lattice.yaml:11:5: agents.a.routing: needs at least one model"),
     case("weights-not-positive", cfg(routing="strategy: weighted\nweights:\n  anthropic/x: 0\n  anthropic/y: -1\n"),
-         "lattice.yaml:14:22: agents.a.routing.weights.anthropic/x: weight must be positive, not 0",
-         "lattice.yaml:15:22: agents.a.routing.weights.anthropic/y: weight must be positive, not -1"),
+         "lattice.yaml:14:9: agents.a.routing.weights.anthropic/x: weight must be positive, not 0",
+         "lattice.yaml:15:9: agents.a.routing.weights.anthropic/y: weight must be positive, not -1"),
     case("burst-missing-final", cfg(routing="strategy: burst\niterate: ollama/llama3.1:8b\nburst_size: 3\n"),
          "lattice.yaml:11:5: agents.a.routing: strategy burst needs 'final'"),
     case("burst-size-zero", cfg(routing="""\
@@ -267,7 +267,7 @@ CASES = [
          final: anthropic/claude-opus-4-5
          burst_size: 0
          """),
-         "lattice.yaml:15:19: agents.a.routing.burst_size: must be at least 1, not 0"),
+         "lattice.yaml:15:7: agents.a.routing.burst_size: must be at least 1, not 0"),
     case("weights-under-pattern", cfg(routing="strategy: pattern\npattern: [anthropic/x]\nweights: {anthropic/x: 1}\n"),
          "lattice.yaml:14:7: agents.a.routing.weights: 'weights' does not apply to strategy pattern "
          "(it belongs to weighted)"),
@@ -283,7 +283,7 @@ CASES = [
          "lattice.yaml:11:5: agents.a.routing: strategy round_robin needs 'models'"),
     case("on-unavailable-fallback-without-models",
          cfg(routing="strategy: pattern\npattern: [anthropic/x]\non_unavailable: fallback\n"),
-         "lattice.yaml:14:23: agents.a.routing.on_unavailable: on_unavailable: fallback needs 'fallback_models'"),
+         "lattice.yaml:14:7: agents.a.routing.on_unavailable: on_unavailable: fallback needs 'fallback_models'"),
     case("fallback-models-without-mode",
          cfg(routing="strategy: pattern\npattern: [anthropic/x]\nfallback_models: [ollama/llama3.1:8b]\n"),
          "lattice.yaml:14:7: agents.a.routing.fallback_models: fallback_models is only used with "
@@ -310,7 +310,7 @@ CASES = [
          final: openai/o3
          burst_size: 3
          """),
-         "lattice.yaml:14:14: agents.a.routing.final: 'openai/o3': provider 'openai' is not declared in "
+         "lattice.yaml:14:7: agents.a.routing.final: 'openai/o3': provider 'openai' is not declared in "
          "providers (declared: anthropic, ollama)"),
     case("model-default-routing", cfg("defaults:\n  routing: [google/gemini-2.5-flash]\n"),
          "lattice.yaml:14:13: defaults.routing[0]: 'google/gemini-2.5-flash': provider 'google' is not "
@@ -334,7 +334,7 @@ CASES = [
 
     # ── hooks and commands ────────────────────────────────────────────────────
     case("hook-unknown-action", cfg("hooks:\n  pre_agent:\n    - action: vcs.chekpoint\n"),
-         "lattice.yaml:15:15: hooks.pre_agent[0].action: unknown action 'vcs.chekpoint' (expected "
+         "lattice.yaml:15:7: hooks.pre_agent[0].action: unknown action 'vcs.chekpoint' (expected "
          "vcs.checkpoint, vcs.commit, vcs.push, vcs.undo, route.fallback, route.skip_provider, "
          "notify.terminal, notify.slack, log.info, log.warning, log.error) (did you mean 'vcs.checkpoint'?)"),
     case("hook-missing-action", cfg("hooks:\n  pre_agent:\n    - when: always\n"),
@@ -342,7 +342,7 @@ CASES = [
     case("hook-channel-not-slack", cfg("hooks:\n  post_agent:\n    - action: notify.terminal\n      channel: '#x'\n"),
          "lattice.yaml:16:7: hooks.post_agent[0].channel: channel only applies to action notify.slack"),
     case("command-unknown-action", cfg("commands:\n  ship:\n    action: git.push\n"),
-         "lattice.yaml:15:13: commands.ship.action: unknown action 'git.push' (expected vcs.push, "
+         "lattice.yaml:15:5: commands.ship.action: unknown action 'git.push' (expected vcs.push, "
          "vcs.undo, vcs.status, vcs.checkpoint, vcs.commit, providers.status, agents.status, "
          "routing.status, routing.reset, status) (did you mean 'vcs.push'?)"),
     case("command-missing-action", cfg("commands:\n  ship:\n    description: Push\n"),
@@ -369,22 +369,22 @@ CASES = [
              - action: log.info
                when: (provider == "openai" or always) and not never
          """),
-         "lattice.yaml:16:13: hooks.post_agent[0].when: invalid condition: unexpected character '=' at "
+         "lattice.yaml:16:7: hooks.post_agent[0].when: invalid condition: unexpected character '=' at "
          "column 7 (compare with ==)",
-         "lattice.yaml:18:13: hooks.post_agent[1].when: invalid condition: expected a whole number at "
+         "lattice.yaml:18:7: hooks.post_agent[1].when: invalid condition: expected a whole number at "
          "column 15, found 'three'",
-         "lattice.yaml:20:13: hooks.post_agent[2].when: invalid condition: condition ends too early",
-         "lattice.yaml:22:13: hooks.post_agent[3].when: invalid condition: the '(' at column 1 is never closed",
-         "lattice.yaml:24:13: hooks.post_agent[4].when: invalid condition: expected a quoted name after "
+         "lattice.yaml:20:7: hooks.post_agent[2].when: invalid condition: condition ends too early",
+         "lattice.yaml:22:7: hooks.post_agent[3].when: invalid condition: the '(' at column 1 is never closed",
+         "lattice.yaml:24:7: hooks.post_agent[4].when: invalid condition: expected a quoted name after "
          "agent == at column 10, found 'x'",
-         "lattice.yaml:26:13: hooks.post_agent[5].when: invalid condition: unknown name '__import__' at "
+         "lattice.yaml:26:7: hooks.post_agent[5].when: invalid condition: unknown name '__import__' at "
          "column 1 (expected one of agent, always, error_count, files_changed, model, never, provider)"),
 
     # ── environment variable names ────────────────────────────────────────────
     case("provider-env-invalid", cfg(sub={"env: ANTHROPIC_API_KEY": "env: 1BAD"}),
-         "lattice.yaml:4:10: providers.anthropic.env: '1BAD' is not a valid environment variable name"),
+         "lattice.yaml:4:5: providers.anthropic.env: '1BAD' is not a valid environment variable name"),
     case("mcp-env-reference-invalid", cfg("mcp:\n  mine:\n    command: node x.js\n    env:\n      TOKEN: ${bad-name}\n"),
-         "lattice.yaml:17:14: mcp.mine.env.TOKEN: '${bad-name}' is not a valid environment variable name"),
+         "lattice.yaml:17:7: mcp.mine.env.TOKEN: '${bad-name}' is not a valid environment variable name"),
     case("mcp-env-name-invalid", cfg("mcp:\n  mine:\n    command: node x.js\n    env:\n      1BAD: x\n"),
          "lattice.yaml:17:7: mcp.mine.env.1BAD: '1BAD' is not a valid environment variable name"),
 
@@ -422,12 +422,12 @@ CASES = [
     case("mcp-args-without-command", cfg("mcp:\n  memory:\n    args: [--verbose]\n"),
          "lattice.yaml:15:5: mcp.memory.args: 'args' needs 'command'"),
     case("mcp-unbalanced-quotes", cfg("mcp:\n  mine:\n    command: node 'my server.js\n"),
-         "lattice.yaml:15:14: mcp.mine.command: cannot split command into words: No closing quotation"),
+         "lattice.yaml:15:5: mcp.mine.command: cannot split command into words: No closing quotation"),
     case("mcp-command-empty", cfg("mcp:\n  mine:\n    command: []\n  blank:\n    command: '  '\n"),
-         "lattice.yaml:15:14: mcp.mine.command: needs at least the program to run",
-         "lattice.yaml:17:14: mcp.blank.command: needs at least the program to run"),
+         "lattice.yaml:15:5: mcp.mine.command: needs at least the program to run",
+         "lattice.yaml:17:5: mcp.blank.command: needs at least the program to run"),
     case("mcp-url-not-http", cfg("mcp:\n  mine:\n    url: ftp://example.com\n"),
-         "lattice.yaml:15:10: mcp.mine.url: 'ftp://example.com' is not an http(s) URL"),
+         "lattice.yaml:15:5: mcp.mine.url: 'ftp://example.com' is not an http(s) URL"),
 
     # ── vcs ───────────────────────────────────────────────────────────────────
     case("vcs-key-not-for-preset", cfg("vcs:\n  preset: git-stash\n  config:\n    workspace_dir: .ws\n"),
@@ -440,31 +440,31 @@ CASES = [
          "lattice.yaml:15:5: vcs.config.gate_enforcement: 'gate_enforcement' does not apply without "
          "vcs.preset (set one of jj-workspace, jj-checkpoint, git-stash)"),
     case("vcs-unknown-placeholder", cfg("vcs:\n  preset: jj-checkpoint\n  config:\n    checkpoint_message: 'before {agnt}'\n"),
-         "lattice.yaml:16:25: vcs.config.checkpoint_message: unknown placeholder '{agnt}' (expected "
+         "lattice.yaml:16:5: vcs.config.checkpoint_message: unknown placeholder '{agnt}' (expected "
          "{agent}, {date}, {model}, {provider}, {summary}) (did you mean '{agent}'?)"),
     case("vcs-unbalanced-brace", cfg("vcs:\n  preset: jj-checkpoint\n  config:\n    commit_message: 'ai({agent): x'\n"),
-         "lattice.yaml:16:21: vcs.config.commit_message: unbalanced '{' or '}' (write {{ or }} for a "
+         "lattice.yaml:16:5: vcs.config.commit_message: unbalanced '{' or '}' (write {{ or }} for a "
          "literal brace)"),
 
     # ── providers ─────────────────────────────────────────────────────────────
     case("local-budget-word", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: unlimted"}),
-         "lattice.yaml:5:19: providers.anthropic.local_budget: must be a number (dollars) or 'unlimited', "
+         "lattice.yaml:5:5: providers.anthropic.local_budget: must be a number (dollars) or 'unlimited', "
          "not 'unlimted' (did you mean 'unlimited'?)"),
     case("local-budget-negative", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: -5"}),
-         "lattice.yaml:5:19: providers.anthropic.local_budget: must not be negative, not -5"),
+         "lattice.yaml:5:5: providers.anthropic.local_budget: must not be negative, not -5"),
     case("local-budget-boolean", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: no"}),
-         "lattice.yaml:5:19: providers.anthropic.local_budget: must be a number or 'unlimited', not a boolean"),
+         "lattice.yaml:5:5: providers.anthropic.local_budget: must be a number or 'unlimited', not a boolean"),
     case("provider-env-and-auth", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    auth: antigravity"}),
          "lattice.yaml:5:5: providers.anthropic.auth: give either env or auth, not both"),
     case("provider-base-url", cfg(sub={"models:": "base_url: localhost:11434\n    models:"}),
-         "lattice.yaml:6:15: providers.ollama.base_url: 'localhost:11434' is not an http(s) URL"),
+         "lattice.yaml:6:5: providers.ollama.base_url: 'localhost:11434' is not an http(s) URL"),
 
     # ── lattice.local.yaml errors name that file ──────────────────────────────
     case("local-unknown-key", BASE,
          "lattice.local.yaml:3:5: agents.a.trigger: unknown key 'trigger' (did you mean 'triggers'?)",
          local="agents:\n  a:\n    trigger: [/b]\n"),
     case("local-bad-budget", BASE,
-         "lattice.local.yaml:3:19: providers.anthropic.local_budget: must be a number (dollars) or "
+         "lattice.local.yaml:3:5: providers.anthropic.local_budget: must be a number (dollars) or "
          "'unlimited', not 'many'",
          local="providers:\n  anthropic:\n    local_budget: many\n"),
     case("local-undeclared-provider", BASE,
@@ -494,6 +494,32 @@ def test_invalid_configuration(run, tmp_path, config, lines, local, files):
     assert_invalid(run("validate", "--offline"), *lines)
 
 
+def test_issue_example_points_at_the_key(run, tmp_path):
+    """The issue's own example, literally: `strategy: lottery` on line 12, the key indented 6 spaces,
+    so the error is at 12:7 (the key), not 12:17 (the value)."""
+    config = (
+        "name: demo\n"                      # 1
+        "providers:\n"                      # 2
+        "  anthropic:\n"                    # 3
+        "    env: ANTHROPIC_API_KEY\n"      # 4
+        "agents:\n"                         # 5
+        "  a:\n"                            # 6
+        "    path: a.md\n"                  # 7
+        "    triggers: [/a]\n"              # 8
+        "    description: The example\n"    # 9
+        "    routing:\n"                    # 10
+        "      models: [anthropic/x]\n"     # 11
+        "      strategy: lottery\n"         # 12
+    )
+    assert config.splitlines()[11].index("strategy:") + 1 == 7
+    project(tmp_path, config)
+    r = run("validate", "--offline")
+    assert (r.code, r.stdout) == (1, "")
+    assert r.stderr.splitlines() == [
+        "lattice.yaml:12:7: agents.a.routing.strategy: unknown strategy 'lottery' (expected fallback, "
+        "pattern, weighted, round_robin, burst)",
+        "1 error"]
+
 def test_there_are_enough_distinct_cases():
     assert len({c.id for c in CASES}) == len(CASES) >= 40
 
@@ -511,7 +537,7 @@ def test_there_are_enough_distinct_cases():
 def test_agent_path_rejected(run, tmp_path, path, message):
     project(tmp_path, cfg(sub={"path: a.md": f"path: '{path}'"}))
     (tmp_path / "agents" / "sub").mkdir()
-    assert_invalid(run("validate", "--offline"), f"lattice.yaml:9:11: agents.a.path: {message}")
+    assert_invalid(run("validate", "--offline"), f"lattice.yaml:9:5: agents.a.path: {message}")
 
 
 def test_agent_default_path_missing(run, tmp_path):
@@ -524,7 +550,7 @@ def test_agent_default_path_missing(run, tmp_path):
 def test_agents_dir_is_honoured(run, tmp_path):
     project(tmp_path, cfg("defaults:\n  agents_dir: prompts\n"))
     assert_invalid(run("validate", "--offline"),
-                   "lattice.yaml:9:11: agents.a.path: agent file prompts/a.md does not exist")
+                   "lattice.yaml:9:5: agents.a.path: agent file prompts/a.md does not exist")
 
 
 def test_agent_symlink_out_of_agents_dir(run, tmp_path):
@@ -533,7 +559,7 @@ def test_agent_symlink_out_of_agents_dir(run, tmp_path):
     outside.write_text("not an agent")
     (tmp_path / "agents" / "link.md").symlink_to(outside)
     assert_invalid(run("validate", "--offline"),
-                   f"lattice.yaml:9:11: agents.a.path: 'link.md' is a symlink that leads out of "
+                   f"lattice.yaml:9:5: agents.a.path: 'link.md' is a symlink that leads out of "
                    f"agents_dir (to {os.path.realpath(outside)})")
 
 
@@ -541,7 +567,7 @@ def test_agent_broken_symlink(run, tmp_path):
     project(tmp_path, cfg(sub={"path: a.md": "path: link.md"}))
     (tmp_path / "agents" / "link.md").symlink_to("gone.md")
     assert_invalid(run("validate", "--offline"),
-                   "lattice.yaml:9:11: agents.a.path: agent file agents/link.md is a broken symlink")
+                   "lattice.yaml:9:5: agents.a.path: agent file agents/link.md is a broken symlink")
 
 
 def test_agent_symlink_inside_agents_dir_is_fine(run, tmp_path):
@@ -555,9 +581,9 @@ def test_agent_symlink_inside_agents_dir_is_fine(run, tmp_path):
 
 @pytest.mark.parametrize(("front", "lines"), [
     ("---\ntemperature: 3\n---\nYou are a.\n",
-     ["agents/a.md:2:14: temperature: must be at most 2, not 3"]),
+     ["agents/a.md:2:1: temperature: must be at most 2, not 3"]),
     ("---\ntemperature: hot\n---\nYou are a.\n",
-     ["agents/a.md:2:14: temperature: must be a number, not the text 'hot'"]),
+     ["agents/a.md:2:1: temperature: must be a number, not the text 'hot'"]),
     ("---\ntemprature: 0.3\n---\nYou are a.\n",
      ["agents/a.md:2:1: temprature: unknown key 'temprature' (did you mean 'temperature'?)"]),
     ("---\nmodel: anthropic/claude-opus-4-5\n---\nYou are a.\n",
@@ -571,13 +597,13 @@ def test_agent_symlink_inside_agents_dir_is_fine(run, tmp_path):
     ("---\n- subagent\n---\nYou are a.\n",
      ["agents/a.md:2:1: frontmatter must be a mapping of keys"]),
     ("---\nmode: sub\ntools:\n  write: maybe\nmax_tokens: yes\n---\nYou are a.\n",
-     ["agents/a.md:2:7: mode: unknown mode 'sub' (expected primary, subagent, all)",
-      "agents/a.md:4:10: tools.write: must be true or false, not the text 'maybe'",
-      "agents/a.md:5:13: max_tokens: must be a whole number, not a boolean"]),
+     ["agents/a.md:2:1: mode: unknown mode 'sub' (expected primary, subagent, all)",
+      "agents/a.md:4:3: tools.write: must be true or false, not the text 'maybe'",
+      "agents/a.md:5:1: max_tokens: must be a whole number, not a boolean"]),
     ("---\ntemperature: 0.2\ntemperature: 0.4\n---\nYou are a.\n",
      ["agents/a.md:3:1: temperature: duplicate key (first defined at line 2)"]),
     ("\ufeff---\r\nmax_tokens: 0\r\n---\r\nYou are a.\r\n",
-     ["agents/a.md:2:13: max_tokens: must be at least 1, not 0"]),
+     ["agents/a.md:2:1: max_tokens: must be at least 1, not 0"]),
 ])
 def test_agent_frontmatter(run, tmp_path, front, lines):
     project(tmp_path, BASE)
@@ -608,14 +634,14 @@ def test_every_error_is_reported_sorted_with_a_count(run, tmp_path):
     r = run("validate", "--offline")
     assert_invalid(
         r,
-        "agents/a.md:2:14: temperature: must be at most 2, not 5",
+        "agents/a.md:2:1: temperature: must be at most 2, not 5",
         "lattice.local.yaml:3:5: providers.ollama.modles: unknown key 'modles' (did you mean 'models'?)",
-        'lattice.yaml:2:10: version: must be text, not the number 1.0; YAML reads the unquoted 1.0 as a '
+        'lattice.yaml:2:1: version: must be text, not the number 1.0; YAML reads the unquoted 1.0 as a '
         'number, write "1.0" if you mean the text',
-        "lattice.yaml:13:17: agents.a.routing.strategy: unknown strategy 'lottery' "
+        "lattice.yaml:13:7: agents.a.routing.strategy: unknown strategy 'lottery' "
         "(expected fallback, pattern, weighted, round_robin, burst)",
         "lattice.yaml:15:1: agnets: unknown key 'agnets' (did you mean 'agents'?)",
-        "lattice.yaml:17:11: vcs.preset: unknown preset 'jj-workspac' (expected jj-workspace, "
+        "lattice.yaml:17:3: vcs.preset: unknown preset 'jj-workspac' (expected jj-workspace, "
         "jj-checkpoint, git-stash, none) (did you mean 'jj-workspace'?)",
         "lattice.yaml:18:11: plugins[0]: 'foo' is not pinned: write foo@VERSION",
     )
@@ -723,7 +749,7 @@ def test_unset_env_var_is_a_warning_not_an_error(run, tmp_path):
     r = run("validate", "--offline")
     assert r.code == 0
     assert r.stdout.startswith("demo: valid (")
-    assert r.stderr == ("lattice.yaml:4:10: warning: providers.anthropic.env: ANTHROPIC_API_KEY is not "
+    assert r.stderr == ("lattice.yaml:4:5: warning: providers.anthropic.env: ANTHROPIC_API_KEY is not "
                         "set in this environment\n")
 
 
@@ -765,9 +791,9 @@ def test_json_output_valid(run, tmp_path):
     assert (data["workflow"], data["agents"], data["providers"], data["plugins"]) == ("demo", 1, 2, 0)
     assert data["files"] == [str(tmp_path / "lattice.yaml")]
     assert data["diagnostics"] == [{
-        "file": "lattice.yaml", "line": 4, "col": 10, "key": "providers.anthropic.env",
+        "file": "lattice.yaml", "line": 4, "col": 5, "key": "providers.anthropic.env",
         "message": "ANTHROPIC_API_KEY is not set in this environment", "severity": "warning",
-        "text": "lattice.yaml:4:10: warning: providers.anthropic.env: ANTHROPIC_API_KEY is not set in "
+        "text": "lattice.yaml:4:5: warning: providers.anthropic.env: ANTHROPIC_API_KEY is not set in "
                 "this environment"}]
 
 
@@ -784,10 +810,10 @@ def test_json_output_invalid(run, tmp_path):
     assert r.code == 1
     data = json.loads(r.stdout)
     assert data == {"valid": False, "diagnostics": [
-        {"file": "lattice.yaml", "line": 12, "col": 17, "key": "agents.a.routing.strategy",
+        {"file": "lattice.yaml", "line": 12, "col": 7, "key": "agents.a.routing.strategy",
          "message": "unknown strategy 'lottery' (expected fallback, pattern, weighted, round_robin, burst)",
          "severity": "error",
-         "text": "lattice.yaml:12:17: agents.a.routing.strategy: unknown strategy 'lottery' "
+         "text": "lattice.yaml:12:7: agents.a.routing.strategy: unknown strategy 'lottery' "
                  "(expected fallback, pattern, weighted, round_robin, burst)"},
         {"file": "lattice.yaml", "line": 14, "col": 1, "key": "bogus", "message": "unknown key 'bogus'",
          "severity": "error", "text": "lattice.yaml:14:1: bogus: unknown key 'bogus'"},
