@@ -6,8 +6,8 @@
 
 The workflow comes from the generation itself (its store manifest holds the resolved configuration), not
 from the lattice.yaml in the working directory: what runs is what was switched to, as with a Nix profile.
-The model is chosen the way the design's fallback strategy does — the first candidate whose provider is
-available (its key variable set) — until per-call routing takes over inside opencode. Like `lattice
+The model is the routing decision (routing/decide.py) for the agent's next call, committed: each launch
+takes the next slot of a pattern, as the bridge inside opencode will for each turn. Like `lattice
 shell`, the temporary gc root is named by our pid, which exec keeps, so it lives as long as opencode.
 """
 from __future__ import annotations
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from .errors import LatticeError, UsageError
-from .model import Routing, split_model
 
 
 @dataclass(frozen=True)
@@ -38,33 +37,6 @@ def environment_config(env_path: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError):
         raise LatticeError(f"{env_path} is not a workflow environment (no configuration in its "
                            f"manifest); run `lattice switch` again") from None
-
-
-def unavailable_reason(config: dict[str, Any], ref: str, environ: dict[str, str]) -> str | None:
-    """Why `provider/model` cannot be used right now, or None when it can."""
-    provider, _ = split_model(ref)
-    spec = (config.get("providers") or {}).get(provider)
-    if not isinstance(spec, dict) and spec is not None:
-        return f"provider {provider} is not declared"
-    var = (spec or {}).get("env")
-    if var and not environ.get(var):
-        return f"{var} is not set"
-    return None
-
-
-def choose_model(config: dict[str, Any], agent: str, environ: dict[str, str]) -> str:
-    """First available candidate of the agent's routing (the design's fallback)."""
-    spec = (config.get("agents") or {}).get(agent) or {}
-    data = spec.get("routing") or (config.get("defaults") or {}).get("routing")
-    if not data:
-        raise LatticeError(f"agent {agent} has no routing")
-    skipped = []
-    for ref in Routing.from_data(data).candidates():
-        reason = unavailable_reason(config, ref, environ)
-        if reason is None:
-            return ref
-        skipped.append(f"{ref} ({reason})")
-    raise LatticeError(f"no model is available for agent {agent}: " + "; ".join(skipped))
 
 
 def trigger_agent(config: dict[str, Any], trigger: str) -> str:
@@ -88,9 +60,12 @@ def plan_launch(env_path: Path, args: Sequence[str], passthrough: bool,
                          f"(use `lattice run -- ARGS…` to pass arguments to opencode)")
     config = environment_config(env_path)
     agent = trigger_agent(config, args[0])
-    model = choose_model(config, agent, environ)
     if not args[1:]:
         raise UsageError(f"{args[0]} needs a message: lattice run {args[0]} \"what to do\"")
+    from .routing.decide import route
+
+    # The launch is a call: it takes the agent's next slot (pattern position, burst count, …).
+    model = route(config, agent, " ".join(args[1:]), commit=True, environ=environ).model
     # `opencode run` joins its words with spaces but wraps a word that contains a space in quotes, which
     # would reach the model; words split at spaces rejoin to exactly the message (runs of spaces and
     # newlines included).

@@ -16,7 +16,8 @@ COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["
             ["store"], ["store", "ls"], ["store", "verify"], ["store", "gc"], ["store", "optimise"],
             ["store", "why"], ["lock"], ["plugins"], ["plugins", "update"], ["plugins", "add"],
             ["switch"], ["generations"], ["rollback"], ["delete-generations"], ["profiles"], ["use"],
-            ["print-env"], ["shell"], ["run"], ["doctor"]]
+            ["print-env"], ["shell"], ["run"], ["doctor"], ["route"], ["routing"], ["routing", "reset"],
+            ["status", "providers"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "lattice")

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from ..errors import LatticeError
 from ..model import split_model
-from .state import transaction
+from .state import transaction, usage_entry
 from .table import RouteTable, is_local
 
 DEFAULT_COOLDOWN = 60.0
@@ -100,7 +100,7 @@ def record_rate_limit(ref: str, retry_after: float | str | None = None, *, now: 
         entry = state["cooldowns"].get(ref, {})
         if entry.get("until", 0) < until:
             state["cooldowns"][ref] = {"until": until, "since": now, "reason": "429"}
-        usage = state["provider_usage"].setdefault(provider, {})
+        usage = usage_entry(state, provider, now)
         usage["rate_limited_today"] = usage.get("rate_limited_today", 0) + 1
         return float(state["cooldowns"][ref]["until"])
 

@@ -99,6 +99,14 @@ def roll_over(data: dict[str, Any], now: float) -> dict[str, Any]:
     return data
 
 
+def usage_entry(state: dict[str, Any], provider: str, now: float) -> dict[str, Any]:
+    """`provider_usage[provider]`, created for today when missing (an entry without its day would read
+    as yesterday's and be zeroed)."""
+    entry: dict[str, Any] = state["provider_usage"].setdefault(provider, {})
+    entry.setdefault("day", local_day(now))
+    return entry
+
+
 def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     try:
         data = json.loads(raw)

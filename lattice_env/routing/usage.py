@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LatticeError
-from .state import transaction
+from .state import transaction, usage_entry
 
 _PRICES: dict[str, Any] | None = None
 _DATED = re.compile(r"-\d{8}$")  # claude-sonnet-4-5-20250929 → claude-sonnet-4-5
@@ -64,7 +64,7 @@ def record_usage(provider: str, model: str, input_tokens: int, output_tokens: in
     spend = estimate(ref, input_tokens, output_tokens)
     now = time.time() if now is None else now
     with transaction(path, now) as state:
-        usage = state["provider_usage"].setdefault(provider, {})
+        usage = usage_entry(state, provider, now)
         usage["calls_today"] = usage.get("calls_today", 0) + 1
         usage["input_tokens"] = usage.get("input_tokens", 0) + input_tokens
         usage["output_tokens"] = usage.get("output_tokens", 0) + output_tokens
