@@ -248,13 +248,13 @@ def check_closure(out: Path, lock: dict[str, Any]) -> None:
 
 def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) -> None:
     from .generate import Layout, render_files
-    from .opencode_config import STORE_INSTRUCTIONS, store_plugin_entries
+    from .opencode_config import store_instructions, store_plugin_entries
     from .render import render
 
     wf = loaded.workflow
     config = out / CONFIG_DIR
     layout = Layout(base=config, config_file="opencode.json", config_dir=".")
-    files = render_files(wf, layout, plugin_entries=store_plugin_entries(wf), instructions=STORE_INSTRUCTIONS)
+    files = render_files(wf, layout, plugin_entries=store_plugin_entries(wf), instructions=store_instructions(wf))
     for rel, data in files.items():
         target = config / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -265,6 +265,10 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
         if plugin.kind == "file":
             shutil.copytree(wf.root / plugin.name, out / "plugins" / plugin.short_name, symlinks=True,
                             ignore=shutil.ignore_patterns(".git", "node_modules"))
+    bridge = out / "bridge"  # the per-call routing provider that opencode.json's `lattice` names
+    bridge.mkdir()
+    for name in ("package.json", "index.mjs"):
+        (bridge / name).write_text(render(f"env/bridge/{name}.j2", workflow=wf.name))
     (out / "home").mkdir()  # opencode's idea of home (OPENCODE_TEST_HOME): empty, so ~/.opencode stays out
     wrapper = out / "bin" / "opencode"
     wrapper.parent.mkdir()

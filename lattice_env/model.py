@@ -166,6 +166,7 @@ class Workflow:
     plugins: tuple[PluginSpec, ...]
     providers: Mapping[str, Provider]
     agents_dir: Path
+    project_instructions: bool  # the repository's AGENTS.md reaches the agents (store environments)
     default_routing: Routing | None
     agents: Mapping[str, Agent]
     plugin_config: Mapping[str, Any]

@@ -76,14 +76,38 @@ def provider_entries(workflow: Workflow) -> dict[str, Any]:
     return out
 
 
+# The routing bridge (templates/env/bridge/): a local AI-SDK provider opencode imports by file URL with no
+# install step; the wrapper sets LATTICE_ENV from its own location, so the store path stays relocatable.
+BRIDGE_PROVIDER = "lattice"
+BRIDGE_NPM = "file://{env:LATTICE_ENV}/bridge/index.mjs"
+
+
+def bridge_model(agent: Agent) -> str:
+    """The model an agent names inside a store environment: the bridge routes each of its calls."""
+    return f"{BRIDGE_PROVIDER}/{agent.name}"
+
+
+def bridge_provider(workflow: Workflow) -> dict[str, Any]:
+    """`provider.lattice`: one model per agent, each call routed by Lattice and sent to the real provider
+    (keys are read from the process environment at call time, never written here)."""
+    if BRIDGE_PROVIDER in workflow.providers:
+        raise LatticeError(f"a provider named {BRIDGE_PROVIDER!r} clashes with Lattice's routing bridge; "
+                           f"rename it in lattice.yaml")
+    return {"npm": BRIDGE_NPM, "name": "Lattice routing",
+            "models": {a.name: {"name": f"{a.name} (routed by Lattice)"} for a in workflow.agents.values()}}
+
+
 def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = None,
-                      instructions: list[str] | None = None) -> dict[str, Any]:
-    """The whole opencode.json. The store passes `plugin_entries` (plugins at built paths) and
-    `instructions` (the project's AGENTS.md, found by the wrapper)."""
+                      instructions: list[str] | None = None, bridge: bool = False) -> dict[str, Any]:
+    """The whole opencode.json. The store passes `plugin_entries` (plugins at built paths),
+    `instructions` (the project's AGENTS.md, found by the wrapper) and `bridge` (agents' calls routed
+    through the environment's bridge provider)."""
     doc: dict[str, Any] = {"$schema": SCHEMA_URL}
     if instructions:
         doc["instructions"] = instructions
     providers = provider_entries(workflow)
+    if bridge and workflow.agents:
+        providers[BRIDGE_PROVIDER] = bridge_provider(workflow)
     if providers:
         doc["provider"] = providers
     if workflow.default_routing:
@@ -119,6 +143,11 @@ def project_plugin_entries(workflow: Workflow) -> list[Any]:
 # Set by bin/opencode: with project configs off (so stray ones cannot leak in), opencode would drop the
 # repository's AGENTS.md too; naming it by absolute path brings it back.
 STORE_INSTRUCTIONS = ["{env:LATTICE_PROJECT_INSTRUCTIONS}"]
+
+
+def store_instructions(workflow: Workflow) -> list[str] | None:
+    """`defaults.project_instructions: false` keeps the repository's AGENTS.md out as well."""
+    return STORE_INSTRUCTIONS if workflow.project_instructions else None
 
 
 def store_plugin_entries(workflow: Workflow) -> list[Any]:

@@ -116,6 +116,7 @@ def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
         vcs_config=frozen(vcs.get("config")),
         plugins=tuple(parse_plugin(p) for p in data.get("plugins") or ()),
         providers=frozen(providers), agents_dir=agents_dir(config), default_routing=default_routing,
+        project_instructions=bool(defaults.get("project_instructions", True)),
         agents=frozen(agents), plugin_config=frozen(data.get("plugin_config")), mcp=frozen(mcp),
         commands=frozen({n: Command(n, c.get("description", ""), c["action"])
                          for n, c in (data.get("commands") or {}).items()}),

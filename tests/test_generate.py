@@ -131,3 +131,28 @@ def test_generate_library_call_refuses_foreign_file(design_project, monkeypatch)
     else:
         raise AssertionError("a foreign opencode.json was overwritten")
     assert os.path.getsize(design_project / "opencode.json") == 2
+
+
+def test_store_config_names_agents_md_unless_the_workflow_turns_it_off(design_project, monkeypatch):
+    """Store environments bring the repository's AGENTS.md back by path (the wrapper finds it);
+    `defaults.project_instructions: false` leaves it out."""
+    from lattice_env.generate import Layout, render_files
+    from lattice_env.opencode_config import store_instructions
+    from lattice_env.workflow import load_workflow
+
+    monkeypatch.chdir(design_project)
+
+    def store_config() -> dict:
+        wf = load_workflow().workflow
+        layout = Layout(base=design_project / "out", config_file="opencode.json", config_dir=".")
+        files = render_files(wf, layout, plugin_entries=[], instructions=store_instructions(wf))
+        return json.loads(files["opencode.json"])
+
+    assert store_config()["instructions"] == ["{env:LATTICE_PROJECT_INSTRUCTIONS}"]
+    text = (design_project / "lattice.yaml").read_text()
+    (design_project / "lattice.yaml").write_text(
+        text.replace("  agents_dir: ./agents\n", "  agents_dir: ./agents\n  project_instructions: false\n"))
+    assert "instructions" not in store_config()
+    # project generate never names it: opencode reads the project's AGENTS.md itself there
+    assert "instructions" not in json.loads(render_files(load_workflow().workflow, Layout.for_output(
+        load_workflow().workflow, None))["opencode.json"])
