@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -40,3 +41,20 @@ def disk_usage(path: Path) -> int:
 def report(label: str, value: float, baseline: float, target: str, ok: bool, unit: str = "s") -> None:
     print(f"{label:58} {value:9.3f} {unit} vs {baseline:9.3f} {unit}  ratio {value / baseline:7.2f}  "
           f"target {target:10} {'OK' if ok else 'MISSED'}")
+
+
+def lattice_argv() -> list[str]:
+    """How to start the installed `lattice` (its console script), else the module."""
+    script = Path(sys.executable).parent / "lattice"
+    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "lattice_env"]
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall time of one whole run of `argv`; a failing command stops the benchmark."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{argv} failed: {done.stderr.decode()}")
+    return elapsed

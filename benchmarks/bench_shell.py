@@ -11,18 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import lattice_argv, timed  # noqa: E402
+
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-
-
-def lattice_argv() -> list[str]:
-    script = Path(sys.executable).parent / "lattice"
-    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "lattice_env"]
 
 
 def setup(home: Path) -> None:
@@ -38,16 +34,6 @@ def setup(home: Path) -> None:
     (home / "profiles").mkdir()
     os.symlink(path, home / "profiles" / "default-1-link")
     os.symlink("default-1-link", home / "profiles" / "default")
-
-
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{argv} failed: {done.stderr.decode()}")
-    return elapsed
 
 
 def compare(label: str, base: list[str], ours: list[str], env: dict[str, str]) -> tuple[float, float]:
