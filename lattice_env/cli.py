@@ -5,6 +5,7 @@ anything else is a bug → one line pointing at the crash log (traceback with `-
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,7 @@ def status(ctx: click.Context, profile: str | None, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from .paths import find_project_file
-    from .status import agent_rows, profile_status
+    from .status import agent_rows, format_provider, profile_status, provider_keys
 
     app = ctx.find_object(App)
     assert app is not None
@@ -180,13 +181,29 @@ def status(ctx: click.Context, profile: str | None, as_json: bool) -> None:
     loaded = app.load() if in_project else None
     info = profile_status(profile, loaded)
     rows = agent_rows(loaded.workflow) if loaded is not None else None
+    config = loaded.config.data if loaded is not None else _generation_config(info)
+    providers = provider_keys(config, dict(os.environ)) if config is not None else []
     if as_json:
-        emit_json({"profile": info, "agents": rows})
+        emit_json({"profile": info, "agents": rows, "providers": providers})
         return
     _print_profile_status(info)
+    if providers:
+        click.echo("providers: " + ", ".join(format_provider(p) for p in providers))
     if rows is not None:
         click.echo()
         _print_agents(rows)
+
+
+def _generation_config(info: dict[str, Any]) -> dict[str, Any] | None:
+    """Outside a project, the configuration the active generation was built from."""
+    if not info.get("store_path"):
+        return None
+    from .launch import environment_config
+
+    try:
+        return environment_config(Path(info["store_path"]))
+    except LatticeError:
+        return None
 
 
 def _print_profile_status(info: dict[str, Any]) -> None:

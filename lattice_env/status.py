@@ -27,6 +27,26 @@ def agent_rows(workflow: Workflow) -> list[dict[str, Any]]:
     ]
 
 
+def provider_keys(config: dict[str, Any], environ: dict[str, str]) -> list[dict[str, Any]]:
+    """Each provider and whether its key variable is set: the variable's name, never its value."""
+    rows = []
+    for name, spec in (config.get("providers") or {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        var = spec.get("env")
+        rows.append({"name": name, "env": var, "set": bool(var and environ.get(var)) if var else None,
+                     "auth": spec.get("auth"), "base_url": spec.get("base_url"),
+                     "local_budget": spec.get("local_budget", "unlimited")})
+    return rows
+
+
+def format_provider(row: dict[str, Any]) -> str:
+    if row["env"]:
+        return f"{row['name']} ({row['env']} {'set' if row['set'] else 'NOT SET'})"
+    if row["auth"]:
+        return f"{row['name']} (auth: {row['auth']})"
+    return f"{row['name']} (no key{', ' + row['base_url'] if row['base_url'] else ''})"
+
+
 def profile_status(name: str | None = None, loaded: Any = None) -> dict[str, Any]:
     """The profile half of `lattice status`: which generation is live, what it holds, and whether the
     project's lattice.yaml (when `loaded` is given) still builds to that same store path."""

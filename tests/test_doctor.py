@@ -67,3 +67,17 @@ def test_no_generation_yet(run):
     r = run("doctor")
     assert r.code == 1
     assert "FAIL  profile default: no generation yet\n      fix: lattice switch" in r.stdout
+
+
+def test_status_shows_provider_key_names_never_values(run, tmp_path, server):
+    """`lattice status` outside a project describes the active generation's providers."""
+    profiles.switch_to(_environment(_config(server.url)))
+    secret = "sk-status-secret-42"
+    r = run("status", env={"CLOUD_KEY": secret}, cwd=tmp_path)
+    assert r.code == 0, r.stderr
+    assert f"providers: cloud (CLOUD_KEY set), local (no key, {server.url})" in r.stdout
+    data = json.loads(run("status", "--json", env={"CLOUD_KEY": secret}, cwd=tmp_path).stdout)
+    assert {p["name"]: p["set"] for p in data["providers"]} == {"cloud": True, "local": None}
+    unset = run("status", cwd=tmp_path)
+    assert "cloud (CLOUD_KEY NOT SET)" in unset.stdout
+    assert secret not in r.stdout + json.dumps(data)

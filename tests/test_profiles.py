@@ -356,8 +356,8 @@ def test_status_shows_the_generation_and_drift_from_lattice_yaml(run, tmp_path):
     (project / "agents" / "architect.md").write_text("You design.\n")
     (project / "lattice.yaml").write_text(TINY)
     r = run("status", cwd=project)
-    assert r.stdout.startswith("profile default (active): no generations yet; `lattice switch` creates one\n\n"
-                               "architect  /architect\n")
+    assert r.stdout.startswith("profile default (active): no generations yet; `lattice switch` creates one\n"
+                               "providers: anthropic (ANTHROPIC_API_KEY NOT SET)\n\narchitect  /architect\n")
     (project / "lattice.lock").write_text(json.dumps(fake_lock()))
     p = plan(load_workflow(directory=project), fake_lock())
     for drv in (p.node, p.closure, p.env):  # the real names, with stand-in contents: no npm, no nodeenv
