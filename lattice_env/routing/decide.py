@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ..errors import LatticeError
 from ..model import Routing, split_model
@@ -21,8 +20,7 @@ from .strategies import Choice, choose
 from .table import RouteTable, routing_hash, table_for
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):  # NamedTuple, not dataclass: cheaper to import on the per-prompt path
     agent: str
     strategy: str
     position: int  # the slot the strategy scheduled, 0-based
@@ -33,10 +31,10 @@ class Decision:
     scheduled: str  # what the strategy wanted before availability
     via: str  # scheduled | next | retry | fallback | final_trigger
     committed: bool
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]  # e.g. a corrupt state.json moved aside
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["skipped"] = [{"model": m, "reason": r} for m, r in self.skipped]
         data["model_name"] = split_model(self.model)[1]
         return data

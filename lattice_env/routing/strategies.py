@@ -25,8 +25,7 @@ so the remaining weights keep their ratio.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..errors import LatticeError
 from ..model import Routing
@@ -38,8 +37,7 @@ class NoModelAvailable(LatticeError):
     """Every candidate of an agent is unavailable; the message names each one and why."""
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):  # NamedTuple, not dataclass: cheaper to import on the per-prompt path
     model: str
     scheduled: str  # what the strategy wanted before availability was considered
     position: int  # the slot the strategy scheduled (0-based; 0 for weighted)

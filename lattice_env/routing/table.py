@@ -6,9 +6,11 @@ and reads only what it needs from it — no YAML, no schema. A `Workflow` (or `l
 is accepted too, for callers that have one already."""
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
-from typing import Any, Mapping
+import zlib
+from collections import abc
+from typing import Any, Iterator, Mapping
 
 from ..errors import LatticeError, UsageError
 from ..model import Provider, Routing
@@ -41,35 +43,66 @@ def is_local(provider: Provider) -> bool:
                                       and provider.auth is None)
 
 
+@functools.lru_cache(maxsize=256)
 def routing_hash(routing: Routing) -> str:
     """Identity of an agent's routing: when lattice.yaml changes it, the agent's position starts over
     (an old pattern index means nothing in a new pattern)."""
-    text = json.dumps(routing.to_data(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    text = json.dumps(routing.to_data(), sort_keys=True, separators=(",", ":")).encode()
+    # crc32, not sha256: it only detects an edit (no adversary), and hashlib's OpenSSL import alone
+    # costs more than the rest of a decision
+    return f"{zlib.crc32(text):08x}{len(text):x}"
+
+
+class _LazyProviders(abc.Mapping):  # type: ignore[type-arg]
+    """`providers:` of a config dict, each turned into a Provider on first use: a decision looks at
+    the one or two providers it meets, not at all of them."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+        self._built: dict[str, Provider] = {}
+
+    def __getitem__(self, name: str) -> Provider:
+        built = self._built.get(name)
+        if built is None:
+            built = self._built[name] = provider_from_data(name, self._data[name])
+        return built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 class RouteTable:
     """Agents, triggers and providers, read lazily from a config dict or a Workflow."""
 
     def __init__(self, agents: Mapping[str, Any], default_routing: Any,
-                 providers: Mapping[str, Provider], triggers: Mapping[str, str]) -> None:
+                 providers: Mapping[str, Provider], triggers: Mapping[str, str] | None = None,
+                 agents_data: Mapping[str, Any] | None = None) -> None:
         self._agents = agents  # name → Routing, or raw routing data (list/dict/None)
         self._default = default_routing
         self.providers = providers
-        self.triggers = triggers
+        self._triggers = triggers
+        self._agents_data = agents_data or {}
         self._cache: dict[str, Routing] = {}
+
+    @property
+    def triggers(self) -> Mapping[str, str]:
+        """`/trigger` → agent (computed on first use: route() by agent name never needs it)."""
+        if self._triggers is None:
+            self._triggers = {t: name for name, spec in self._agents_data.items() if isinstance(spec, dict)
+                              for t in spec.get("triggers") or ()}
+        return self._triggers
 
     @classmethod
     def from_config(cls, data: Mapping[str, Any]) -> RouteTable:
         agents_data = data.get("agents") or {}
         agents = {name: (spec.get("routing") if isinstance(spec, dict) else None)
                   for name, spec in agents_data.items()}
-        triggers = {t: name for name, spec in agents_data.items() if isinstance(spec, dict)
-                    for t in spec.get("triggers") or ()}
         defaults = data.get("defaults")
         default = defaults.get("routing") if isinstance(defaults, dict) else None
-        providers = {name: provider_from_data(name, p) for name, p in (data.get("providers") or {}).items()}
-        return cls(agents, default, providers, triggers)
+        return cls(agents, default, _LazyProviders(data.get("providers") or {}), None, agents_data)
 
     @classmethod
     def from_workflow(cls, workflow: Any) -> RouteTable:
