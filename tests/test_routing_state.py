@@ -184,3 +184,14 @@ def test_route_imports_no_yaml_jinja_or_cerberus():
             "bad = {'yaml', 'jinja2', 'cerberus', 'lattice_env.yamlio', 'lattice_env.providers'} & set(sys.modules);"
             "sys.exit(str(bad) if bad else 0)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_workflow_and_its_config_dict_route_alike(design_project, path):
+    from lattice_env.workflow import load_workflow
+
+    loaded = load_workflow(directory=design_project)
+    env = {"OPENAI_API_KEY": "o"}
+    for agent in loaded.workflow.agents:
+        a = route(loaded.workflow, agent, environ=env, path=path)
+        b = route(loaded.config.data, agent, environ=env, path=path)
+        assert a == b, agent
