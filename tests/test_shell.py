@@ -266,3 +266,26 @@ def test_active_profile_link_is_followed(run, data, env_path):
     r = run("print-env")
     assert r.code == 0 and r.stderr == ""
     assert "export LATTICE_PROFILE=work;" in r.stdout.splitlines()
+
+
+def test_fast_path_and_full_cli_agree(tmp_path):
+    """`print-env` and `shell -c` skip click when their arguments are plain (entry.py); the output and
+    the errors must be exactly what the click commands give."""
+    from conftest import Run
+    from lattice_env.entry import fast
+
+    assert fast(["print-env", "--help"]) is None and fast(["print-env", "--shell", "tcsh"]) is None
+    assert fast(["shell"]) is None and fast(["print-env", "--profile", "a", "--profile", "b"]) is None
+    data = tmp_path / "da ta $x"
+    path = store.add(store.derivation("wf", "workflow", {"k": 1}), lambda out: (out / "bin").mkdir(),
+                     root=data / "store")
+    (data / "profiles").mkdir()
+    os.symlink(path, data / "profiles" / "default-1-link")
+    os.symlink("default-1-link", data / "profiles" / "default")
+    env = {**os.environ, "LATTICE_HOME": str(data)}
+    for args in (["print-env"], ["print-env", "--shell", "fish"], ["print-env", "--shell=zsh"],
+                 ["print-env", "--profile", "default"], ["print-env", "--profile", "nope"],
+                 ["print-env", "--profile", "../x"]):
+        fast_run = subprocess.run([PY, "-m", "lattice_env", *args], env=env, capture_output=True, text=True)
+        full = Run(tmp_path)(*args, env={"LATTICE_HOME": str(data)})
+        assert (fast_run.returncode, fast_run.stdout, fast_run.stderr) == (full.code, full.stdout, full.stderr), args
