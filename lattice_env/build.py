@@ -254,7 +254,8 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
     wf = loaded.workflow
     config = out / CONFIG_DIR
     layout = Layout(base=config, config_file="opencode.json", config_dir=".")
-    files = render_files(wf, layout, plugin_entries=store_plugin_entries(wf), instructions=store_instructions(wf))
+    files = render_files(wf, layout, plugin_entries=store_plugin_entries(wf), instructions=store_instructions(wf),
+                         bridge=True)
     for rel, data in files.items():
         target = config / rel
         target.parent.mkdir(parents=True, exist_ok=True)

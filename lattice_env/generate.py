@@ -23,7 +23,7 @@ from .errors import LatticeError
 from .fsutil import atomic_write
 from .locks import file_lock
 from .model import Workflow
-from .opencode_config import agent_settings, command_files, opencode_document
+from .opencode_config import agent_settings, bridge_model, command_files, opencode_document
 from .render import render
 
 MANIFEST = "lattice-generated.json"
@@ -52,17 +52,19 @@ class Result:
 
 
 def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] | None = None,
-                 instructions: list[str] | None = None) -> dict[str, bytes]:
+                 instructions: list[str] | None = None, bridge: bool = False) -> dict[str, bytes]:
     """Every generated file, keyed by its path relative to `layout.base`. The store passes
-    `plugin_entries` and `instructions` (see `opencode_config.opencode_document`)."""
+    `plugin_entries`, `instructions` and `bridge` (see `opencode_config.opencode_document`): with the
+    bridge, each agent's model is `lattice/<agent>`, routed per call."""
     source = paths.PROJECT_FILE
     files: dict[str, str] = {
         layout.config_file: render("opencode/opencode.json.j2",
-                                   config=opencode_document(workflow, plugin_entries, instructions)),
+                                   config=opencode_document(workflow, plugin_entries, instructions, bridge)),
     }
     for agent in workflow.agents.values():
+        model = bridge_model(agent) if bridge else None
         files[layout.rel(f"agent/{agent.name}.md")] = render(
-            "opencode/agent.md.j2", source=source, settings=agent_settings(agent),
+            "opencode/agent.md.j2", source=source, settings=agent_settings(agent, model),
             prompt=agent.prompt.rstrip("\n"))
     for name, (settings, template) in command_files(workflow).items():
         files[layout.rel(f"command/{name}.md")] = render(

@@ -64,8 +64,14 @@ def plan_launch(env_path: Path, args: Sequence[str], passthrough: bool,
         raise UsageError(f"{args[0]} needs a message: lattice run {args[0]} \"what to do\"")
     from .routing.decide import route
 
-    # The launch is a call: it takes the agent's next slot (pattern position, burst count, …).
-    model = route(config, agent, " ".join(args[1:]), commit=True, environ=environ).model
+    if (env_path / "bridge" / "index.mjs").is_file():
+        # The bridge inside opencode routes (and counts) every call of the agent, fallbacks after a 429
+        # included; here only a dry run, so that "no model is available" is said before opencode starts.
+        route(config, agent, " ".join(args[1:]), commit=False, environ=environ)
+        model = f"lattice/{agent}"
+    else:
+        # The launch is a call: it takes the agent's next slot (pattern position, burst count, …).
+        model = route(config, agent, " ".join(args[1:]), commit=True, environ=environ).model
     # `opencode run` joins its words with spaces but wraps a word that contains a space in quotes, which
     # would reach the model; words split at spaces rejoin to exactly the message (runs of spaces and
     # newlines included).
@@ -78,6 +84,9 @@ def run(profile: str | None, args: Sequence[str], passthrough: bool = False) -> 
 
     env_path = profile_env(profile)
     environ = dict(os.environ)
+    # The bridge asks this interpreter (which has lattice_env) about each call: set at run time, so the
+    # store holds no host path.
+    environ.setdefault("LATTICE_PYTHON", sys.executable)
     launch = plan_launch(env_path, args, passthrough, environ)
     from .storegc import temp_root
 

@@ -79,8 +79,13 @@ def dumps(lock: dict[str, Any]) -> bytes:
     return (json.dumps(lock, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
+# AI SDK providers the routing bridge delegates to (templates/env/bridge/): the versions opencode
+# 1.18.33 bundles itself (LanguageModel specification v3).
+BRIDGE_PACKAGES = {"@ai-sdk/openai-compatible": "2.0.41"}
+
+
 def npm_roots(plugins: tuple[PluginSpec, ...]) -> dict[str, str]:
-    roots = {OPENCODE_PACKAGE: OPENCODE_VERSION}
+    roots = {OPENCODE_PACKAGE: OPENCODE_VERSION, **BRIDGE_PACKAGES}
     roots.update({p.name: p.version for p in plugins if p.kind == "npm"})
     return roots
 

@@ -17,11 +17,12 @@ from typing import Any
 
 class FakeLLM:
     def __init__(self, log: Path | None = None, reply: str = "hello from the fake model",
-                 rate_limited: set[str] | None = None) -> None:
+                 rate_limited: set[str] | None = None, retry_after: str = "1") -> None:
         self.requests: list[dict[str, Any]] = []
         self.log = log
         self.reply = reply
         self.rate_limited = rate_limited or set()
+        self.retry_after = retry_after
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
@@ -78,7 +79,7 @@ class FakeLLM:
                 fake._record(entry)
                 if body.get("model") in fake.rate_limited:
                     self._json(429, {"error": {"message": "rate limited", "type": "rate_limit"}},
-                               {"Retry-After": "1"})
+                               {"Retry-After": fake.retry_after})
                     return
                 usage = {"prompt_tokens": 100, "completion_tokens": 7, "total_tokens": 107}
                 if not body.get("stream"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lattice_env.lock import find_installed, nearest, read_lock, tree_hash
+from lattice_env.lock import BRIDGE_PACKAGES, find_installed, nearest, read_lock, tree_hash
 from lattice_env.opencode_config import OPENCODE_PACKAGE, OPENCODE_VERSION
 from lattice_env.workflow import load_workflow
 from opencode_support import CACHE
@@ -87,8 +87,8 @@ def test_lock_holds_opencode_and_every_plugin_closure(locked):
     lock = lock_of(locked)
     assert lock["format"] == 1
     assert re.fullmatch(r"node \d+", lock["node"]["engine"]) and re.fullmatch(r"\d+", lock["node"]["npm"])
-    assert lock["roots"] == {OPENCODE_PACKAGE: OPENCODE_VERSION, "oh-my-opencode": "4.19.4",
-                             "opencode-antigravity-auth": "1.6.0"}
+    assert lock["roots"] == {OPENCODE_PACKAGE: OPENCODE_VERSION, **BRIDGE_PACKAGES,
+                             "oh-my-opencode": "4.19.4", "opencode-antigravity-auth": "1.6.0"}
     packages = lock["packages"]
     opencode = packages[f"node_modules/{OPENCODE_PACKAGE}"]
     assert (opencode["name"], opencode["version"]) == (OPENCODE_PACKAGE, OPENCODE_VERSION)

@@ -1,0 +1,110 @@
+"""`python -m lattice_env.bridge OP JSON`: the routing calls the opencode bridge makes for each LLM call
+(templates/env/bridge/index.mjs.j2). One JSON object in (argv), one JSON line out; errors as
+`{"error": "…"}` with exit status 1, so the bridge can show them inside opencode.
+
+    route         {agent, prompt, commit}             → the decision and how to reach the provider
+    rate-limited  {agent, prompt, model, position,    → a 429: cool `model` down, then the same call's
+                   retry_after}                          slot decided again (on_unavailable applies)
+    usage         {provider, model, input, output}    → tokens reported by the response (no output)
+
+The configuration is the environment's own (LATTICE_ENV's manifest), as `lattice run` reads it. Only the
+routing package is imported (stdlib only): no click, YAML or jinja2, so a call costs about one bare
+interpreter start."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import LatticeError
+from .launch import environment_config
+
+# Providers the bridge can reach without a base_url, and the AI SDK package it uses for each.
+SDK_KINDS = {"openai": "openai", "anthropic": "anthropic", "google": "google"}
+OLLAMA_URL = "http://127.0.0.1:11434/v1"
+
+
+def _config() -> dict[str, Any]:
+    env = os.environ.get("LATTICE_ENV")
+    if not env:
+        raise LatticeError("LATTICE_ENV is not set (the environment's bin/opencode sets it)")
+    return environment_config(Path(env))
+
+
+def _answer(decision: Any, table: Any) -> dict[str, Any]:
+    from .routing.table import is_local
+
+    provider = table.providers.get(decision.provider)
+    base_url = provider.base_url if provider else None
+    if provider is not None and provider.name == "ollama" and not base_url:
+        base_url = OLLAMA_URL
+    if base_url or (provider is not None and is_local(provider)):
+        kind = "openai-compatible"
+    else:
+        kind = SDK_KINDS.get(decision.provider, "openai-compatible")
+    return {"model": decision.model, "provider": decision.provider,
+            "model_name": decision.model.partition("/")[2], "position": decision.position,
+            "via": decision.via, "skipped": [list(s) for s in decision.skipped], "kind": kind,
+            "base_url": base_url, "env": provider.env if provider else None}
+
+
+def route(args: Mapping[str, Any]) -> dict[str, Any]:
+    from .routing.decide import route as decide
+    from .routing.table import table_for
+
+    table = table_for(_config())
+    decision = decide(table, str(args["agent"]), str(args.get("prompt") or ""), bool(args.get("commit")))
+    return _answer(decision, table)
+
+
+def rate_limited(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Record the 429, then decide the same slot again: the call already took its place in the
+    pattern, so the re-route must not take another."""
+    from .routing.availability import Availability, record_rate_limit
+    from .routing.decide import _decision, draw, seed_for
+    from .routing.state import read_state
+    from .routing.strategies import choose
+    from .routing.table import table_for
+
+    table = table_for(_config())
+    agent, prompt = str(args["agent"]), str(args.get("prompt") or "")
+    now = time.time()
+    record_rate_limit(str(args["model"]), args.get("retry_after"), now=now)
+    routing = table.routing(agent)
+    state = read_state(None, now, [])
+    entry = state["routing_state"].get(agent, {})
+    u = draw(seed_for(entry, os.environ), agent, max(0, int(entry.get("call_count", 1)) - 1)) \
+        if routing.strategy == "weighted" else 0.0
+    choice = choose(agent, routing, int(args.get("position") or 0), prompt, u,
+                    Availability(table, state, os.environ, now))
+    return _answer(_decision(agent, routing, choice, False, []), table)
+
+
+def usage(args: Mapping[str, Any]) -> None:
+    from .routing.usage import record_usage
+
+    record_usage(str(args["provider"]), str(args["model"]), int(args.get("input") or 0),
+                 int(args.get("output") or 0))
+
+
+OPS = {"route": route, "rate-limited": rate_limited, "usage": usage}
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if len(argv) != 2 or argv[0] not in OPS:
+            raise LatticeError(f"usage: python -m lattice_env.bridge {{{'|'.join(OPS)}}} JSON")
+        result = OPS[argv[0]](json.loads(argv[1]))
+    except (LatticeError, ValueError, KeyError, TypeError) as exc:
+        sys.stdout.write(json.dumps({"error": str(exc)}) + "\n")
+        return 1
+    if result is not None:
+        sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

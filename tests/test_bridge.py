@@ -1,0 +1,176 @@
+"""Per-call routing inside the real opencode: the environment's bridge (a local AI-SDK provider,
+templates/env/bridge/) asks Lattice for the model of every call. Ground truth is the loopback server's log:
+which model each request named."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fake_llm import FakeLLM
+from lattice_env.proc import clean_env
+from opencode_support import new_data_dir
+
+pytestmark = [pytest.mark.slow, pytest.mark.opencode]
+
+PATTERN = "{strategy: pattern, pattern: [local/m1, local/m1, local/m1, local/m2]}"
+EIGHT = ["m1", "m1", "m1", "m2", "m1", "m1", "m1", "m2"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("bridge")
+    home, project, work = root / "home", root / "project", root / "work"
+    (project / "agents").mkdir(parents=True)
+    work.mkdir()
+    for name in ("pat", "turns", "limited", "budgeted"):
+        (project / f"agents/{name}.md").write_text(f"You are {name.upper()}.\n")
+    # Priced so that one call of `paid` passes its local_budget.
+    prices = root / "prices.json"
+    prices.write_text(json.dumps({"about": "test", "as_of": "2026-01-01", "sources": [],
+                                  "models": {"paid/*": {"input": 1000.0, "output": 1000.0}}}))
+    fake = FakeLLM(retry_after="120")
+    with fake:
+        (project / "lattice.yaml").write_text(f"""\
+name: bridge-e2e
+version: "1.0.0"
+providers:
+  local:
+    base_url: {fake.url}
+  paid:
+    base_url: {fake.url}
+    local_budget: 0.01
+agents:
+  pat:
+    path: pat.md
+    triggers: [/pat]
+    routing: {PATTERN}
+  turns:
+    path: turns.md
+    triggers: [/turns]
+    routing: {PATTERN}
+  limited:
+    path: limited.md
+    triggers: [/limited]
+    routing: {{strategy: pattern, pattern: [local/r1, local/r1, local/r2]}}
+  budgeted:
+    path: budgeted.md
+    triggers: [/budgeted]
+    routing: [paid/p1, local/m2]
+""")
+        environ = clean_env(HOME=str(home), LATTICE_HOME=str(new_data_dir(root / "data")),
+                            LATTICE_CONFIG_HOME=str(root / "cfg"), LATTICE_PRICES=str(prices))
+        done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=environ,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-2000:]
+        yield {"env": environ, "project": project, "work": work, "fake": fake}
+
+
+def lattice(env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lattice_env", *args], cwd=env["work"], env=env["env"],
+                          capture_output=True, text=True, timeout=300)
+
+
+def chat_models(env, before: int) -> list[str]:
+    return [c["model"] for c in env["fake"].chats()[before:]]
+
+
+def providers(env) -> dict[str, dict]:
+    done = lattice(env, "status", "providers", "--json")
+    assert done.returncode == 0, done.stderr
+    return {row["provider"]: row for row in json.loads(done.stdout)["providers"]}
+
+
+def wait_for_calls(env, provider: str, calls: int) -> dict:
+    """Usage is reported fire-and-forget after each response: give it a moment."""
+    deadline = time.monotonic() + 20
+    while True:
+        row = providers(env)[provider]
+        if row["calls_today"] >= calls or time.monotonic() > deadline:
+            return row
+        time.sleep(0.3)
+
+
+def test_store_config_routes_agents_through_the_bridge(env):
+    done = lattice(env, "run", "--", "debug", "config")
+    assert done.returncode == 0, done.stderr[-2000:]
+    config = json.loads(done.stdout)
+    bridge = config["provider"]["lattice"]
+    assert bridge["npm"].startswith("file:///") and bridge["npm"].endswith("/bridge/index.mjs")
+    assert set(bridge["models"]) == {"pat", "turns", "limited", "budgeted"}
+    assert config["agent"]["pat"]["model"] == "lattice/pat"
+    assert "local" in config["provider"]  # real providers stay: --model local/m1 still works
+
+
+def test_pattern_over_eight_launches(env):
+    before = len(env["fake"].chats())
+    for i in range(8):
+        done = lattice(env, "run", "/pat", f"launch {i}")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "hello from the fake model" in done.stdout
+    assert chat_models(env, before) == EIGHT
+    # Title requests went through the bridge too, without advancing the pattern.
+    titles = [r for r in env["fake"].requests if r["system"].startswith("You are a title generator")]
+    assert titles and all(r["model"] in ("m1", "m2") for r in titles)
+    row = wait_for_calls(env, "local", 16)
+    assert row["input_tokens"] >= 800 and row["output_tokens"] >= 56
+
+
+def test_pattern_over_eight_turns_of_one_session(env):
+    before = len(env["fake"].chats())
+    for i in range(8):
+        cont = ["--continue"] if i else []
+        done = lattice(env, "run", "--", "run", *cont, "--agent", "turns", "--model", "lattice/turns",
+                       f"turn {i}")
+        assert done.returncode == 0, done.stderr[-2000:]
+    chats = env["fake"].chats()[before:]
+    assert [c["model"] for c in chats] == EIGHT
+    # One session: the last turn carries the seven before it.
+    assert sum(1 for m in chats[-1]["messages"] if m["role"] == "user") == 8
+
+
+def test_rate_limited_model_is_cooled_and_the_call_served_by_the_next(env):
+    fake = env["fake"]
+    fake.rate_limited = {"r1"}
+    try:
+        before, chats = len(fake.requests), len(fake.chats())
+        done = lattice(env, "run", "/limited", "please answer")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "hello from the fake model" in done.stdout
+        # The first request to r1 (title or prompt, whichever came first) got the 429; the call was
+        # served by r2 without the user retyping, and r1, cooling down, was not asked again.
+        models = [r["model"] for r in fake.requests[before:]]
+        assert models[0] == "r1" and set(models[1:]) == {"r2"}, models
+        assert chat_models(env, chats) == ["r2"]
+        done = lattice(env, "run", "/limited", "again")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert [r["model"] for r in fake.requests[before:]].count("r1") == 1
+        assert chat_models(env, chats) == ["r2", "r2"]
+    finally:
+        fake.rate_limited = set()
+    row = providers(env)["local"]
+    assert row["rate_limited_today"] >= 1
+    cool = {c["model"]: c["seconds_left"] for c in row["cooldowns"]}
+    assert 60 < cool["local/r1"] <= 120  # Retry-After: 120 honoured
+
+
+def test_provider_over_local_budget_is_skipped(env):
+    fake = env["fake"]
+    done = lattice(env, "run", "/budgeted", "first")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "p1" in [r["model"] for r in fake.requests]  # one priced call (the title or the prompt) …
+    row = wait_for_calls(env, "paid", 1)
+    assert row["over_budget"], row  # … is over the $0.01 local_budget
+    before, chats = len(fake.requests), len(fake.chats())
+    done = lattice(env, "run", "/budgeted", "second")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "p1" not in [r["model"] for r in fake.requests[before:]]
+    assert chat_models(env, chats) == ["m2"]
+    done = lattice(env, "route", "/budgeted", "x", "--json")
+    decision = json.loads(done.stdout)
+    assert decision["model"] == "local/m2"
+    assert any(s["model"] == "paid/p1" and "local_budget" in s["reason"] for s in decision["skipped"])
