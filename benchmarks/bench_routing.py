@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import lattice_argv, timed  # noqa: E402
 from lattice_env.routing.decide import route  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -43,21 +44,6 @@ def in_process(directory: Path, commit: bool, n: int = 2000) -> float:
         route(CONFIG, "agent3", "x", commit=commit, environ=KEYS, path=path)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples) * 1e6
-
-
-def lattice_argv() -> list[str]:
-    script = Path(sys.executable).parent / "lattice"
-    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "lattice_env"]
-
-
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{argv} failed: {done.stderr.decode()}")
-    return elapsed
 
 
 def whole_process(home: Path) -> None:
