@@ -68,3 +68,19 @@ class Run:
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
     return Run(tmp_path)
+
+
+def unavailable(reason: str) -> None:
+    """A proof this machine cannot run: skipped here with the reason, a failure in CI (CI=true), where
+    .ci/run installs everything the suite needs."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} — CI must provide it (.ci/run installs it)")
+    pytest.skip(f"{reason}; the proof runs in CI")
+
+
+def require_tool(name: str) -> str:
+    """The path of `name` on PATH, or `unavailable`."""
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"{name} is not installed here")
+    return found  # type: ignore[return-value]

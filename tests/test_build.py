@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Run
+from conftest import Run, require_tool, unavailable
 from fake_llm import FakeLLM
 from opencode_support import hermetic_env, new_data_dir
 
@@ -34,10 +33,9 @@ MARKER_PLUGIN = {
 
 
 def _needs_unshare() -> None:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI runs as root with unshare: the offline proofs must run there")
-        pytest.skip("offline proofs need root and unshare (a network namespace without a network)")
+    require_tool("unshare")
+    if os.geteuid() != 0:
+        unavailable("offline proofs need root (a network namespace without a network)")
 
 
 def write_project(root: Path, base_url: str) -> None:

@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_tool
 from lattice_env.proc import clean_env, run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is missing in CI: .ci/run must install it")
-        pytest.skip(f"{tool} is not installed here (.ci/run installs it in CI)")
-    return path
 
 
 @pytest.mark.slow
@@ -61,7 +53,7 @@ def test_wheel_from_clean_clone_works_in_fresh_venv(tmp_path):
 
 
 def test_flake_parses():
-    nix = _require("nix-instantiate")
+    nix = require_tool("nix-instantiate")
     done = subprocess.run([nix, "--parse", str(REPO / "flake.nix")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "buildPythonApplication" in done.stdout and "mkShell" in done.stdout

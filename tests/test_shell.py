@@ -3,13 +3,13 @@ LATTICE_HOME full of special characters, with a real store path and profile link
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import require_tool
 from lattice_env import store, storegc
 
 pexpect = pytest.importorskip("pexpect")
@@ -21,13 +21,7 @@ WRAPPER_OUTPUT = "opencode-from-the-environment"
 PY = sys.executable
 
 
-def shell_binary(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} must be installed in CI (.ci/run installs it)")
-        pytest.skip(f"{name} is not installed here; the {name} proof runs in CI")
-    return found
+shell_binary = require_tool  # skip here, fail in CI, when a shell is missing
 
 
 def make_env(label: str) -> Path:
