@@ -43,10 +43,39 @@ def report(label: str, value: float, baseline: float, target: str, ok: bool, uni
           f"target {target:10} {'OK' if ok else 'MISSED'}")
 
 
+_INSTALL: list[str] = []
+
+
+def python() -> str:
+    """The interpreter whose start-up the process benchmarks compare against: the one `lattice_argv`
+    runs on, so both sides pay the same interpreter and site start-up."""
+    return lattice_argv()[0]
+
+
 def lattice_argv() -> list[str]:
-    """How to start the installed `lattice` (its console script), else the module."""
-    script = Path(sys.executable).parent / "lattice"
-    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "lattice_env"]
+    """How to start `lattice` as a user has it: its console script in a venv of its own with a regular
+    (non-editable) install of this checkout, made once per benchmark run (pip's cache makes it quick).
+
+    Not the interpreter running the benchmark: a host interpreter's site-packages may carry .pth files
+    (editable finders, a sandbox's certificate hook) that cost more than lattice's whole work, and that
+    a pipx or `python -m venv` install never has. LATTICE_BENCH_HOST=1 times the host's install instead."""
+    if os.environ.get("LATTICE_BENCH_HOST"):
+        script = Path(sys.executable).parent / "lattice"
+        return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "lattice_env"]
+    if not _INSTALL:
+        import atexit
+        import shutil
+        import tempfile
+
+        venv = Path(tempfile.mkdtemp(prefix="lattice-bench-venv-"))
+        atexit.register(shutil.rmtree, venv, True)
+        repo = Path(__file__).resolve().parent.parent
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        print(f"installing lattice from {repo} into a fresh venv (untimed) …", file=sys.stderr)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        str(repo)], check=True, stdout=subprocess.DEVNULL)
+        _INSTALL[:] = [str(venv / "bin" / "python"), str(venv / "bin" / "lattice")]
+    return list(_INSTALL)
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -7,7 +7,7 @@ Whole processes are timed (wall clock, median of RUNS, the two sides interleaved
 both alike). Each rollback starts from generation 2 of 2 (reset between runs, untimed), so every timed run
 really moves the link; nix-env alternates between generations 1 and 2 for the same reason. nix-env works
 on a throwaway chroot store (`--store local?root=…`) and a profile in the temp dir, so /nix is untouched.
-`lattice` is the console script next to this interpreter (not a pyenv shim)."""
+`lattice` is a regular install in a fresh venv, as users have it (see _timing.lattice_argv)."""
 from __future__ import annotations
 
 import os
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, timed  # noqa: E402
+from _timing import lattice_argv, python, timed  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 TARGET = 1.5
@@ -89,21 +89,21 @@ def main() -> None:
                                str(1 + i % 2)],
                     lattice + ["rollback"], env, before_ours=lambda: profiles.switch_generation(2)),
             compare("generations vs python -c 'import click'",
-                    lambda i: [sys.executable, "-c", "import click"], lattice + ["generations"], env),
+                    lambda i: [python(), "-c", "import click"], lattice + ["generations"], env),
             compare("for scale: switch --generation 1 vs nix-env --switch-generation N",
                     lambda i: ["nix-env", "--store", nix_store, "-p", str(nix_prof), "--switch-generation",
                                str(1 + i % 2)],
                     lattice + ["switch", "--generation", "1"], env,
                     before_ours=lambda: profiles.switch_generation(2), targeted=False),
             compare("for scale: rollback vs python -c 'import click' (a click app's floor)",
-                    lambda i: [sys.executable, "-c", "import click"], lattice + ["rollback"], env,
+                    lambda i: [python(), "-c", "import click"], lattice + ["rollback"], env,
                     before_ours=lambda: profiles.switch_generation(2), targeted=False),
             compare("for scale: python -c pass vs nix-env --switch-generation N (Python's floor)",
                     lambda i: ["nix-env", "--store", nix_store, "-p", str(nix_prof), "--switch-generation",
                                str(1 + i % 2)],
-                    [sys.executable, "-c", "pass"], env, targeted=False),
+                    [python(), "-c", "pass"], env, targeted=False),
             compare("for scale: python -c pass vs python -c 'import click'",
-                    lambda i: [sys.executable, "-c", "import click"], [sys.executable, "-c", "pass"], env,
+                    lambda i: [python(), "-c", "import click"], [python(), "-c", "pass"], env,
                     targeted=False),
         ]
         missed = [r for r in ratios[:2] if r > TARGET]

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, timed  # noqa: E402
+from _timing import lattice_argv, python, timed  # noqa: E402
 from lattice_env.routing.decide import route  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -54,7 +54,7 @@ def whole_process(home: Path) -> None:
     os.symlink(env_dir, home / "profiles" / "default-1-link")
     os.symlink("default-1-link", home / "profiles" / "default")
     env = {**os.environ, **KEYS, "LATTICE_HOME": str(home)}
-    base = [sys.executable, "-c", "import click"]
+    base = [python(), "-c", "import click"]
     ours = lattice_argv() + ["route", "--commit", "/a3", "x"]
     timed(base, env)
     timed(ours, env)

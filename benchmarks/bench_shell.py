@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, timed  # noqa: E402
+from _timing import lattice_argv, python, timed  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 
@@ -60,13 +60,13 @@ def main() -> None:
         lattice = lattice_argv()
         print(f"{RUNS} runs each, medians; lattice = {' '.join(lattice)}")
         ma, mb = compare("print-env vs python -c 'import click'   (target <= 1.5x)",
-                         [sys.executable, "-c", "import click"], lattice + ["print-env"], env)
+                         [python(), "-c", "import click"], lattice + ["print-env"], env)
         pe_ok = mb / ma <= 1.5
         sa, sb = compare("shell -c true vs bash -c true            (target <= +80 ms)",
                          [bash, "-c", "true"], lattice + ["shell", "-c", "true"], env)
         sh_ok = sb - sa <= 0.080
         fa, _ = compare("for scale: python -c pass vs bash -c true (no target; Python's own floor)",
-                        [bash, "-c", "true"], [sys.executable, "-c", "pass"], env)
+                        [bash, "-c", "true"], [python(), "-c", "pass"], env)
         print(f"print-env {'meets' if pe_ok else 'MISSES'} its target; shell -c {'meets' if sh_ok else 'MISSES'} its target")
 
 

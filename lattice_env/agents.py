@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .errors import ConfigError, Diagnostic
+from .diagnostics import Diagnostic
+from .errors import ConfigError
 from .yamlio import load_yaml
 
 FENCE = "---"

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import conditions
 from .config import ResolvedConfig
-from .errors import Diagnostic
+from .diagnostics import Diagnostic
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugins import PluginSpecError, parse_plugin

@@ -443,20 +443,13 @@ def switch(app: App, profile: str | None, generation: int | None, offline: bool,
     """Make the built workflow the profile's new generation.
 
     With --generation N, move to an existing generation instead: the link only, nothing is built."""
-    from . import profiles
+    from . import profile_commands, profiles
 
-    name = profiles.active_profile() if profile is None else profiles.check_name(profile)
     if generation is not None:
-        result = profiles.switch_generation(generation, name)
-    else:
-        result = _build_and_switch(app, name, offline)
-    if as_json:
-        emit_json({"profile": name, "generation": result.generation, "created": result.created,
-                   "store_path": str(result.store_path)})
-    elif result.created:
-        click.echo(f"switched profile {name} to generation {result.generation} ({result.store_path})")
-    else:
-        click.echo(f"profile {name} is already at generation {result.generation}")
+        profile_commands.switch_generation(profile, generation, as_json)
+        return
+    name = profiles.active_profile() if profile is None else profiles.check_name(profile)
+    profile_commands.report_switch(name, _build_and_switch(app, name, offline), as_json)
 
 
 def _build_and_switch(app: App, name: str, offline: bool) -> Any:
@@ -480,14 +473,9 @@ def rollback(profile: str | None, as_json: bool) -> None:
     """Move the profile back to its previous generation.
 
     Only the link moves: nothing is built and lattice.yaml is not read."""
-    from . import profiles
+    from . import profile_commands
 
-    name = profiles.active_profile() if profile is None else profiles.check_name(profile)
-    result = profiles.rollback(name)
-    if as_json:
-        emit_json({"profile": name, "generation": result.generation, "store_path": str(result.store_path)})
-    else:
-        click.echo(f"rolled profile {name} back to generation {result.generation} ({result.store_path})")
+    profile_commands.rollback(profile, as_json)
 
 
 @cli.command()
@@ -497,21 +485,9 @@ def generations(profile: str | None, as_json: bool) -> None:
     """List the profile's generations.
 
     Number, date, workflow name and version, store path; * marks the current one."""
-    import time
+    from . import profile_commands
 
-    from . import profiles
-
-    rows = profiles.generations(profile)
-    if as_json:
-        emit_json([row.as_json() for row in rows])
-        return
-    if not rows:
-        click.echo(f"profile {profiles.active_profile() if profile is None else profile} has no generations; "
-                   "`lattice switch` creates one", err=True)
-    for row in rows:
-        date = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.created))
-        what = f"{row.workflow or '?'} {row.version or ''}".rstrip()
-        click.echo(f"{row.number:>4} {'*' if row.current else ' '} {date}  {what}  {row.store_path}")
+    profile_commands.generations(profile, as_json)
 
 
 @cli.command("delete-generations")

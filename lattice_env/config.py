@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import paths
-from .errors import ConfigError, Diagnostic, LatticeError
+from .diagnostics import Diagnostic
+from .errors import ConfigError, LatticeError
 from .yamlio import Document, Mark, Path_, load_yaml
 
 

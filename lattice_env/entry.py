@@ -1,5 +1,6 @@
 """The `lattice` console script. The hottest commands — `print-env` (run by direnv and shell rc files
-on every prompt) and `shell -c CMD` (benchmarked against `bash -c true`) — are dispatched here without
+on every prompt), `shell -c CMD` (benchmarked against `bash -c true`), and `rollback`, `generations`,
+`switch --generation N` (benchmarked against `nix-env --switch-generation`) — are dispatched here without
 importing click when their arguments are of the plain forms below; anything else (help, other flags,
 repeated options, global options) goes to the full click CLI, which gives the same results."""
 from __future__ import annotations
@@ -9,12 +10,17 @@ import sys
 _SHELLS = ("bash", "zsh", "fish")
 
 
-def _options(rest: list[str], takes: dict[str, str]) -> dict[str, str] | None:
-    """`--name VALUE` / `--name=VALUE` pairs for the names in `takes`; None for anything else."""
+def _options(rest: list[str], takes: dict[str, str], flags: tuple[str, ...] = ()) -> dict[str, str] | None:
+    """`--name VALUE` / `--name=VALUE` pairs for the names in `takes`, and the bare `flags` (value "1");
+    None for anything else."""
     found: dict[str, str] = {}
     i = 0
     while i < len(rest):
         token = rest[i]
+        if token in flags and token not in found:
+            found[token] = "1"
+            i += 1
+            continue
         name, eq, value = token.partition("=") if token.startswith("--") else (token, "", "")
         if name not in takes or takes[name] in found:
             return None
@@ -30,7 +36,11 @@ def _options(rest: list[str], takes: dict[str, str]) -> dict[str, str] | None:
 
 def fast(args: list[str]) -> int | None:
     """Run a hot command without click; None when the arguments need the full CLI."""
-    if not args or args[0] not in ("print-env", "shell"):
+    if not args:
+        return None
+    if args[0] in ("rollback", "generations", "switch"):
+        return _profile_command(args[0], args[1:])
+    if args[0] not in ("print-env", "shell"):
         return None
     if args[0] == "print-env":
         opts = _options(args[1:], {"--profile": "profile", "--shell": "shell"})
@@ -49,6 +59,24 @@ def fast(args: list[str]) -> int | None:
 
     enter(opts.get("profile"), opts["command"])
     return 0  # not reached: enter() execs the shell
+
+
+def _profile_command(command: str, rest: list[str]) -> int | None:
+    takes = {"--profile": "profile", "--generation": "generation"} if command == "switch" else {"--profile": "profile"}
+    opts = _options(rest, takes, flags=("--json",))
+    if opts is None:
+        return None
+    from . import profile_commands
+
+    profile, as_json = opts.get("profile"), "--json" in opts
+    if command == "switch":
+        number = opts.get("generation", "")
+        if not number.isdigit():  # a build, or a bad number: the full CLI builds or says what is wrong
+            return None
+        profile_commands.switch_generation(profile, int(number), as_json)
+    else:
+        getattr(profile_commands, command)(profile, as_json)
+    return 0
 
 
 def main() -> int:

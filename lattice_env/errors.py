@@ -2,7 +2,8 @@
 anything else is a bug and goes to the crash log (see `crashlog.py`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+# `Diagnostic` (diagnostics.py) appears here in annotations only, never imported: it needs `typing`,
+# and every hot command imports this module.
 
 
 class LatticeError(Exception):
@@ -15,30 +16,6 @@ class UsageError(LatticeError):
     """The command line itself is wrong (exit 2, like click's own usage errors)."""
 
     exit_code = 2
-
-
-@dataclass(frozen=True, order=True)
-class Diagnostic:
-    """One located problem: `file:line:col: key.path: message`.
-
-    `line`/`col` are 1-based; 0 means unknown (the message then omits them)."""
-
-    file: str
-    line: int
-    col: int
-    key: str
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.line:
-            where += f":{self.line}"
-            if self.col:
-                where += f":{self.col}"
-        prefix = "warning: " if self.severity == "warning" else ""
-        key = f"{self.key}: " if self.key else ""
-        return f"{where}: {prefix}{key}{self.message}"
 
 
 class ConfigError(LatticeError):

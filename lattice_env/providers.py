@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .errors import Diagnostic
+from .diagnostics import Diagnostic
 from .model import Provider
 from .yamlio import dotted
 

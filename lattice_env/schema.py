@@ -6,7 +6,7 @@ import difflib
 from typing import Any
 
 from .config import ResolvedConfig
-from .errors import Diagnostic
+from .diagnostics import Diagnostic
 from .yamlio import Path_, dotted
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"

@@ -10,7 +10,8 @@ from typing import Any
 from .agents import AgentPathError, read_agent_file, resolve_agent_path
 from .checks import semantic_checks
 from .config import ResolvedConfig, load_config
-from .errors import ConfigError, Diagnostic
+from .diagnostics import Diagnostic
+from .errors import ConfigError
 from .mcp import KNOWN as KNOWN_MCP
 from .model import Agent, Command, Hook, McpServer, Provider, Routing, Workflow, frozen
 from .plugins import parse_plugin

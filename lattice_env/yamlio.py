@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, Diagnostic
+from .diagnostics import Diagnostic
+from .errors import ConfigError
 
 try:  # the C loader is several times faster and keeps the same marks
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
