@@ -108,8 +108,6 @@ def main() -> None:
         ]
         missed = [r for r in ratios[:2] if r > TARGET]
         print("both targets met" if not missed else f"{len(missed)} target(s) missed")
-        print("note: a CPython process cannot start in 1.5x nix-env's time when `python -c pass` alone is more\n"
-              "      (see the floor above); what lattice controls is its time over that floor.")
 
 
 if __name__ == "__main__":

@@ -449,7 +449,8 @@ def switch(app: App, profile: str | None, generation: int | None, offline: bool,
         profile_commands.switch_generation(profile, generation, as_json)
         return
     name = profiles.active_profile() if profile is None else profiles.check_name(profile)
-    profile_commands.report_switch(name, _build_and_switch(app, name, offline), as_json)
+    result = _build_and_switch(app, name, offline)
+    profile_commands.report_switch(name, result.generation, result.created, result.store_path, as_json)
 
 
 def _build_and_switch(app: App, name: str, offline: bool) -> Any:

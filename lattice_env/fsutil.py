@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+# No pathlib import: annotations are never evaluated, and `rollback` calls replace_link with str paths.
 
 
 def fsync_dir(directory: Path) -> None:
@@ -35,14 +36,18 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
-def replace_link(link: Path, target: str) -> None:
+def replace_link(link: str | os.PathLike[str], target: str) -> None:
     """Point the symlink `link` at `target` all at once: a `<link>.tmp-<pid>-<random>` symlink renamed over
     it, then the directory fsynced, so readers and crashes see the old link or the new one, never none."""
-    tmp = link.with_name(f"{link.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")  # not secrets: hot path
+    link = os.fspath(link)
+    tmp = f"{link}.tmp-{os.getpid()}-{os.urandom(4).hex()}"  # not `secrets`: hot path
     os.symlink(target, tmp)
     try:
         os.rename(tmp, link)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise
-    fsync_dir(link.parent)
+    fsync_dir(os.path.dirname(link) or ".")

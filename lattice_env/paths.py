@@ -3,7 +3,10 @@ users with unusual setups) never touch the real home directory."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import sys
+
+# pathlib is imported inside the functions that make a Path (annotations are never evaluated here):
+# `rollback` runs on data_root() alone, and pathlib's import is a large share of its time.
 
 APP = "lattice"
 PROJECT_FILE = "lattice.yaml"
@@ -12,16 +15,29 @@ LOCAL_FILE = "lattice.local.yaml"
 
 def data_dir() -> Path:
     """Root of the store, profiles and state (`~/.local/share/lattice` by default)."""
+    from pathlib import Path
+
+    return Path(data_root())
+
+
+def data_root() -> str:
+    """`data_dir()` as a str, for the hot commands that import neither pathlib nor platformdirs."""
     override = os.environ.get("LATTICE_HOME")
     if override:
-        return Path(override).expanduser()
-    import platformdirs  # deferred: hot commands that never need it stay fast
+        return os.path.expanduser(override)
+    if sys.platform == "linux" and "ANDROID_DATA" not in os.environ:
+        # platformdirs' Unix rule, spelled out: importing platformdirs costs more than a rollback.
+        base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
+        return os.path.join(base, APP)
+    import platformdirs
 
-    return Path(platformdirs.user_data_dir(APP, appauthor=False))
+    return platformdirs.user_data_dir(APP, appauthor=False)
 
 
 def config_dir() -> Path:
     """Directory of the global configuration (`~/.config/lattice` by default)."""
+    from pathlib import Path
+
     override = os.environ.get("LATTICE_CONFIG_HOME")
     if override:
         return Path(override).expanduser()
@@ -46,6 +62,8 @@ def find_project_file(start: Path) -> Path | None:
 
 def display(path: Path, base: Path | None = None) -> str:
     """A path as users see it in messages: relative to `base` (default: cwd) when inside it."""
+    from pathlib import Path
+
     base = (base or Path.cwd()).absolute()
     try:
         return str(path.absolute().relative_to(base))

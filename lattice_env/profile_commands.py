@@ -1,13 +1,13 @@
 """What the hot profile commands print — `rollback`, `generations`, `switch --generation N` — shared by
-the click CLI and entry.py's click-free fast path, so both forms print the same bytes. Standard library
-only (json lazily): these run in the time budget of `nix-env --switch-generation`."""
+the click CLI and entry.py's click-free fast path, so both forms print the same bytes. Moving a link
+needs only generation_links.py (os); profiles.py (pathlib) is loaded for listing: `rollback` and
+`switch --generation` run in the time budget of `nix-env --switch-generation`."""
 from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
-from . import profiles
+from . import generation_links as links
 
 
 def emit(text: str, err: bool = False) -> None:
@@ -16,34 +16,30 @@ def emit(text: str, err: bool = False) -> None:
     stream.flush()
 
 
-def emit_json(data: Any) -> None:
+def emit_json(data: object) -> None:
     import json
 
     emit(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
-def _profile(profile: str | None) -> str:
-    return profiles.active_profile() if profile is None else profiles.check_name(profile)
-
-
-def report_switch(name: str, result: profiles.SwitchResult, as_json: bool) -> None:
+def report_switch(name: str, generation: int, created: bool, store_path: object, as_json: bool) -> None:
     if as_json:
-        emit_json({"profile": name, "generation": result.generation, "created": result.created,
-                   "store_path": str(result.store_path)})
-    elif result.created:
-        emit(f"switched profile {name} to generation {result.generation} ({result.store_path})")
+        emit_json({"profile": name, "generation": generation, "created": created, "store_path": str(store_path)})
+    elif created:
+        emit(f"switched profile {name} to generation {generation} ({store_path})")
     else:
-        emit(f"profile {name} is already at generation {result.generation}")
+        emit(f"profile {name} is already at generation {generation}")
 
 
 def switch_generation(profile: str | None, number: int, as_json: bool) -> None:
-    name = _profile(profile)
-    report_switch(name, profiles.switch_generation(number, name), as_json)
+    name = links.resolve_name(profile)
+    moved = links.switch_generation(number, name)
+    report_switch(name, moved.generation, moved.created, moved.store_path, as_json)
 
 
 def rollback(profile: str | None, as_json: bool) -> None:
-    name = _profile(profile)
-    result = profiles.rollback(name)
+    name = links.resolve_name(profile)
+    result = links.rollback(name)
     if as_json:
         emit_json({"profile": name, "generation": result.generation, "store_path": str(result.store_path)})
     else:
@@ -51,12 +47,14 @@ def rollback(profile: str | None, as_json: bool) -> None:
 
 
 def generations(profile: str | None, as_json: bool) -> None:
+    from . import profiles
+
     rows = profiles.generations(profile)
     if as_json:
         emit_json([row.as_json() for row in rows])
         return
     if not rows:
-        emit(f"profile {_profile(profile)} has no generations; `lattice switch` creates one", err=True)
+        emit(f"profile {links.resolve_name(profile)} has no generations; `lattice switch` creates one", err=True)
     for row in rows:
         date = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.created))
         what = f"{row.workflow or '?'} {row.version or ''}".rstrip()

@@ -6,8 +6,9 @@
 
 Every link change writes a `<link>.tmp-<pid>-<random>` symlink, renames it over the link and fsyncs the
 directory, so a reader (or a crash) sees the old link or the new one, never none. New generations are
-numbered under a per-profile lock, so concurrent switches land as distinct generations. This module
-imports only the standard library (and `store` lazily): `rollback` and `generations` are hot commands."""
+numbered under a per-profile lock, so concurrent switches land as distinct generations. The links
+themselves are read and moved by generation_links.py (os only, for `rollback`'s start-up time); this
+module adds the Path-typed API. Standard library only (and `store` lazily)."""
 from __future__ import annotations
 
 import os
@@ -16,13 +17,15 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
+from . import generation_links as links
 from .errors import LatticeError, UsageError
 from .fsutil import fsync_dir, replace_link
 from .locks import file_lock
 from .paths import data_dir
 
-DEFAULT = "default"
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+DEFAULT = links.DEFAULT
+check_name = links.check_name
+active_profile = links.active_profile
 _TMP = re.compile(r"\.tmp-[0-9]+-[0-9a-f]+")
 
 
@@ -62,27 +65,8 @@ def profiles_dir() -> Path:
     return data_dir() / "profiles"
 
 
-def check_name(name: str) -> str:
-    """Refuse names that would be mistaken for a generation link, a temp link or a lock file."""
-    if not NAME_RE.fullmatch(name) or name.endswith("-link") or ".tmp-" in name:
-        raise UsageError(f"invalid profile name {name!r}: use letters, digits, '.', '_' and '-' "
-                         "(first a letter or digit; not ending in -link)")
-    return name
-
-
-def active_profile() -> str:
-    """The profile `<data>/profile` points at, like ~/.nix-profile; `default` when there is none."""
-    try:
-        target = os.readlink(data_dir() / "profile")
-    except (FileNotFoundError, NotADirectoryError):
-        return DEFAULT
-    except OSError as exc:
-        raise LatticeError(f"{data_dir() / 'profile'} is not a symlink ({exc.strerror})") from None
-    return check_name(os.path.basename(target.rstrip("/")))
-
-
 def _name(name: str | None) -> str:
-    return check_name(name) if name is not None else active_profile()
+    return links.resolve_name(name)
 
 
 def profile_link(name: str | None = None) -> Path:
@@ -93,31 +77,9 @@ def generation_link(name: str, number: int) -> Path:
     return profiles_dir() / f"{name}-{number}-link"
 
 
-def _lock(name: str) -> Any:
-    return file_lock(profiles_dir() / f".{name}.lock")
-
-
-def _numbers(name: str) -> list[int]:
-    """Generation numbers of profile `name`, ascending (temp links and other profiles' links excluded)."""
-    pattern = re.compile(re.escape(name) + r"-([0-9]+)-link")
-    try:
-        entries = os.listdir(profiles_dir())
-    except FileNotFoundError:
-        return []
-    return sorted(int(m.group(1)) for m in map(pattern.fullmatch, entries) if m)
-
-
 def current_generation(name: str | None = None) -> int | None:
     """The generation the profile link points at; None when the profile does not exist yet."""
-    name = _name(name)
-    try:
-        target = os.readlink(profiles_dir() / name)
-    except FileNotFoundError:
-        return None
-    match = re.fullmatch(re.escape(name) + r"-([0-9]+)-link", target)
-    if not match:
-        raise LatticeError(f"profile {name} points at {target!r}, not one of its generations")
-    return int(match.group(1))
+    return links.current_generation(_name(name))
 
 
 def _target(link: Path) -> Path:
@@ -156,49 +118,29 @@ def switch_to(store_path: str | Path, name: str | None = None) -> SwitchResult:
     name = _name(name)
     target = _store_path(store_path)
     profiles_dir().mkdir(parents=True, exist_ok=True)
-    with _lock(name):
+    with links.lock(name):
         _sweep(name)
         current = current_generation(name)
         if current is not None and _target(generation_link(name, current)) == target:
             return SwitchResult(current, False, target)
-        number = max(_numbers(name), default=0) + 1
+        number = max(links.numbers(name), default=0) + 1
         replace_link(generation_link(name, number), str(target))
         replace_link(profiles_dir() / name, f"{name}-{number}-link")
     return SwitchResult(number, True, target)
 
 
-def _move(name: str, number: int) -> SwitchResult:
-    """Point the profile at existing generation `number` (the lock is held by the caller)."""
-    link = generation_link(name, number)
-    if not os.path.lexists(link):
-        raise LatticeError(f"profile {name} has no generation {number}")
-    target = _target(link)
-    if not target.is_dir():
-        raise LatticeError(f"generation {number} of profile {name} points at a missing store path {target}")
-    if current_generation(name) == number:
-        return SwitchResult(number, False, target)
-    replace_link(profiles_dir() / name, link.name)
-    return SwitchResult(number, True, target)
+def _result(moved: links.Moved) -> SwitchResult:
+    return SwitchResult(moved.generation, moved.created, Path(moved.store_path))
 
 
 def switch_generation(number: int, name: str | None = None) -> SwitchResult:
     """Move the profile to an existing generation: the link only, nothing is built."""
-    name = _name(name)
-    with _lock(name):
-        return _move(name, number)
+    return _result(links.switch_generation(number, name))
 
 
 def rollback(name: str | None = None) -> SwitchResult:
     """Move the profile to the newest existing generation below the current one."""
-    name = _name(name)
-    with _lock(name):
-        current = current_generation(name)
-        if current is None:
-            raise LatticeError(f"profile {name} has no generations; `lattice switch` creates one")
-        earlier = [n for n in _numbers(name) if n < current]
-        if not earlier:
-            raise LatticeError(f"profile {name} has no generation before {current} to roll back to")
-        return _move(name, earlier[-1])
+    return _result(links.rollback(name))
 
 
 def generations(name: str | None = None) -> list[Generation]:
@@ -206,7 +148,7 @@ def generations(name: str | None = None) -> list[Generation]:
     name = _name(name)
     current = current_generation(name)
     rows = []
-    for number in _numbers(name):
+    for number in links.numbers(name):
         link = generation_link(name, number)
         try:
             target, created = Path(os.readlink(link)), os.lstat(link).st_mtime
@@ -235,7 +177,7 @@ def delete_generations(specs: list[str], name: str | None = None, dry_run: bool 
     name = _name(name)
     if not specs:
         raise UsageError("say which generations to delete: N…, +K, Nd or old")
-    with _lock(name):
+    with links.lock(name):
         rows = generations(name)
         chosen = _select(specs, rows, name)
         if not dry_run:
@@ -279,13 +221,13 @@ def _profile_names() -> Iterator[str]:
     except FileNotFoundError:
         return
     for entry in entries:
-        if NAME_RE.fullmatch(entry) and not entry.endswith("-link") and ".tmp-" not in entry:
-            try:
-                target = os.readlink(profiles_dir() / entry)
-            except OSError:
-                continue
-            if re.fullmatch(re.escape(entry) + r"-[0-9]+-link", target):
-                yield entry
+        try:
+            links.check_name(entry)
+            target = os.readlink(profiles_dir() / entry)
+        except (UsageError, OSError):
+            continue
+        if links.generation_number(entry, target) is not None:
+            yield entry
 
 
 def profiles() -> list[ProfileInfo]:

@@ -3,6 +3,7 @@
 SIGKILL mid-switch, and the hot commands' imports."""
 from __future__ import annotations
 
+import ast
 import json
 import multiprocessing
 import os
@@ -318,6 +319,69 @@ def test_hot_commands_import_nothing_heavy_and_never_read_lattice_yaml(args, tmp
                        env={**os.environ, "LATTICE_HOME": str(data_dir())}, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines()[-1] == "[]"
+
+
+LINK_MOVES = [["rollback"], ["rollback", "--json"], ["switch", "--generation", "1"],
+              ["switch", "--profile", "default", "--generation=1", "--json"]]
+
+
+@pytest.mark.parametrize("args", LINK_MOVES, ids=" ".join)
+def test_link_moves_run_on_os_alone_and_print_what_the_cli_prints(args, run, tmp_path):
+    """`rollback` and `switch --generation N` through the console script's fast path (entry.py) import
+    neither click nor re, pathlib or typing (each costs more than the move itself: bench_profiles.py), and
+    print exactly what the click command prints. The interpreter runs with -I -S so the host's site
+    hooks (.pth files) cannot import those modules first and hide a regression. (--json needs the json
+    module, which imports re: only the plain form is timed.)"""
+    for t in "ab":
+        profiles.switch_to(make_path(t))
+    repo = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.entry import main; rc = main(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 're', 'pathlib', 'typing', "
+            "'contextlib', 'collections', 'platformdirs')), file=sys.stderr); sys.exit(rc)")
+    env = {**os.environ, "LATTICE_HOME": str(data_dir())}
+    fast = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(repo), *args], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert fast.returncode == 0, fast.stderr
+    loaded = ast.literal_eval(fast.stderr.splitlines()[-1])  # the printed list of module names
+    assert loaded == [] if "--json" not in args else "click" not in loaded
+    fast_gen = profiles.current_generation()
+    profiles.switch_generation(2)
+    full = run(*args)  # the click command, in-process
+    assert (full.code, full.stdout, profiles.current_generation()) == (0, fast.stdout, fast_gen)
+    assert fast_gen == 1
+    assert ('"generation": 1' if "--json" in args else "generation 1") in fast.stdout
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the spelled-out rule is platformdirs' Unix one")
+@pytest.mark.parametrize("xdg", [None, "", "   ", "/somewhere/data"])
+def test_data_root_is_where_platformdirs_puts_it(xdg, monkeypatch):
+    import platformdirs
+
+    from lattice_env.paths import data_root
+
+    monkeypatch.delenv("LATTICE_HOME", raising=False)
+    monkeypatch.setenv("HOME", "/home/someone")
+    if xdg is None:
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    assert data_root() == platformdirs.user_data_dir("lattice", appauthor=False)
+
+
+def test_fast_rollback_errors_are_one_line(tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    profiles.switch_to(make_path("a"))
+    r = subprocess.run([sys.executable, "-I", "-S", "-c",
+                        "import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.entry import main; "
+                        "sys.exit(main())", str(repo), "rollback", "--profile", "bad/name"],
+                       capture_output=True, text=True, env={**os.environ, "LATTICE_HOME": str(data_dir())}, timeout=60)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("lattice: error: invalid profile name 'bad/name'") and r.stderr.count("\n") == 1
+    r = subprocess.run([sys.executable, "-I", "-S", "-c",
+                        "import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.entry import main; "
+                        "sys.exit(main())", str(repo), "rollback"],
+                       capture_output=True, text=True, env={**os.environ, "LATTICE_HOME": str(data_dir())}, timeout=60)
+    assert (r.returncode, r.stderr) == (1, "lattice: error: profile default has no generation before 1 to roll back to\n")
 
 
 TINY = """\
