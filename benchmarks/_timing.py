@@ -70,10 +70,13 @@ def lattice_argv() -> list[str]:
         venv = Path(tempfile.mkdtemp(prefix="lattice-bench-venv-"))
         atexit.register(shutil.rmtree, venv, True)
         repo = Path(__file__).resolve().parent.parent
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         print(f"installing lattice from {repo} into a fresh venv (untimed) …", file=sys.stderr)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        str(repo)], check=True, stdout=subprocess.DEVNULL)
+        for argv in ([sys.executable, "-m", "venv", str(venv)],
+                     [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                      str(repo)]):
+            done = subprocess.run(argv, capture_output=True, text=True)
+            if done.returncode != 0:  # pip's warnings are noise unless the install failed
+                raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
         _INSTALL[:] = [str(venv / "bin" / "python"), str(venv / "bin" / "lattice")]
     return list(_INSTALL)
 

@@ -5,14 +5,14 @@ This module is on the hot path of `lattice print-env` (run by direnv and shell r
 directory change), so it imports only the standard library's cheapest modules: no jinja2, no YAML, no
 cerberus. print-env's few lines are therefore built here with `quoting.posix_quote`/`fish_quote` directly
 rather than through a template; the files `lattice shell` writes (rc files) do come from
-`templates/shell/` (see shell.py). Which store path a profile points at is profiles.py's business
-(it is as light: standard library only)."""
+`templates/shell/` (see shell.py). Which store path a profile points at is read through
+generation_links.py, which needs only `os`: like it, this module uses str paths and plain classes
+(pathlib, dataclasses and typing each cost more to import here than print-env's own work)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
 
+from . import generation_links as links
 from .errors import LatticeError
 from .quoting import fish_quote, posix_quote
 
@@ -20,36 +20,41 @@ SHELLS = ("bash", "zsh", "fish")
 
 
 def profile_name(name: str | None) -> str:
-    """`name` checked, or the active profile (profiles.py owns the layout and the name rules)."""
-    from .profiles import active_profile, check_name
-
-    return check_name(name) if name else active_profile()
+    """`name` checked, or the active profile (generation_links.py owns the layout and the name rules)."""
+    return links.check_name(name) if name else links.active_profile()
 
 
-def profile_env(name: str | None) -> Path:
+def env_root(name: str | None) -> str:
     """The store path profile `name` (default: the active one) currently points at."""
-    from .profiles import current_path
-
     name = profile_name(name)
-    path = current_path(name)
-    if path is None:
+    number = links.current_generation(name)
+    if number is None:
         raise LatticeError(f"profile {name} has no generation; run `lattice switch`")
-    if not path.is_dir():
+    path = links.target(name, number)
+    if not os.path.isdir(path):
         raise LatticeError(f"profile {name} points at {path}, which does not exist; "
                            "run `lattice switch` or `lattice rollback`")
     return path
 
 
-@dataclass(frozen=True)
+def profile_env(name: str | None) -> Path:
+    """`env_root` as a Path, for the commands that work inside the environment."""
+    from pathlib import Path
+
+    return Path(env_root(name))
+
+
 class Activation:
     """An environment made active: the profile's name and the store path it points at."""
 
-    profile: str
-    path: Path
+    __slots__ = ("profile", "path")
+
+    def __init__(self, profile: str, path: str) -> None:
+        self.profile, self.path = profile, path
 
     @property
     def bin(self) -> str:
-        return str(self.path / "bin")
+        return os.path.join(self.path, "bin")
 
     @property
     def marker(self) -> str:
@@ -72,7 +77,7 @@ class Activation:
 
 def resolve(profile: str | None) -> Activation:
     name = profile_name(profile)
-    activation = Activation(name, profile_env(name))
+    activation = Activation(name, env_root(name))
     if os.pathsep in activation.bin:
         raise LatticeError(f"{activation.bin} contains {os.pathsep!r} and cannot be put on PATH; "
                            "choose a LATTICE_HOME without it")

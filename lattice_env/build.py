@@ -174,7 +174,7 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
     final = store.store_path(p.env)
     if final.exists():
         return BuildResult(final, [], relocked)
-    from .storegc import temp_root
+    from .gcroots import temp_root
 
     built: list[str] = []
 

@@ -456,7 +456,7 @@ def switch(app: App, profile: str | None, generation: int | None, offline: bool,
 def _build_and_switch(app: App, name: str, offline: bool) -> Any:
     from .build import build as build_env
     from .profiles import switch_to
-    from .storegc import temp_root
+    from .gcroots import temp_root
 
     loaded = app.load()
     print_warnings(loaded.warnings)

@@ -88,7 +88,7 @@ def run(profile: str | None, args: Sequence[str], passthrough: bool = False) -> 
     # store holds no host path.
     environ.setdefault("LATTICE_PYTHON", sys.executable)
     launch = plan_launch(env_path, args, passthrough, environ)
-    from .storegc import temp_root
+    from .gcroots import temp_root
 
     with temp_root(env_path):
         sys.stdout.flush()

@@ -3,9 +3,19 @@ quotes, `$`, backslashes, newlines, non-ASCII). Kept free of heavy imports: `pri
 directly, and render.py exposes the same functions to templates as `shell_quote` and `fish_quote`."""
 from __future__ import annotations
 
-from shlex import quote as posix_quote
-
 __all__ = ["fish_quote", "posix_quote"]
+
+_POSIX_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
+def posix_quote(value: str) -> str:
+    """`shlex.quote`, spelled out (same output, tested against it): shlex imports `re`, which alone costs
+    print-env more than its own work."""
+    if not value:
+        return "''"
+    if set(value) <= _POSIX_SAFE:
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
 def fish_quote(value: str) -> str:

@@ -16,15 +16,13 @@ The temporary directory removes itself once read. With `-c`, the command runs no
 variables in its environment (fish also gets the PATH line as init command, since config.fish runs
 even for `fish -c`).
 
-Only what `-c` needs is imported up front (it is benchmarked against `bash -c true`); jinja2 and
-tempfile load for interactive shells only."""
+Only what `-c` needs is imported up front (it is benchmarked against `bash -c true`): `os` and str
+paths, a plain class rather than a dataclass; jinja2, pathlib and tempfile load for interactive shells
+only."""
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import NoReturn
 
 from .activation import Activation, resolve
 from .errors import LatticeError
@@ -33,14 +31,15 @@ from .quoting import fish_quote
 POSIX_SHELLS = ("sh", "dash", "ash", "ksh", "mksh", "oksh", "yash", "posh")
 
 
-@dataclass
 class Launch:
-    """Everything needed to start the shell: exec `argv[0]` with `argv` and exactly `env`."""
+    """Everything needed to start the shell: exec `argv[0]` with `argv` and exactly `env`; `tmpdir` holds
+    generated rc files, `notes` are said on stderr first."""
 
-    argv: list[str]
-    env: dict[str, str]
-    tmpdir: Path | None = None
-    notes: list[str] = field(default_factory=list)
+    __slots__ = ("argv", "env", "tmpdir", "notes")
+
+    def __init__(self, argv: list[str], env: dict[str, str], tmpdir: Path | None = None,
+                 notes: list[str] | None = None) -> None:
+        self.argv, self.env, self.tmpdir, self.notes = argv, env, tmpdir, notes or []
 
 
 def user_shell(env: dict[str, str]) -> str:
@@ -100,6 +99,7 @@ def prepare(activation: Activation, command: str | None, host: dict[str, str]) -
 
         return Launch([shell, "--init-command", render("shell/activate.fish.j2", **_context(activation))], env)
     import tempfile
+    from pathlib import Path
 
     tmpdir = Path(tempfile.mkdtemp(prefix="lattice-shell-"))
     try:
@@ -154,7 +154,7 @@ def enter(profile: str | None, command: str | None) -> NoReturn:
 
     for note in launch.notes:
         print(f"lattice: {note}", file=sys.stderr)
-    from .storegc import temp_root
+    from .gcroots import temp_root
 
     try:
         with temp_root(activation.path):

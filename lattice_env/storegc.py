@@ -14,52 +14,12 @@ import stat
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from .errors import LatticeError
 from .fsutil import fsync_dir
-from .locks import file_lock
+from .gcroots import gc_lock, pid_alive, pid_of, temp_root  # noqa: F401 — temp_root: re-exported
 from .store import STORE_NAME_RE, paths, references, store_root
 from .storetree import remove_tree
-
-
-def gc_lock(root: Path) -> contextlib.AbstractContextManager[None]:
-    return file_lock(root / ".locks" / "gc.lock")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _pid_of(name: str, fields_after: int) -> int | None:
-    """The pid in `…-<pid>-<random>`-style names (`fields_after` fields follow the pid)."""
-    parts = name.rsplit("-", fields_after + 1)
-    try:
-        return int(parts[-fields_after - 1])
-    except (ValueError, IndexError):
-        return None
-
-
-@contextlib.contextmanager
-def temp_root(path: str | Path, root: Path | None = None) -> Iterator[Path]:
-    """Keep the store path `path` (which need not exist yet) alive until the block ends."""
-    root = root or store_root()
-    roots_dir = root.parent / "roots"
-    roots_dir.mkdir(parents=True, exist_ok=True)
-    link = roots_dir / f"{os.getpid()}-{secrets.token_hex(4)}"
-    with gc_lock(root):
-        os.symlink(root / Path(path).name, link)
-        fsync_dir(roots_dir)
-    try:
-        yield link
-    finally:
-        link.unlink(missing_ok=True)
 
 
 def gc_roots(root: Path | None = None) -> list[tuple[str, str]]:
@@ -73,7 +33,7 @@ def gc_roots(root: Path | None = None) -> list[tuple[str, str]]:
     temps = root.parent / "roots"
     if temps.is_dir():
         for link in temps.iterdir():
-            pid = _pid_of(link.name, 1)
+            pid = pid_of(link.name, 1)
             if link.is_symlink() and pid is not None and pid_alive(pid):
                 links.append(link)
     bases = {root.absolute(), root.resolve()}
@@ -175,7 +135,7 @@ def stale_temps(root: Path | None = None) -> list[Path]:
 
 
 def _root_alive(link: Path) -> bool:
-    pid = _pid_of(link.name, 1)
+    pid = pid_of(link.name, 1)
     return pid is not None and pid_alive(pid)
 
 
@@ -186,7 +146,7 @@ def _is_stale(path: Path, root: Path) -> bool:
         return True
     if not path.name.startswith(".tmp-"):
         return False
-    pid = _pid_of(path.name, 1)
+    pid = pid_of(path.name, 1)
     if pid is None or not pid_alive(pid):
         return True
     name = path.name.removeprefix(".tmp-").rsplit("-", 2)[0]

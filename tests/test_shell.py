@@ -3,14 +3,18 @@ LATTICE_HOME full of special characters, with a real store path and profile link
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import require_tool
 from lattice_env import store, storegc
+from lattice_env.quoting import posix_quote
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -251,6 +255,34 @@ def test_print_env_is_quiet_and_imports_nothing_heavy(env_path, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.startswith("export PATH=")
+
+
+@pytest.mark.parametrize("args", [["print-env"], ["print-env", "--shell", "fish"], ["shell", "-c", "true"]],
+                         ids=" ".join)
+def test_hot_shell_commands_run_on_os_alone(args, env_path, tmp_path):
+    """Through the console script's fast path, print-env and shell -c import neither click nor re,
+    pathlib, typing or dataclasses (each alone costs more than their work: benchmarks/bench_shell.py).
+    -I -S keeps the host's site hooks from importing them first and hiding a regression."""
+    repo = Path(__file__).resolve().parent.parent
+    probe = tmp_path / "probe.py"  # `shell -c` execs the shell: the module list is written before that
+    probe.write_text(
+        "import os, sys\nsys.path.insert(0, sys.argv.pop(1))\nfrom lattice_env import entry\n"
+        "real = os.execve\n"
+        "def report():\n"
+        "    bad = sorted(m for m in sys.modules if m.split('.')[0] in ('click', 're', 'pathlib', 'typing', "
+        "'dataclasses', 'shlex', 'platformdirs'))\n"
+        "    print(bad, file=sys.stderr)\n"
+        "def execve(*a):\n    report(); sys.stderr.flush(); real(*a)\n"
+        "os.execve = execve\nrc = entry.main()\nreport()\nsys.exit(rc)\n")
+    done = subprocess.run([PY, "-I", "-S", str(probe), str(repo), *args], env=child_env("/bin/bash", tmp_path),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == "[]"
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=12))
+def test_posix_quote_is_shlex_quote(value):
+    assert posix_quote(value) == shlex.quote(value)
 
 
 def test_active_profile_link_is_followed(run, data, env_path):
