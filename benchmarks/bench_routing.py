@@ -1,8 +1,9 @@
 """Routing benchmarks (run by hand: `python benchmarks/bench_routing.py [RUNS]`).
 
 1. One in-process routing decision with state I/O, median µs (target ≤ 200 µs): a dry run (state.json
-   read, no lock) and a commit (flock, read, decide, temp + fsync + rename + directory fsync), on the
-   data dir's disk and, to show what the two fsyncs cost, on /dev/shm (tmpfs: fsync is free there).
+   read, no lock) and a commit (flock, read, decide, temp + rename; the fsynced checkpoint at most once a
+   second, routing/state.py), on the data dir's disk and on /dev/shm (tmpfs), which shows what is left
+   of the disk's cost.
 2. `lattice route --commit` as a whole process against `python -c "import click"`, alternated in one
    run (target ≤ 1.5×). The configuration comes from an active profile's manifest, as in a real
    environment, so no YAML is read.
