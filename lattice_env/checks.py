@@ -194,6 +194,10 @@ class Checker:
                            f"{did_you_mean(budget, ['unlimited'])}")
             elif isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget < 0:
                 self.error(("providers", name, "local_budget"), f"must not be negative, not {budget}")
+            if "budget_period" in provider and budget in (None, "unlimited"):
+                self.error(("providers", name, "budget_period"),
+                           "has no effect without a local_budget (dollars) to count against",
+                           severity="warning")
             if provider.get("env") and provider.get("auth"):
                 self.error(("providers", name, "auth"), "give either env or auth, not both")
 

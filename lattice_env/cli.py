@@ -688,8 +688,8 @@ def routing_reset(app: App, agent: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def status_providers(ctx: click.Context, as_json: bool) -> None:
-    """Per provider: key variable set or not (never its value), today's calls, tokens and estimated
-    spend against local_budget, cool-downs after 429s."""
+    """Per provider: key variable set or not (never its value), today's and this month's calls, tokens
+    and estimated spend against local_budget (per budget_period), cool-downs after 429s."""
     from .routing.report import provider_rows
 
     app = ctx.find_object(App)
@@ -710,13 +710,15 @@ def status_providers(ctx: click.Context, as_json: bool) -> None:
         else:
             access = "local server" if row["local"] else "no key variable"
         click.echo(f"{row['provider']}  {access}" + ("" if row["declared"] else "  (not in the config)"))
-        budget = row["local_budget"]
-        spend = f"${row['estimated_spend']:.2f}" + (f" of ${budget:g} local_budget" if budget is not None
-                                                   else " (no local_budget)")
-        if row["over_budget"]:
-            spend += " — OVER BUDGET, skipped"
+        # local_budget is shown on the line of the period it caps (budget_period: month by default)
+        budget, period = row["local_budget"], row["budget_period"]
+        cap = " (no local_budget)" if budget is None else f" of ${budget:g} local_budget a {period}" + \
+            (" — OVER BUDGET, skipped" if row["over_budget"] else "")
         click.echo(f"  today: {row['calls_today']} calls, {row['estimated_tokens']:,} tokens "
-                   f"({row['input_tokens']:,} in, {row['output_tokens']:,} out), spend {spend}")
+                   f"({row['input_tokens']:,} in, {row['output_tokens']:,} out), "
+                   f"spend ${row['estimated_spend']:.2f}{cap if period == 'day' else ''}")
+        click.echo(f"  this month: {row['calls_month']} calls, {row['estimated_tokens_month']:,} tokens, "
+                   f"spend ${row['estimated_spend_month']:.2f}{cap if period == 'month' else ''}")
         if row["unpriced_models"]:
             click.echo(f"  no price known for {', '.join(row['unpriced_models'])}: tokens counted, no spend")
         for c in row["cooldowns"]:

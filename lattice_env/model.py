@@ -103,6 +103,7 @@ class Provider:
     auth: str | None = None
     tier: str | None = None
     local_budget: float | None = None  # None: unlimited
+    budget_period: str = "month"  # what local_budget caps: the local calendar "month" or "day"
     models: tuple[str, ...] = ()
     base_url: str | None = None
 

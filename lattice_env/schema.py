@@ -18,6 +18,7 @@ STRATEGIES = ["fallback", "pattern", "weighted", "round_robin", "burst"]
 VCS_PRESETS = ["jj-workspace", "jj-checkpoint", "git-stash", "none"]
 ON_UNAVAILABLE = ["next", "retry", "fallback"]
 HOOK_EVENTS = ["pre_agent", "post_agent", "on_rate_limit", "on_budget_exceeded", "on_error"]
+BUDGET_PERIODS = ["month", "day"]  # month first: the default, as provider dashboards bill
 
 _str = {"type": "string"}
 _nonempty = {"type": "string", "empty": False}
@@ -51,6 +52,8 @@ PROVIDER = {
     "tier": _str,
     "local_budget": {"type": ["number", "string"],  # a number or `unlimited` (checks.py)
                      "meta": {"expected": "a number or 'unlimited'"}},
+    "budget_period": {"type": "string", "allowed": BUDGET_PERIODS,
+                      "meta": {"noun": "budget_period", "expected": "'month' or 'day'"}},
     "models": _strlist,
     "base_url": {"type": "string", "regex": r"https?://\S+", "meta": {"regex": "an http(s) URL"}},
 }

@@ -92,7 +92,8 @@ def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
             routing_inherited=not routing_data, frontmatter=frozen(file.frontmatter))
     providers = {
         name: Provider(name=name, env=p.get("env"), auth=p.get("auth"), tier=p.get("tier"),
-                       local_budget=_budget(p.get("local_budget")), models=tuple(p.get("models") or ()),
+                       local_budget=_budget(p.get("local_budget")),
+                       budget_period=p.get("budget_period") or "month", models=tuple(p.get("models") or ()),
                        base_url=p.get("base_url"))
         for name, p in ((n, p or {}) for n, p in (data.get("providers") or {}).items())
     }

@@ -115,14 +115,27 @@ def test_status_providers_shows_key_names_usage_budget_and_cooldowns(run, profil
     assert "secret" not in r.stdout
     out = r.stdout.splitlines()
     assert out[0] == "anthropic  key ANTHROPIC_API_KEY: set"
-    assert out[1] == "  today: 1 calls, 110,000 tokens (100,000 in, 10,000 out), spend $0.45 (no local_budget)"
-    assert out[2].startswith(f"  cooling down: {M1} (") and out[2].endswith("s left after a 429)")
-    assert out[3] == "openai  key OPENAI_API_KEY: NOT SET"
-    assert out[4].endswith("spend $50.00 of $50 local_budget — OVER BUDGET, skipped")
-    assert out[5] == "ollama  local server"
+    assert out[1] == "  today: 1 calls, 110,000 tokens (100,000 in, 10,000 out), spend $0.45"
+    assert out[2] == "  this month: 1 calls, 110,000 tokens, spend $0.45 (no local_budget)"
+    assert out[3].startswith(f"  cooling down: {M1} (") and out[3].endswith("s left after a 429)")
+    assert out[4] == "openai  key OPENAI_API_KEY: NOT SET"
+    assert out[5] == "  today: 1 calls, 8,000,000 tokens (4,000,000 in, 4,000,000 out), spend $50.00"
+    assert out[6] == "  this month: 1 calls, 8,000,000 tokens, spend $50.00 of $50 local_budget a month — OVER BUDGET, skipped"
+    assert out[7] == "ollama  local server"
     data = json.loads(run("status", "providers", "--json").stdout)["providers"]
     assert data[1]["env_set"] is False and data[1]["over_budget"] is True
+    assert (data[1]["budget_period"], data[1]["period_spend"], data[1]["calls_month"]) == ("month", 50.0, 1)
     assert data[0]["cooldowns"][0]["model"] == M1
+
+
+def test_status_providers_shows_a_daily_budget_on_the_day_line(run, isolated_home, monkeypatch):
+    config = json.loads(json.dumps(CONFIG))
+    config["providers"]["openai"]["budget_period"] = "day"
+    make_profile(Path(os.environ["LATTICE_HOME"]), config)
+    record_usage("openai", "gpt-4o", 1_000_000, 0)
+    out = run("status", "providers").stdout.splitlines()
+    assert out[4:6] == ["  today: 1 calls, 1,000,000 tokens (1,000,000 in, 0 out), spend $2.50 of $50 local_budget a day",
+                        "  this month: 1 calls, 1,000,000 tokens, spend $2.50"]
 
 
 def test_corrupt_state_file_warns_once_without_traceback(run, profile):

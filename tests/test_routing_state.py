@@ -119,8 +119,29 @@ def test_budget_exceeded_skips_the_provider(path):
     assert spend == pytest.approx(50.0)
     d = route(cfg(routing), "impl", commit=True, environ=KEYS, path=path, now=T0)
     assert d.model == SONNET
-    assert d.skipped == [(GPT4O, "openai is over its local_budget ($50.00 of $50 today)")]
+    assert d.skipped == [(GPT4O, "openai is over its local_budget ($50.00 of $50 this month)")]
     assert route(cfg(routing, budget="unlimited"), "impl", environ=KEYS, path=path, now=T0).model == GPT4O
+
+
+def test_local_budget_caps_a_month_unless_budget_period_is_day(path):
+    """Provider dashboards bill by the month, so `local_budget: 50` is $50 a (local, calendar) month;
+    `budget_period: day` makes it $50 a day. Month counters roll over on the 1st at local midnight."""
+    routing = {"strategy": "pattern", "pattern": [GPT4O, SONNET]}
+    daily = cfg(routing)
+    daily["providers"]["openai"]["budget_period"] = "day"
+    march_1, march_2 = T0, T0 + 24 * 3600
+    april_1 = time.mktime((2026, 4, 1, 0, 0, 5, 0, 0, -1))
+    record_usage("openai", "gpt-4o", 2_000_000, 2_000_000, now=march_1, path=path)  # $25
+    record_usage("openai", "gpt-4o", 2_000_000, 2_000_000, now=march_2, path=path)  # $25 more, next day
+    usage = read_state(path, now=march_2)["provider_usage"]["openai"]
+    assert (usage["estimated_spend"], usage["estimated_spend_month"], usage["calls_today"],
+            usage["calls_month"], usage["month"]) == (25.0, 50.0, 1, 2, "2026-03")
+    d = route(cfg(routing), "impl", environ=KEYS, path=path, now=march_2)
+    assert d.skipped == [(GPT4O, "openai is over its local_budget ($50.00 of $50 this month)")]
+    assert route(daily, "impl", environ=KEYS, path=path, now=march_2).model == GPT4O  # $25 today
+    usage = read_state(path, now=april_1)["provider_usage"]["openai"]
+    assert (usage["estimated_spend_month"], usage["calls_month"], usage["month"]) == (0, 0, "2026-04")
+    assert route(cfg(routing), "impl", environ=KEYS, path=path, now=april_1).model == GPT4O
 
 
 def test_usage_counts_tokens_and_estimates_spend(path):
@@ -129,8 +150,10 @@ def test_usage_counts_tokens_and_estimates_spend(path):
     assert record_usage("acme", "unknown-model", 10, 20, now=T0, path=path) is None  # tokens only
     usage = read_state(path, now=T0)["provider_usage"]
     assert usage["acme"] == {"calls_today": 1, "input_tokens": 10, "output_tokens": 20, "estimated_tokens": 30,
-                             "estimated_spend": 0.0, "unpriced_models": ["acme/unknown-model"],
-                             "day": "2026-03-01"}
+                             "estimated_spend": 0.0, "calls_month": 1, "input_tokens_month": 10,
+                             "output_tokens_month": 20, "estimated_tokens_month": 30,
+                             "estimated_spend_month": 0.0, "unpriced_models": ["acme/unknown-model"],
+                             "day": "2026-03-01", "month": "2026-03"}
 
 
 def test_cooldown_skips_the_model_until_it_expires(path):
@@ -195,3 +218,21 @@ def test_a_workflow_and_its_config_dict_route_alike(design_project, path):
         a = route(loaded.workflow, agent, environ=env, path=path)
         b = route(loaded.config.data, agent, environ=env, path=path)
         assert a == b, agent
+
+
+def test_a_workflow_carries_budget_period_as_its_config_dict_does(tmp_path, monkeypatch):
+    from lattice_env.routing.table import table_for
+    from lattice_env.workflow import load_workflow
+
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "impl.md").write_text("You implement.\n")
+    (tmp_path / "lattice.yaml").write_text(
+        "name: p\nproviders:\n  openai: {env: OPENAI_API_KEY, local_budget: 5, budget_period: day}\n"
+        "  anthropic: {env: ANTHROPIC_API_KEY, local_budget: 5}\n"
+        "agents:\n  impl: {routing: [openai/gpt-4o, anthropic/claude-sonnet-4-5]}\n")
+    monkeypatch.setenv("OPENAI_API_KEY", "o")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    loaded = load_workflow(directory=tmp_path)
+    for source in (loaded.workflow, loaded.config.data):
+        providers = table_for(source).providers
+        assert (providers["openai"].budget_period, providers["anthropic"].budget_period) == ("day", "month")

@@ -454,6 +454,13 @@ CASES = [
          "lattice.yaml:5:5: providers.anthropic.local_budget: must not be negative, not -5"),
     case("local-budget-boolean", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: no"}),
          "lattice.yaml:5:5: providers.anthropic.local_budget: must be a number or 'unlimited', not a boolean"),
+    case("budget-period-unknown", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: 50\n    budget_period: monht"}),
+         "lattice.yaml:6:5: providers.anthropic.budget_period: unknown budget_period 'monht' (expected month, day) "
+         "(did you mean 'month'?)"),
+    case("budget-period-key-typo", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: 50\n    budget_perod: day"}),
+         "lattice.yaml:6:5: providers.anthropic.budget_perod: unknown key 'budget_perod' (did you mean 'budget_period'?)"),
+    case("budget-period-number", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    local_budget: 50\n    budget_period: 30"}),
+         "lattice.yaml:6:5: providers.anthropic.budget_period: must be 'month' or 'day', not the number 30"),
     case("provider-env-and-auth", cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    auth: antigravity"}),
          "lattice.yaml:5:5: providers.anthropic.auth: give either env or auth, not both"),
     case("provider-base-url", cfg(sub={"models:": "base_url: localhost:11434\n    models:"}),
@@ -751,6 +758,15 @@ def test_unset_env_var_is_a_warning_not_an_error(run, tmp_path):
     assert r.stdout.startswith("demo: valid (")
     assert r.stderr == ("lattice.yaml:4:5: warning: providers.anthropic.env: ANTHROPIC_API_KEY is not "
                         "set in this environment\n")
+
+
+def test_budget_period_without_a_local_budget_is_a_warning(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "x")
+    project(tmp_path, cfg(sub={"env: ANTHROPIC_API_KEY": "env: ANTHROPIC_API_KEY\n    budget_period: day"}))
+    r = run("validate", "--offline")
+    assert r.code == 0 and r.stdout.startswith("demo: valid (")
+    assert r.stderr == ("lattice.yaml:5:5: warning: providers.anthropic.budget_period: has no effect without "
+                        "a local_budget (dollars) to count against\n")
 
 
 def test_strict_turns_warnings_into_failure(run, tmp_path):

@@ -4,7 +4,7 @@ the provider (a cool-down) and the user skipping a provider for a session.
 A model `provider/name` is unavailable when, checked in this order:
   - its provider was skipped for this session (`skip_provider`);
   - its provider has a key variable (`env:`) that is unset or empty in the caller's environment;
-  - its provider's estimated spend today has reached `local_budget`;
+  - its provider's estimated spend this `budget_period` (month, or day) has reached `local_budget`;
   - it, or its whole provider, is cooling down after a 429 (`record_rate_limit`);
   - its provider is an ollama-style local server whose non-empty `models:` list does not name it.
 An undeclared provider is not checked for keys or budget (validation rejects it in lattice.yaml).
@@ -24,6 +24,12 @@ from .state import transaction, usage_entry
 from .table import RouteTable, is_local
 
 DEFAULT_COOLDOWN = 60.0
+PERIOD_WORDS = {"day": "today", "month": "this month"}
+
+
+def period_spend(usage: Mapping[str, Any], period: str) -> float:
+    """A provider's estimated spend in its budget period, from its provider_usage entry."""
+    return float(usage.get("estimated_spend_month" if period == "month" else "estimated_spend", 0))
 
 
 class Availability:
@@ -37,6 +43,7 @@ class Availability:
         self.skipped = state.get("skipped", {}).get(session, {}) if session else {}
         self.environ = environ
         self.now = now
+        self.over_budget: dict[str, float] = {}  # provider → spend, for those found over local_budget
 
     def __call__(self, ref: str) -> str | None:
         return self.reason(ref)
@@ -51,9 +58,11 @@ class Availability:
                 return f"{provider.env} is not set"
             budget = provider.local_budget
             if budget is not None:
-                spent = float(self.usage.get(provider_name, {}).get("estimated_spend", 0))
+                spent = period_spend(self.usage.get(provider_name, {}), provider.budget_period)
                 if spent >= budget:
-                    return f"{provider_name} is over its local_budget (${spent:.2f} of ${budget:g} today)"
+                    self.over_budget[provider_name] = spent
+                    return (f"{provider_name} is over its local_budget (${spent:.2f} of ${budget:g} "
+                            f"{PERIOD_WORDS[provider.budget_period]})")
         for key in (ref, provider_name):
             until = self.cooldowns.get(key, {}).get("until", 0)
             if until > self.now:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import LatticeError
+from .availability import period_spend
 from .decide import _decide, agent_entry
 from .state import read_state
 from .table import is_local, routing_hash, table_for
@@ -51,8 +52,9 @@ def routing_rows(source: Any, *, environ: Mapping[str, str] | None = None, now: 
 
 def provider_rows(source: Any, *, environ: Mapping[str, str] | None = None, now: float | None = None,
                   path: Path | None = None, warnings: list[str] | None = None) -> list[dict[str, Any]]:
-    """Per provider: key variable (its name and whether it is set — never its value), today's calls,
-    tokens and estimated spend against local_budget, and active cool-downs."""
+    """Per provider: key variable (its name and whether it is set — never its value), today's and this
+    month's calls, tokens and estimated spend, local_budget and the period it caps (`budget_period`,
+    `period_spend`), and active cool-downs."""
     table = table_for(source)
     environ = os.environ if environ is None else environ
     now = time.time() if now is None else now
@@ -65,6 +67,8 @@ def provider_rows(source: Any, *, environ: Mapping[str, str] | None = None, now:
         u = usage.get(name, {})
         spend = float(u.get("estimated_spend", 0.0))
         budget = provider.local_budget if provider else None
+        period = provider.budget_period if provider else "month"
+        in_period = period_spend(u, period)
         cooldowns = [{"model": ref, "seconds_left": round(c["until"] - now, 1)}
                      for ref, c in sorted(state["cooldowns"].items())
                      if (ref == name or ref.startswith(name + "/")) and c.get("until", 0) > now]
@@ -77,7 +81,13 @@ def provider_rows(source: Any, *, environ: Mapping[str, str] | None = None, now:
             "calls_today": int(u.get("calls_today", 0)),
             "input_tokens": int(u.get("input_tokens", 0)), "output_tokens": int(u.get("output_tokens", 0)),
             "estimated_tokens": int(u.get("estimated_tokens", 0)), "estimated_spend": round(spend, 4),
-            "local_budget": budget, "over_budget": budget is not None and spend >= budget,
+            "calls_month": int(u.get("calls_month", 0)),
+            "input_tokens_month": int(u.get("input_tokens_month", 0)),
+            "output_tokens_month": int(u.get("output_tokens_month", 0)),
+            "estimated_tokens_month": int(u.get("estimated_tokens_month", 0)),
+            "estimated_spend_month": round(float(u.get("estimated_spend_month", 0.0)), 4),
+            "local_budget": budget, "budget_period": period, "period_spend": round(in_period, 4),
+            "over_budget": budget is not None and in_period >= budget,
             "rate_limited_today": int(u.get("rate_limited_today", 0)),
             "unpriced_models": list(u.get("unpriced_models", [])),
             "cooldowns": cooldowns})

@@ -6,7 +6,9 @@ Shape (the design's "State Tracking", plus what the design left implicit):
      "routing_state":  {agent: {strategy, routing_hash, pattern_index, call_count, last_model,
                                 calls_today, day, distribution?, seed?}},
      "provider_usage": {provider: {calls_today, estimated_tokens, estimated_spend, input_tokens,
-                                   output_tokens, rate_limited_today, day}},
+                                   output_tokens, rate_limited_today, day,
+                                   calls_month, estimated_tokens_month, estimated_spend_month,
+                                   input_tokens_month, output_tokens_month, month}},
      "cooldowns":      {"provider/model" or "provider": {until, since, reason}},
      "skipped":        {session: {provider: since}}}
 
@@ -41,7 +43,9 @@ reader descheduled between its open and its read for two whole commits can read 
 it retries, and a dry run is only a prediction anyway.
 
 Day counters (`calls_today`, tokens, spend) belong to the local day in `day` and read as zero once it
-has passed.
+has passed; a provider's `*_month` counters belong to the local calendar month in `month` ("2026-03")
+and read as zero from the first of the next month (`local_budget` caps one of the two periods:
+`budget_period`, a month by default).
 """
 from __future__ import annotations
 
@@ -56,11 +60,12 @@ SECTIONS = ("routing_state", "provider_usage", "cooldowns", "skipped")
 AGENT_DAY = ("calls_today",)
 PROVIDER_DAY = ("calls_today", "estimated_tokens", "estimated_spend", "input_tokens", "output_tokens",
                 "rate_limited_today")
+PROVIDER_MONTH = ("calls_month", "estimated_tokens_month", "estimated_spend_month", "input_tokens_month",
+                  "output_tokens_month")
 SKIP_LIFETIME = 7 * 24 * 3600  # a session skip older than this is forgotten (sessions have no end event)
 CHECKPOINT_INTERVAL = 1.0  # seconds of counting a power loss may cost (see the module docstring)
 DURABLE = "state.durable.json"
-_NUMBER_FIELDS = {"pattern_index", "call_count", "calls_today", "estimated_tokens", "estimated_spend",
-                  "input_tokens", "output_tokens", "rate_limited_today", "until", "since"}
+_NUMBER_FIELDS = {"pattern_index", "call_count", "until", "since", *PROVIDER_DAY, *PROVIDER_MONTH}
 _NUMBER = (int, float)
 
 
@@ -109,7 +114,8 @@ def _shape_error(data: Any) -> str | None:
 
 
 def roll_over(data: dict[str, Any], now: float) -> dict[str, Any]:
-    """Zero the day counters of entries from an earlier local day; drop expired cool-downs and skips."""
+    """Zero the day counters of entries from an earlier local day and the month counters of providers
+    from an earlier local month; drop expired cool-downs and skips."""
     today = local_day(now)
     for section, fields in (("routing_state", AGENT_DAY), ("provider_usage", PROVIDER_DAY)):
         for entry in data[section].values():
@@ -118,6 +124,13 @@ def roll_over(data: dict[str, Any], now: float) -> dict[str, Any]:
                     if field in entry:
                         entry[field] = 0
                 entry["day"] = today
+    month = today[:7]
+    for entry in data["provider_usage"].values():
+        if entry.get("month") != month:
+            for field in PROVIDER_MONTH:
+                if field in entry:
+                    entry[field] = 0
+            entry["month"] = month
     if data["cooldowns"]:
         data["cooldowns"] = {k: v for k, v in data["cooldowns"].items() if v.get("until", 0) > now}
     if data["skipped"]:
@@ -127,10 +140,12 @@ def roll_over(data: dict[str, Any], now: float) -> dict[str, Any]:
 
 
 def usage_entry(state: dict[str, Any], provider: str, now: float) -> dict[str, Any]:
-    """`provider_usage[provider]`, created for today when missing (an entry without its day would read
-    as yesterday's and be zeroed)."""
+    """`provider_usage[provider]`, created for today when missing (an entry without its day and month
+    would read as an earlier period's and be zeroed)."""
     entry: dict[str, Any] = state["provider_usage"].setdefault(provider, {})
-    entry.setdefault("day", local_day(now))
+    if "day" not in entry:
+        entry["day"] = local_day(now)
+        entry["month"] = entry["day"][:7]
     return entry
 
 

@@ -30,8 +30,10 @@ def _budget(value: Any) -> float | None:
 
 def provider_from_data(name: str, data: Any) -> Provider:
     d = data if isinstance(data, dict) else {}
+    period = d.get("budget_period")
     return Provider(name=name, env=d.get("env"), auth=d.get("auth"), tier=d.get("tier"),
                     local_budget=_budget(d.get("local_budget")),
+                    budget_period=period if period in ("day", "month") else "month",
                     models=tuple(str(m) for m in d.get("models") or ()), base_url=d.get("base_url"))
 
 

@@ -5,7 +5,8 @@ counts tokens itself. Spend is estimated from `prices.json`, shipped with Lattic
 million input/output tokens, with its date and sources in the file); `LATTICE_PRICES` names another file
 of the same shape for users whose prices differ. A model missing from the table still counts calls and
 tokens but adds no spend — which also means `local_budget` cannot stop it; `lattice status providers`
-says so. All counters are today's (local day), so `local_budget` is a daily cap."""
+says so. Every counter exists twice: today's (local day) and this month's (local calendar month,
+`*_month`); `local_budget` caps the provider's `budget_period`, a month unless it says `day`."""
 from __future__ import annotations
 
 import json
@@ -56,8 +57,8 @@ def estimate(ref: str, input_tokens: int, output_tokens: int) -> float | None:
 
 def record_usage(provider: str, model: str, input_tokens: int, output_tokens: int, *,
                  now: float | None = None, path: Path | None = None) -> float | None:
-    """Add one response's usage to today's counters of `provider`; returns the spend it added (None
-    when the model has no price). `model` may be `name` or `provider/name`."""
+    """Add one response's usage to today's and this month's counters of `provider`; returns the spend
+    it added (None when the model has no price). `model` may be `name` or `provider/name`."""
     if input_tokens < 0 or output_tokens < 0:
         raise LatticeError(f"token counts must not be negative ({input_tokens}, {output_tokens})")
     ref = model if model.startswith(provider + "/") else f"{provider}/{model}"
@@ -65,11 +66,14 @@ def record_usage(provider: str, model: str, input_tokens: int, output_tokens: in
     now = time.time() if now is None else now
     with transaction(path, now) as state:
         usage = usage_entry(state, provider, now)
-        usage["calls_today"] = usage.get("calls_today", 0) + 1
-        usage["input_tokens"] = usage.get("input_tokens", 0) + input_tokens
-        usage["output_tokens"] = usage.get("output_tokens", 0) + output_tokens
-        usage["estimated_tokens"] = usage.get("estimated_tokens", 0) + input_tokens + output_tokens
-        usage["estimated_spend"] = round(usage.get("estimated_spend", 0.0) + (spend or 0.0), 6)
+        for suffix in ("", "_month"):  # today's counters have the design's names
+            calls = "calls_month" if suffix else "calls_today"
+            usage[calls] = usage.get(calls, 0) + 1
+            for field, add in (("input_tokens", input_tokens), ("output_tokens", output_tokens),
+                               ("estimated_tokens", input_tokens + output_tokens)):
+                usage[field + suffix] = usage.get(field + suffix, 0) + add
+            spent = "estimated_spend" + suffix
+            usage[spent] = round(usage.get(spent, 0.0) + (spend or 0.0), 6)
         if spend is None:
             unpriced = usage.setdefault("unpriced_models", [])
             if isinstance(unpriced, list) and ref not in unpriced:
