@@ -79,9 +79,11 @@ def dumps(lock: dict[str, Any]) -> bytes:
     return (json.dumps(lock, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
-# AI SDK providers the routing bridge delegates to (templates/env/bridge/): the versions opencode
-# 1.18.33 bundles itself (LanguageModel specification v3).
-BRIDGE_PACKAGES = {"@ai-sdk/openai-compatible": "2.0.41"}
+# AI SDK providers the routing bridge delegates to (templates/env/bridge/), one per protocol it speaks:
+# the versions opencode 1.18.33 bundles itself (read from its binary: each package's user-agent VERSION
+# constant), so a call through the bridge behaves as the same call through opencode's own provider.
+BRIDGE_PACKAGES = {"@ai-sdk/openai-compatible": "2.0.41", "@ai-sdk/openai": "3.0.88",
+                   "@ai-sdk/anthropic": "3.0.111", "@ai-sdk/google": "3.0.73"}
 
 
 def npm_roots(plugins: tuple[PluginSpec, ...]) -> dict[str, str]:

@@ -98,6 +98,12 @@ def test_lock_holds_opencode_and_every_plugin_closure(locked):
         assert entry.get("inBundle") or entry["integrity"].startswith("sha512-"), where
     assert packages["node_modules/oh-my-opencode"]["version"] == "4.19.4"
     assert packages["node_modules/opencode-antigravity-auth"]["version"] == "1.6.0"
+    # The routing bridge's SDK of every protocol, hoisted where the bridge imports it from, at the
+    # exact version opencode bundles.
+    assert set(BRIDGE_PACKAGES) == {"@ai-sdk/openai-compatible", "@ai-sdk/openai", "@ai-sdk/anthropic",
+                                    "@ai-sdk/google"}
+    for name, version in BRIDGE_PACKAGES.items():
+        assert packages[f"node_modules/{name}"]["version"] == version, name
     assert len(packages) > 100  # the whole closure, not just the roots
 
 
