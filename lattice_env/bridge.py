@@ -2,10 +2,16 @@
 (templates/env/bridge/index.mjs.j2). One JSON object in (argv), one JSON line out; errors as
 `{"error": "…"}` with exit status 1, so the bridge can show them inside opencode.
 
-    route         {agent, prompt, commit}             → the decision and how to reach the provider
+    route         {agent, prompt, commit, session}    → the decision and how to reach the provider
     rate-limited  {agent, prompt, model, position,    → a 429: cool `model` down, then the same call's
-                   retry_after}                          slot decided again (on_unavailable applies)
+                   retry_after, session}                 slot decided again (on_unavailable applies)
     usage         {provider, model, input, output}    → tokens reported by the response (no output)
+
+`session` is opencode's session id (the bridge reads it from the headers opencode gives every call):
+providers skipped for it are left out, and a committed decision that finds a provider over its
+local_budget applies `hooks.on_budget_exceeded: route.skip_provider` to it. Warnings and notices (such
+a skip with `notify: true`, a corrupt state.json) go to `<data dir>/bridge.log` and stderr, and into the
+answer's `warnings`: inside opencode's TUI the terminal is opencode's, so the log is where they stay.
 
 The configuration is the environment's own (LATTICE_ENV's manifest), as `lattice run` reads it. Only the
 routing package is imported (stdlib only): no click, YAML or jinja2, so a call costs about one bare
@@ -51,13 +57,37 @@ def _answer(decision: Any, table: Any) -> dict[str, Any]:
             "base_url": base_url, "env": provider.env if provider else None}
 
 
+def _session(args: Mapping[str, Any]) -> str | None:
+    session = args.get("session")
+    return str(session) if session else None
+
+
+def _log(lines: list[str]) -> None:
+    """Append `lines` to `<data dir>/bridge.log` (timestamped) and to stderr."""
+    if not lines:
+        return
+    from .paths import data_root
+
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    text = "".join(f"{stamp} {line}\n" for line in lines)
+    sys.stderr.write(text)
+    try:
+        os.makedirs(data_root(), exist_ok=True)
+        with open(os.path.join(data_root(), "bridge.log"), "a", encoding="utf-8") as log:
+            log.write(text)
+    except OSError:
+        pass  # a notice must never fail the call it is about
+
+
 def route(args: Mapping[str, Any]) -> dict[str, Any]:
     from .routing.decide import route as decide
     from .routing.table import table_for
 
     table = table_for(_config())
-    decision = decide(table, str(args["agent"]), str(args.get("prompt") or ""), bool(args.get("commit")))
-    return _answer(decision, table)
+    decision = decide(table, str(args["agent"]), str(args.get("prompt") or ""), bool(args.get("commit")),
+                      _session(args))
+    _log(decision.warnings)
+    return {**_answer(decision, table), "warnings": decision.warnings}
 
 
 def rate_limited(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,7 +109,7 @@ def rate_limited(args: Mapping[str, Any]) -> dict[str, Any]:
     u = draw(seed_for(entry, os.environ), agent, max(0, int(entry.get("call_count", 1)) - 1)) \
         if routing.strategy == "weighted" else 0.0
     choice = choose(agent, routing, int(args.get("position") or 0), prompt, u,
-                    Availability(table, state, os.environ, now))
+                    Availability(table, state, os.environ, now, _session(args)))
     return _answer(_decision(agent, routing, choice, False, []), table)
 
 

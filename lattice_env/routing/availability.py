@@ -43,7 +43,7 @@ class Availability:
         self.skipped = state.get("skipped", {}).get(session, {}) if session else {}
         self.environ = environ
         self.now = now
-        self.over_budget: dict[str, float] = {}  # provider → spend, for those found over local_budget
+        self.over_budget: dict[str, tuple[str, float]] = {}  # provider → (model met, spend)
 
     def __call__(self, ref: str) -> str | None:
         return self.reason(ref)
@@ -60,7 +60,7 @@ class Availability:
             if budget is not None:
                 spent = period_spend(self.usage.get(provider_name, {}), provider.budget_period)
                 if spent >= budget:
-                    self.over_budget[provider_name] = spent
+                    self.over_budget[provider_name] = (ref, spent)
                     return (f"{provider_name} is over its local_budget (${spent:.2f} of ${budget:g} "
                             f"{PERIOD_WORDS[provider.budget_period]})")
         for key in (ref, provider_name):
@@ -118,6 +118,42 @@ def clear_cooldown(ref: str, *, now: float | None = None, path: Path | None = No
     """End a cool-down early (a request to the model succeeded). True when there was one."""
     with transaction(path, now) as state:
         return state["cooldowns"].pop(ref, None) is not None
+
+
+def skip_over_budget(table: RouteTable, agent: str, over_budget: Mapping[str, tuple[str, float]],
+                     state: dict[str, Any], session: str, now: float) -> list[str]:
+    """The design's `hooks.on_budget_exceeded: [{action: route.skip_provider}]`: leave each provider a
+    decision found over its local_budget out of the rest of `session` (in `state`, inside the caller's
+    transaction), when the hook's `when` holds. Returns one notice per skip whose hook has
+    `notify: true`. A provider already skipped for the session is not skipped (or announced) again."""
+    hooks = table.skip_on_budget
+    skipped = state["skipped"].get(session, {})
+    notices: list[str] = []
+    for provider, (ref, spent) in over_budget.items():
+        if provider in skipped:
+            continue
+        context = {"agent": agent, "provider": provider, "model": ref}
+        fired = [notify for when, notify in hooks if _holds(when, context)]
+        if not fired:
+            continue
+        state["skipped"].setdefault(session, {})[provider] = now
+        if any(fired):
+            p = table.providers[provider]
+            notices.append(f"{provider} is over its local_budget (${spent:.2f} of "
+                           f"${p.local_budget:g} {PERIOD_WORDS[p.budget_period]}); skipping it for "
+                           f"the rest of session {session} (hooks.on_budget_exceeded)")
+    return notices
+
+
+def _holds(when: str, context: Mapping[str, Any]) -> bool:
+    if when == "always":
+        return True
+    from .. import conditions  # only when a hook has a condition: the parser imports re
+
+    try:
+        return conditions.evaluate(conditions.parse(when), context)
+    except conditions.ConditionError:
+        return False  # validation reports it; a built environment's config was valid
 
 
 def skip_provider(provider: str, session: str, *, now: float | None = None, path: Path | None = None) -> None:

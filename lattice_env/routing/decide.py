@@ -14,7 +14,7 @@ from typing import Any, Mapping, NamedTuple
 
 from ..errors import LatticeError
 from ..model import Routing, split_model
-from .availability import Availability
+from .availability import Availability, skip_over_budget
 from .state import local_day, read_state, transaction
 from .strategies import Choice, choose
 from .table import RouteTable, routing_hash, table_for
@@ -71,10 +71,11 @@ def agent_entry(state: dict[str, Any], agent: str, routing: Routing, digest: str
 
 def _decide(table: RouteTable, agent: str, routing: Routing, entry: Mapping[str, Any],
             state: Mapping[str, Any], prompt: str, session: str | None, environ: Mapping[str, str],
-            now: float) -> Choice:
+            now: float, available: Availability | None = None) -> Choice:
     u = draw(seed_for(entry, environ), agent, int(entry.get("call_count", 0))) \
         if routing.strategy == "weighted" else 0.0
-    available = Availability(table, state, environ, now, session)
+    if available is None:
+        available = Availability(table, state, environ, now, session)
     return choose(agent, routing, int(entry.get("pattern_index", 0)), prompt, u, available)
 
 
@@ -90,7 +91,9 @@ def route(source: Any, agent: str, prompt: str = "", commit: bool = False, sessi
           path: Path | None = None) -> Decision:
     """The model for `agent`'s next prompt. `source` is the resolved config dict (as in an
     environment's manifest), a Workflow, or a RouteTable. With `commit`, the agent's position, counts
-    and (with `track`) distribution are updated; otherwise state.json is left as it is.
+    and (with `track`) distribution are updated; otherwise state.json is left as it is. A committed
+    decision for a `session` that meets a provider over its local_budget also applies the workflow's
+    `hooks.on_budget_exceeded: route.skip_provider` (a notify: true notice joins the warnings).
     Raises NoModelAvailable (a LatticeError) naming every candidate and why."""
     table = table_for(source)
     routing = table.routing(agent)
@@ -105,7 +108,10 @@ def route(source: Any, agent: str, prompt: str = "", commit: bool = False, sessi
         return _decision(agent, routing, choice, False, warnings)
     with transaction(path, now, warnings) as state:
         entry = agent_entry(state, agent, routing, digest, now)
-        choice = _decide(table, agent, routing, entry, state, prompt, session, environ, now)
+        available = Availability(table, state, environ, now, session)
+        choice = _decide(table, agent, routing, entry, state, prompt, session, environ, now, available)
+        if session and available.over_budget:
+            warnings += skip_over_budget(table, agent, available.over_budget, state, session, now)
         entry["strategy"] = routing.strategy
         entry["pattern_index"] = choice.next_position
         entry["call_count"] = int(entry.get("call_count", 0)) + 1

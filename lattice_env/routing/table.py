@@ -16,6 +16,7 @@ from ..errors import LatticeError, UsageError
 from ..model import Provider, Routing
 
 OLLAMA = "ollama"
+SKIP_PROVIDER = "route.skip_provider"
 
 
 def _budget(value: Any) -> float | None:
@@ -81,13 +82,25 @@ class RouteTable:
 
     def __init__(self, agents: Mapping[str, Any], default_routing: Any,
                  providers: Mapping[str, Provider], triggers: Mapping[str, str] | None = None,
-                 agents_data: Mapping[str, Any] | None = None) -> None:
+                 agents_data: Mapping[str, Any] | None = None, budget_hooks: Any = ()) -> None:
         self._agents = agents  # name → Routing, or raw routing data (list/dict/None)
         self._default = default_routing
         self.providers = providers
         self._triggers = triggers
         self._agents_data = agents_data or {}
         self._cache: dict[str, Routing] = {}
+        self._budget_hooks = budget_hooks  # hooks.on_budget_exceeded: dicts or Hook objects
+
+    @property
+    def skip_on_budget(self) -> list[tuple[str, bool]]:
+        """(`when`, `notify`) of each `hooks.on_budget_exceeded` entry whose action is
+        `route.skip_provider`: what to do when a decision meets a provider over its local_budget."""
+        out = []
+        for hook in self._budget_hooks if isinstance(self._budget_hooks, (list, tuple)) else ():
+            get = hook.get if isinstance(hook, dict) else lambda key, default=None: getattr(hook, key, default)
+            if get("action") == SKIP_PROVIDER:
+                out.append((str(get("when") or "always"), bool(get("notify", False))))
+        return out
 
     @property
     def triggers(self) -> Mapping[str, str]:
@@ -104,12 +117,16 @@ class RouteTable:
                   for name, spec in agents_data.items()}
         defaults = data.get("defaults")
         default = defaults.get("routing") if isinstance(defaults, dict) else None
-        return cls(agents, default, _LazyProviders(data.get("providers") or {}), None, agents_data)
+        hooks = data.get("hooks")
+        budget_hooks = (hooks.get("on_budget_exceeded") or ()) if isinstance(hooks, dict) else ()
+        return cls(agents, default, _LazyProviders(data.get("providers") or {}), None, agents_data,
+                   budget_hooks)
 
     @classmethod
     def from_workflow(cls, workflow: Any) -> RouteTable:
         agents = {name: a.routing for name, a in workflow.agents.items()}
-        return cls(agents, workflow.default_routing, dict(workflow.providers), workflow.trigger_map())
+        return cls(agents, workflow.default_routing, dict(workflow.providers), workflow.trigger_map(),
+                   None, tuple(workflow.hooks.get("on_budget_exceeded", ())))
 
     def agent_names(self) -> list[str]:
         return list(self._agents)
