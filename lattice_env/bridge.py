@@ -28,7 +28,9 @@ from typing import Any, Mapping
 from .errors import LatticeError
 from .launch import environment_config
 
-# Providers the bridge can reach without a base_url, and the AI SDK package it uses for each.
+# Provider names that keep their own protocol, and the AI SDK package the bridge uses for each. A
+# base_url moves such a provider's endpoint (a gateway, a proxy) but not its protocol, as opencode does
+# for the same provider ids; every other provider speaks the OpenAI-compatible chat API at its base_url.
 SDK_KINDS = {"openai": "openai", "anthropic": "anthropic", "google": "google"}
 OLLAMA_URL = "http://127.0.0.1:11434/v1"
 
@@ -41,16 +43,16 @@ def _config() -> dict[str, Any]:
 
 
 def _answer(decision: Any, table: Any) -> dict[str, Any]:
-    from .routing.table import is_local
-
     provider = table.providers.get(decision.provider)
     base_url = provider.base_url if provider else None
-    if provider is not None and provider.name == "ollama" and not base_url:
+    kind = SDK_KINDS.get(decision.provider, "openai-compatible")
+    if kind == "openai-compatible" and not base_url:
+        if decision.provider != "ollama":
+            # No default endpoint exists for an arbitrary name; say so before any request is made.
+            raise LatticeError(f"provider {decision.provider} has no base_url: only "
+                               f"{', '.join(sorted(SDK_KINDS))} and ollama have a default endpoint "
+                               f"(give it base_url: in lattice.yaml)")
         base_url = OLLAMA_URL
-    if base_url or (provider is not None and is_local(provider)):
-        kind = "openai-compatible"
-    else:
-        kind = SDK_KINDS.get(decision.provider, "openai-compatible")
     return {"model": decision.model, "provider": decision.provider,
             "model_name": decision.model.partition("/")[2], "position": decision.position,
             "via": decision.via, "skipped": [list(s) for s in decision.skipped], "kind": kind,
