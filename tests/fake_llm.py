@@ -1,6 +1,9 @@
-"""A fake LLM provider for the tests: an OpenAI-compatible chat-completions server on 127.0.0.1 that
-speaks the real protocol (JSON and server-sent-event streams, usage, 429 with Retry-After) over a real
-socket, and logs every request (model, system prompt, messages) for the test to inspect.
+"""A fake LLM provider for the tests: a server on 127.0.0.1 that speaks, over a real socket, the real
+protocols of the providers the bridge reaches — OpenAI-compatible chat completions (`…/chat/completions`),
+the Anthropic Messages API (`…/messages`), the OpenAI Responses API (`…/responses`) and Google Gemini
+(`…/models/M:streamGenerateContent?alt=sse`, `:generateContent`) — with JSON and server-sent-event
+streams, token usage, and 429 with Retry-After in each protocol's error shape. Every request is logged
+(protocol, model, system prompt, messages, the credential it carried) for the test to inspect.
 
 Run in a thread (`FakeLLM()` as a context manager) or as a script (`python fake_llm.py PORTFILE LOG`)
 when it must live in another network namespace."""
@@ -12,7 +15,75 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+import urllib.parse
+from typing import Any, Callable
+
+# Token usage each protocol reports per response: different numbers, so a test can tell whose usage
+# reached state.json.
+USAGE = {"chat": (100, 7), "anthropic": (200, 11), "responses": (300, 13), "google": (400, 17)}
+RATE_LIMITED = {
+    "chat": {"error": {"message": "rate limited", "type": "rate_limit"}},
+    "anthropic": {"type": "error", "error": {"type": "rate_limit_error", "message": "rate limited"}},
+    "responses": {"error": {"message": "rate limited", "type": "requests", "param": None,
+                            "code": "rate_limit_exceeded"}},
+    "google": {"error": {"code": 429, "message": "Resource has been exhausted",
+                         "status": "RESOURCE_EXHAUSTED"}},
+}
+
+
+def protocol_of(path: str) -> str:
+    if path.endswith("/messages"):
+        return "anthropic"
+    if path.endswith("/responses"):
+        return "responses"
+    if ":streamGenerateContent" in path or ":generateContent" in path:
+        return "google"
+    return "chat"
+
+
+def _text(content: Any) -> str:
+    """Text of a message content in any of the protocols' shapes (a string, or a list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return _text(content.get("parts") or content.get("text") or "")
+    return "\n".join(_text(p.get("text", p.get("parts", ""))) if isinstance(p, dict) else str(p)
+                     for p in content or [])
+
+
+def _parse_chat(path: str, body: dict[str, Any]) -> tuple[str, str, list[Any]]:
+    messages = body.get("messages") or []
+    system = "\n".join(m.get("content") if isinstance(m.get("content"), str) else
+                       json.dumps(m.get("content")) for m in messages if m.get("role") == "system")
+    return body.get("model"), system, messages
+
+
+def _parse_anthropic(path: str, body: dict[str, Any]) -> tuple[str, str, list[Any]]:
+    return body.get("model"), _text(body.get("system") or ""), body.get("messages") or []
+
+
+def _parse_responses(path: str, body: dict[str, Any]) -> tuple[str, str, list[Any]]:
+    items = body.get("input") or []
+    system = [_text(i.get("content")) for i in items if i.get("role") in ("system", "developer")]
+    if body.get("instructions"):
+        system.insert(0, body["instructions"])
+    rest = [i for i in items if i.get("role") not in ("system", "developer")]
+    return body.get("model"), "\n".join(system), rest
+
+
+def _parse_google(path: str, body: dict[str, Any]) -> tuple[str, str, list[Any]]:
+    model = path.rsplit("/models/", 1)[-1].split(":", 1)[0]
+    return model, _text(body.get("systemInstruction") or ""), body.get("contents") or []
+
+
+PARSE: dict[str, Callable[[str, dict[str, Any]], tuple[str, str, list[Any]]]] = {
+    "chat": _parse_chat, "anthropic": _parse_anthropic, "responses": _parse_responses,
+    "google": _parse_google}
+
+
+def last_user_text(messages: list[Any]) -> str:
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    return _text(users[-1].get("content", users[-1].get("parts"))) if users else ""
 
 
 class FakeLLM:
@@ -34,9 +105,9 @@ class FakeLLM:
         self.server.shutdown()
         self.server.server_close()
 
-    def chats(self) -> list[dict[str, Any]]:
-        """Chat requests other than opencode's title generation."""
-        return [r for r in self.requests if r["path"].endswith("/chat/completions")
+    def chats(self, protocol: str = "chat") -> list[dict[str, Any]]:
+        """Requests of one protocol other than opencode's title generation."""
+        return [r for r in self.requests if r["protocol"] == protocol
                 and not r["system"].startswith("You are a title generator")]
 
     def _record(self, entry: dict[str, Any]) -> None:
@@ -67,44 +138,137 @@ class FakeLLM:
             def do_GET(self) -> None:  # noqa: N802
                 self._json(200, {"object": "list", "data": [{"id": "m1", "object": "model"}]})
 
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                messages = body.get("messages") or []
-                system = "\n".join(m.get("content") if isinstance(m.get("content"), str) else
-                                   json.dumps(m.get("content")) for m in messages if m.get("role") == "system")
-                entry = {"path": self.path, "model": body.get("model"), "system": system,
-                         "messages": messages, "stream": bool(body.get("stream")),
-                         "authorization": self.headers.get("Authorization", ""), "time": time.time()}
-                fake._record(entry)
-                if body.get("model") in fake.rate_limited:
-                    self._json(429, {"error": {"message": "rate limited", "type": "rate_limit"}},
-                               {"Retry-After": fake.retry_after})
-                    return
-                usage = {"prompt_tokens": 100, "completion_tokens": 7, "total_tokens": 107}
-                if not body.get("stream"):
-                    self._json(200, {"id": "c1", "object": "chat.completion", "created": 0,
-                                     "model": body.get("model"), "usage": usage, "choices": [
-                                         {"index": 0, "finish_reason": "stop",
-                                          "message": {"role": "assistant", "content": fake.reply}}]})
-                    return
+            def _sse(self, events: list[tuple[str | None, Any]], done: bool = False) -> None:
+                """Server-sent events, one `data:` line each (with its `event:` name when the protocol
+                has one), then the connection closes as the real services do."""
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body.get("model")}
-                chunks = [
-                    {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": fake.reply},
+                for name, data in events:
+                    head = f"event: {name}\n".encode() if name else b""
+                    self.wfile.write(head + b"data: " + json.dumps(data).encode() + b"\n\n")
+                if done:
+                    self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                url = urllib.parse.urlsplit(self.path)
+                protocol = protocol_of(url.path)
+                model, system, messages = PARSE[protocol](url.path, body)
+                stream = bool(body.get("stream")) or ":streamGenerateContent" in url.path
+                query = urllib.parse.parse_qs(url.query)
+                # The credential, wherever the protocol carries it (a Bearer token, x-api-key,
+                # x-goog-api-key or Gemini's ?key=).
+                key = (self.headers.get("x-api-key") or self.headers.get("x-goog-api-key")
+                       or (query.get("key") or [""])[0]
+                       or self.headers.get("Authorization", "").removeprefix("Bearer "))
+                entry = {"path": self.path, "protocol": protocol, "model": model, "system": system,
+                         "messages": messages, "user": last_user_text(messages), "stream": stream,
+                         "authorization": self.headers.get("Authorization", ""), "key": key,
+                         "time": time.time()}
+                fake._record(entry)
+                if model in fake.rate_limited:
+                    self._json(429, RATE_LIMITED[protocol], {"Retry-After": fake.retry_after})
+                    return
+                reply, (tokens_in, tokens_out) = fake.reply, USAGE[protocol]
+                if protocol == "anthropic":
+                    self._anthropic(model, reply, tokens_in, tokens_out, stream)
+                elif protocol == "responses":
+                    self._responses(model, reply, tokens_in, tokens_out, stream)
+                elif protocol == "google":
+                    self._google(model, reply, tokens_in, tokens_out, stream)
+                else:
+                    self._chat(model, reply, tokens_in, tokens_out, stream)
+
+            def _chat(self, model: str, reply: str, tokens_in: int, tokens_out: int, stream: bool) -> None:
+                usage = {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
+                         "total_tokens": tokens_in + tokens_out}
+                if not stream:
+                    self._json(200, {"id": "c1", "object": "chat.completion", "created": 0,
+                                     "model": model, "usage": usage, "choices": [
+                                         {"index": 0, "finish_reason": "stop",
+                                          "message": {"role": "assistant", "content": reply}}]})
+                    return
+                base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model}
+                self._sse([(None, chunk) for chunk in (
+                    {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": reply},
                                           "finish_reason": None}]},
                     {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
                     {**base, "choices": [], "usage": usage},
-                ]
-                for chunk in chunks:
-                    self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
-                self.close_connection = True
+                )], done=True)
+
+            def _anthropic(self, model: str, reply: str, tokens_in: int, tokens_out: int,
+                           stream: bool) -> None:
+                message = {"id": "msg_1", "type": "message", "role": "assistant", "model": model,
+                           "stop_sequence": None}
+                if not stream:
+                    self._json(200, {**message, "content": [{"type": "text", "text": reply}],
+                                     "stop_reason": "end_turn",
+                                     "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}})
+                    return
+                # Input tokens come with message_start, the output count with message_delta.
+                self._sse([(e["type"], e) for e in (
+                    {"type": "message_start", "message": {**message, "content": [], "stop_reason": None,
+                                                          "usage": {"input_tokens": tokens_in,
+                                                                    "output_tokens": 1}}},
+                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                    {"type": "ping"},
+                    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": reply}},
+                    {"type": "content_block_stop", "index": 0},
+                    {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                     "usage": {"output_tokens": tokens_out}},
+                    {"type": "message_stop"},
+                )])
+
+            def _responses(self, model: str, reply: str, tokens_in: int, tokens_out: int,
+                           stream: bool) -> None:
+                usage = {"input_tokens": tokens_in, "input_tokens_details": {"cached_tokens": 0},
+                         "output_tokens": tokens_out, "output_tokens_details": {"reasoning_tokens": 0},
+                         "total_tokens": tokens_in + tokens_out}
+                item = {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                        "content": [{"type": "output_text", "text": reply, "annotations": []}]}
+                response = {"id": "resp_1", "object": "response", "created_at": 0, "model": model,
+                            "status": "completed", "incomplete_details": None, "output": [item],
+                            "usage": usage}
+                if not stream:
+                    self._json(200, response)
+                    return
+                # Usage arrives only with response.completed.
+                self._sse([(e["type"], {**e, "sequence_number": n}) for n, e in enumerate((
+                    {"type": "response.created", "response": {**response, "status": "in_progress",
+                                                              "output": [], "usage": None}},
+                    {"type": "response.output_item.added", "output_index": 0,
+                     "item": {**item, "status": "in_progress", "content": []}},
+                    {"type": "response.content_part.added", "item_id": "msg_1", "output_index": 0,
+                     "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}},
+                    {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+                     "content_index": 0, "delta": reply},
+                    {"type": "response.output_text.done", "item_id": "msg_1", "output_index": 0,
+                     "content_index": 0, "text": reply},
+                    {"type": "response.output_item.done", "output_index": 0, "item": item},
+                    {"type": "response.completed", "response": response},
+                ))])
+
+            def _google(self, model: str, reply: str, tokens_in: int, tokens_out: int, stream: bool) -> None:
+                usage = {"promptTokenCount": tokens_in, "candidatesTokenCount": tokens_out,
+                         "totalTokenCount": tokens_in + tokens_out}
+                text = {"content": {"role": "model", "parts": [{"text": reply}]}, "index": 0}
+                if not stream:
+                    self._json(200, {"candidates": [{**text, "finishReason": "STOP"}],
+                                     "usageMetadata": usage, "modelVersion": model})
+                    return
+                # Every chunk carries usageMetadata so far; the last one the final counts.
+                self._sse([(None, chunk) for chunk in (
+                    {"candidates": [text], "usageMetadata": {"promptTokenCount": tokens_in},
+                     "modelVersion": model},
+                    {"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "index": 0,
+                                     "finishReason": "STOP"}], "usageMetadata": usage, "modelVersion": model},
+                )])
 
         return Handler
 

@@ -21,21 +21,33 @@ PATTERN = "{strategy: pattern, pattern: [local/m1, local/m1, local/m1, local/m2]
 EIGHT = ["m1", "m1", "m1", "m2", "m1", "m1", "m1", "m2"]
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("bridge")
+def switch_project(root: Path, config: str, prompts: dict[str, str], **extra: str) -> dict:
+    """A project under `root` with `config` as lattice.yaml and one agent file per prompt, switched into a
+    fresh data dir; what the helpers below take (`env` for the processes, `work` to run them in)."""
     home, project, work = root / "home", root / "project", root / "work"
     (project / "agents").mkdir(parents=True)
     work.mkdir()
-    for name in ("pat", "turns", "limited", "budgeted"):
-        (project / f"agents/{name}.md").write_text(f"You are {name.upper()}.\n")
+    for name, prompt in prompts.items():
+        (project / f"agents/{name}.md").write_text(prompt)
+    (project / "lattice.yaml").write_text(config)
+    environ = clean_env(HOME=str(home), LATTICE_HOME=str(new_data_dir(root / "data")),
+                        LATTICE_CONFIG_HOME=str(root / "cfg"), **extra)
+    done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=environ,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {"env": environ, "project": project, "work": work, "data": root / "data"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("bridge")
     # Priced so that one call of `paid` passes its local_budget.
     prices = root / "prices.json"
     prices.write_text(json.dumps({"about": "test", "as_of": "2026-01-01", "sources": [],
                                   "models": {"paid/*": {"input": 1000.0, "output": 1000.0}}}))
     fake = FakeLLM(retry_after="120")
     with fake:
-        (project / "lattice.yaml").write_text(f"""\
+        config = f"""\
 name: bridge-e2e
 version: "1.0.0"
 providers:
@@ -61,13 +73,9 @@ agents:
     path: budgeted.md
     triggers: [/budgeted]
     routing: [paid/p1, local/m2]
-""")
-        environ = clean_env(HOME=str(home), LATTICE_HOME=str(new_data_dir(root / "data")),
-                            LATTICE_CONFIG_HOME=str(root / "cfg"), LATTICE_PRICES=str(prices))
-        done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=environ,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, done.stderr[-2000:]
-        yield {"env": environ, "project": project, "work": work, "fake": fake}
+"""
+        prompts = {name: f"You are {name.upper()}.\n" for name in ("pat", "turns", "limited", "budgeted")}
+        yield {**switch_project(root, config, prompts, LATTICE_PRICES=str(prices)), "fake": fake}
 
 
 def lattice(env, *args: str) -> subprocess.CompletedProcess:
