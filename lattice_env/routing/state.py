@@ -67,6 +67,10 @@ CHECKPOINT_INTERVAL = 1.0  # seconds of counting a power loss may cost (see the 
 DURABLE = "state.durable.json"
 _NUMBER_FIELDS = {"pattern_index", "call_count", "until", "since", *PROVIDER_DAY, *PROVIDER_MONTH}
 _NUMBER = (int, float)
+# One compact, unsorted encoder for every write: `indent` falls back to the pure-Python encoder (4×
+# slower), sort_keys costs a third of the dump (the file keeps its own order from read to write), and
+# json.dumps with separators builds a new encoder per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def state_path() -> Path:
@@ -173,9 +177,12 @@ def _read(path: str) -> bytes | None:
     except FileNotFoundError:
         return None
     try:
-        chunks = []
+        data = os.read(fd, 1 << 18)  # one read for any state file of a sane size
+        if len(data) < 1 << 18:
+            return data
+        chunks = [data]
         while True:
-            chunk = os.read(fd, 1 << 16)
+            chunk = os.read(fd, 1 << 18)
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
@@ -340,11 +347,13 @@ class transaction:  # noqa: N801 — used like a function: `with transaction() a
     def __enter__(self) -> dict[str, Any]:
         import fcntl
 
-        lock = os.path.join(os.path.dirname(self.path), "state.lock")
+        self.text = text = os.fspath(self.path)
+        self.directory = directory = os.path.dirname(text)
+        lock = os.path.join(directory, "state.lock")
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:  # first use: the data directory does not exist yet
-            os.makedirs(os.path.dirname(lock), exist_ok=True)
+            os.makedirs(directory, exist_ok=True)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # released by close, or by the kernel when we die
@@ -361,11 +370,9 @@ class transaction:  # noqa: N801 — used like a function: `with transaction() a
                 data = self.data
                 data["seq"] = _seq(data) + 1
                 data["boot"] = boot_id()
-                # Compact and unsorted: `indent` falls back to the pure-Python encoder (4× slower), and
-                # sort_keys costs a third of the dump; the file keeps its own order from read to write.
-                raw = (json.dumps(data, separators=(",", ":")) + "\n").encode()
-                _write(str(self.path), raw)
-                durable = str(durable_path(self.path))
+                raw = (_ENCODE(data) + "\n").encode()
+                _write(self.text, raw)
+                durable = os.path.join(self.directory, DURABLE)
                 if self.force or _checkpoint_due(durable):
                     _write_durable(durable, raw)
         finally:
