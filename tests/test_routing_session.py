@@ -17,6 +17,7 @@ from lattice_env.proc import clean_env
 from lattice_env.routing.decide import route
 from lattice_env.routing.state import read_state
 from lattice_env.routing.usage import record_usage
+from test_routing_cli import make_profile
 
 GPT4O, SONNET = "openai/gpt-4o", "anthropic/claude-sonnet-4-5"
 KEYS = {"ANTHROPIC_API_KEY": "a", "OPENAI_API_KEY": "o"}
@@ -79,14 +80,6 @@ def test_the_hooks_when_and_notify_are_honoured(path):
     assert "s3" not in read_state(path)["skipped"]
 
 
-def make_env(home: Path, config: dict) -> Path:
-    """A built environment as far as the bridge's Python side reads one: its manifest's config."""
-    env = home / "store" / "0000-t-env"
-    env.mkdir(parents=True)
-    (env / "manifest.json").write_text(json.dumps({"derivation": {"inputs": {"config": config}}}))
-    return env
-
-
 def bridge(environ: dict, op: str, payload: dict) -> dict:
     done = subprocess.run([sys.executable, "-m", "lattice_env.bridge", op, json.dumps(payload)],
                           env=environ, capture_output=True, text=True, timeout=60)
@@ -96,7 +89,7 @@ def bridge(environ: dict, op: str, payload: dict) -> dict:
 
 def test_the_bridge_process_skips_for_the_session_and_logs_the_notice(tmp_path):
     home = tmp_path / "data"
-    environ = clean_env(LATTICE_HOME=str(home), LATTICE_ENV=str(make_env(home, cfg(SKIP))), **KEYS)
+    environ = clean_env(LATTICE_HOME=str(home), LATTICE_ENV=str(make_profile(home, cfg(SKIP))), **KEYS)
     bridge(environ, "usage", {"provider": "openai", "model": "gpt-4o", "input": 1_000_000, "output": 0})
     first = bridge(environ, "route", {"agent": "impl", "prompt": "x", "commit": True, "session": "ses_A"})
     assert first["model"] == SONNET and len(first["warnings"]) == 1
@@ -117,8 +110,6 @@ def test_the_bridge_process_skips_for_the_session_and_logs_the_notice(tmp_path):
 
 
 def test_lattice_route_session_shows_and_applies_the_skip(run, isolated_home, monkeypatch):
-    from test_routing_cli import make_profile
-
     for k, v in KEYS.items():
         monkeypatch.setenv(k, v)
     make_profile(Path(os.environ["LATTICE_HOME"]), {"name": "t", **cfg(SKIP)})

@@ -318,11 +318,9 @@ def _write_durable(path: str, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    dfd = os.open(directory or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    from ..fsutil import fsync_dir  # here, not at the top: once a second at most
+
+    fsync_dir(Path(directory or "."))
 
 
 def _checkpoint_due(durable: str) -> bool:
