@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import disk_usage, report, time_command  # noqa: E402
+from _timing import disk_usage, lattice_argv, python, report, time_command  # noqa: E402
 
 PLUGINS = ["oh-my-opencode@4.19.4", "opencode-antigravity-auth@1.6.0", "opencode-openai-codex-auth@4.4.0"]
-LATTICE = [sys.executable, "-m", "lattice_env"]
 
 
 def project(root: Path, name: str) -> Path:
@@ -48,12 +47,12 @@ def main() -> None:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("LATTICE_")}
     first = project(work / "wf-0", "wf-0")
     lock_env = {**base_env, "LATTICE_HOME": str(work / "lock-home"), "LATTICE_CONFIG_HOME": str(work / "cfg")}
-    subprocess.run([*LATTICE, "lock"], env=lock_env, cwd=first, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*lattice_argv(), "lock"], env=lock_env, cwd=first, check=True, stdout=subprocess.DEVNULL)
 
     cold, npm_plain = [], []
     for i in range(2):  # alternate so that network weather hits both alike
         env = {**base_env, "LATTICE_HOME": str(work / f"cold-{i}"), "LATTICE_CONFIG_HOME": str(work / "cfg")}
-        cold.append(timed([*LATTICE, "build"], env, first))
+        cold.append(timed([*lattice_argv(), "build"], env, first))
         npm_dir = work / f"npm-{i}"
         npm_dir.mkdir()
         (npm_dir / "package.json").write_text('{"name": "baseline", "version": "0.0.0", "private": true}')
@@ -66,22 +65,22 @@ def main() -> None:
     env = {**base_env, "LATTICE_HOME": str(work / "cold-0"), "LATTICE_CONFIG_HOME": str(work / "cfg")}
     second = project(work / "wf-1", "wf-1")
     shutil.copy(first / "lattice.lock", second / "lattice.lock")
-    second_s = timed([*LATTICE, "build"], env, second)
+    second_s = timed([*lattice_argv(), "build"], env, second)
     report("second workflow sharing the plugins (vs cold build)", second_s, cold_s, ">= 20x faster",
            cold_s / second_s >= 20)
 
-    click_s = time_command([sys.executable, "-c", "import click"], env=env)
-    noop_s = time_command([*LATTICE, "build"], env=env, cwd=first)
+    click_s = time_command([python(), "-c", "import click"], env=env)
+    noop_s = time_command([*lattice_argv(), "build"], env=env, cwd=first)
     report("no-op lattice build (vs python -c 'import click')", noop_s, click_s, "<= 2.5x", noop_s / click_s <= 2.5)
 
     disk_env = {**base_env, "LATTICE_HOME": str(work / "disk"), "LATTICE_CONFIG_HOME": str(work / "cfg")}
     shutil.copytree(work / "cold-0" / "npm-cache", work / "disk" / "npm-cache")
-    subprocess.run([*LATTICE, "build"], env=disk_env, cwd=first, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*lattice_argv(), "build"], env=disk_env, cwd=first, check=True, stdout=subprocess.DEVNULL)
     one = disk_usage(work / "disk" / "store")
     for i in range(2, 11):
         wf = project(work / f"wf-{i}", f"wf-{i}")
         shutil.copy(first / "lattice.lock", wf / "lattice.lock")
-        subprocess.run([*LATTICE, "build"], env=disk_env, cwd=wf, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*lattice_argv(), "build"], env=disk_env, cwd=wf, check=True, stdout=subprocess.DEVNULL)
     ten = disk_usage(work / "disk" / "store")
     report("store disk, 10 workflows sharing plugins (vs one)", ten / 2**20, one / 2**20, "<= 1.05x",
            ten / one <= 1.05, unit="MiB")

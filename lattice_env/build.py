@@ -123,8 +123,8 @@ def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
 
 def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:
     wf = loaded.workflow
-    node = store.derivation(f"node-{node_env_inputs()['toolchain']['version'].lstrip('v')}", "node-env",
-                            node_env_inputs())
+    node_inputs = node_env_inputs()
+    node = store.derivation(f"node-{node_inputs['toolchain']['version'].lstrip('v')}", "node-env", node_inputs)
     closure = closure_derivation(lock)
     prompts = {a.name: {"prompt": a.prompt, "frontmatter": dict(a.frontmatter)} for a in wf.agents.values()}
     env = store.derivation(wf.name, "workflow", {

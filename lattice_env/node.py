@@ -6,9 +6,10 @@ the node identity). We run the real nodeenv, then replace what it wrote with shi
 directory at run time, and drop the activate scripts (Lattice activates environments itself), so the
 same inputs give an identical tree under any store root.
 
-The identity of the system toolchain (node's real path and version, npm's version) is an input of this
-path. Asking node and npm for their versions costs ~0.2 s, so it is cached in the data dir, keyed by the
-binaries' path, size and mtime: the no-op build stays fast and still notices an upgraded node.
+The identity of the system toolchain (node's real path and version, npm's version) and nodeenv's version
+are inputs of this path. Asking node and npm for their versions costs ~0.2 s, and importlib.metadata
+~50 ms, so they are cached in the data dir, keyed by the binaries' and nodeenv.py's path, size and mtime:
+the no-op build stays fast and still notices an upgraded node or nodeenv.
 """
 from __future__ import annotations
 
@@ -32,15 +33,24 @@ def _stamp(path: str) -> list[Any]:
     return [path, st.st_size, st.st_mtime_ns]
 
 
-def system_node() -> dict[str, str]:
-    """`{"node": real path, "version": "v20.20.2", "npm": "11.19.1"}` of the node and npm on PATH."""
+def _nodeenv_file() -> str:
+    """Where `python -m nodeenv` will be imported from (sys.path order, as the import system looks)."""
+    for entry in sys.path:
+        candidate = os.path.join(entry or ".", "nodeenv.py")
+        if os.path.isfile(candidate):
+            return os.path.realpath(candidate)
+    raise LatticeError("the nodeenv package is not installed next to lattice (pip install nodeenv)")
+
+
+def _identity() -> dict[str, str]:
+    """The node and npm on PATH and the nodeenv beside us, cached by their files' stamps."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         missing = "node" if node is None else "npm"
         raise LatticeError(f"`{missing}` is not on PATH: Lattice builds environments with the system's "
                            f"node and npm (install them, e.g. Debian's nodejs and npm packages)")
     node, npm = os.path.realpath(node), os.path.realpath(npm)
-    key = [_stamp(node), _stamp(npm)]
+    key = [_stamp(node), _stamp(npm), _stamp(_nodeenv_file())]
     cache = paths.data_dir() / IDENTITY_CACHE
     try:
         cached = json.loads(cache.read_text())
@@ -48,21 +58,32 @@ def system_node() -> dict[str, str]:
             return dict(cached["identity"])
     except (OSError, ValueError, AttributeError, KeyError):
         pass
+    import importlib.metadata
+
     env = clean_env()
     identity = {
         "node": node,
         "version": run([node, "--version"], env=env, timeout=60).stdout.strip(),
         "npm": run([npm, "--version"], env={**env, "npm_config_update_notifier": "false"},
                    timeout=60).stdout.strip(),
+        "nodeenv": importlib.metadata.version("nodeenv"),
     }
     atomic_write(cache, (json.dumps({"key": key, "identity": identity}, sort_keys=True) + "\n").encode())
     return identity
 
 
-def node_env_inputs() -> dict[str, Any]:
-    import importlib.metadata
+def _toolchain(identity: dict[str, str]) -> dict[str, str]:
+    return {k: identity[k] for k in ("node", "version", "npm")}
 
-    return {"nodeenv": importlib.metadata.version("nodeenv"), "toolchain": system_node()}
+
+def system_node() -> dict[str, str]:
+    """`{"node": real path, "version": "v20.20.2", "npm": "11.19.1"}` of the node and npm on PATH."""
+    return _toolchain(_identity())
+
+
+def node_env_inputs() -> dict[str, Any]:
+    identity = _identity()
+    return {"nodeenv": identity["nodeenv"], "toolchain": _toolchain(identity)}
 
 
 def build_node_env(out: Path, identity: dict[str, str]) -> None:

@@ -3,8 +3,6 @@ These are warnings, never validation errors: a workflow is valid on a machine wi
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from typing import Any
 
 from .diagnostics import Diagnostic
@@ -30,6 +28,9 @@ def base_url(provider: Provider) -> str | None:
 
 def server_reachable(url: str, timeout: float = 0.5) -> bool:
     """True when something answers HTTP at `url` (any status counts: the server is up)."""
+    import urllib.error  # deferred: http.client is a large import, and most workflows have no local server
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/models", timeout=timeout):
             return True

@@ -152,6 +152,14 @@ def validate_mapping(data: Any, schema: dict[str, Any], where: Any,
     """Validate `data` against a cerberus `schema`. `where(path)` gives an Origin-like object
     (file, line, col): the key's position for a mapping key, the item's for a list item. `raw`
     holds the source text of plain scalars for YAML 1.1 hints."""
+    from . import validation_cache
+
+    try:
+        remembered = validation_cache.key(data, schema)
+    except (TypeError, ValueError):  # not serialisable (e.g. a non-string key): just validate
+        remembered = None
+    if remembered is not None and validation_cache.passed_before(remembered):
+        return []
     import cerberus  # deferred: only validation pays for it
 
     validator = _validator_class()(schema, allow_unknown=False)
@@ -167,6 +175,8 @@ def validate_mapping(data: Any, schema: dict[str, Any], where: Any,
                 path = path[:-1]  # point at the mapping that lacks the key
             o = where(base + path)
             out.append(Diagnostic(o.file, o.line, o.col, dotted(base + path), message))
+    if not out and not validator._errors and remembered is not None:
+        validation_cache.remember(remembered)
     return out
 
 
