@@ -5,8 +5,10 @@ so a pattern advances the same way whoever asks. Modules, one concept each:
 
     table.py        the routing-relevant part of a configuration (a manifest's dict or a Workflow)
     strategies.py   pure functions: routing + position + prompt + availability → choice
-    availability.py why a model cannot be used now; rate-limit cool-downs and session skips
-    state.py        <data dir>/state.json: locked read-modify-write, rollover, corrupt-file recovery
+    availability.py why a model cannot be used now; rate-limit cool-downs and session skips (also by
+                    hooks.on_budget_exceeded)
+    state.py        <data dir>/state.json: locked atomic read-modify-write, a durable checkpoint at most
+                    once a second, day and month rollover, torn- and corrupt-file recovery
     usage.py        tokens and estimated spend from provider responses (prices.json)
     decide.py       `route()`, the one entry point, plus reset
     report.py       rows for `lattice routing` and `lattice status providers`

@@ -1,8 +1,9 @@
 """Why a model cannot be used right now — and the two events that make it so for a while: a 429 from
-the provider (a cool-down) and the user skipping a provider for a session.
+the provider (a cool-down) and a provider skipped for a session (`skip_provider`, or the workflow's
+`hooks.on_budget_exceeded: route.skip_provider` once a session meets it over its local_budget).
 
 A model `provider/name` is unavailable when, checked in this order:
-  - its provider was skipped for this session (`skip_provider`);
+  - its provider was skipped for this session (`skip_provider`, `skip_over_budget`);
   - its provider has a key variable (`env:`) that is unset or empty in the caller's environment;
   - its provider's estimated spend this `budget_period` (month, or day) has reached `local_budget`;
   - it, or its whole provider, is cooling down after a 429 (`record_rate_limit`);
