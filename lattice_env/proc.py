@@ -2,16 +2,15 @@
 carries the command, its exit status and its output."""
 from __future__ import annotations
 
-import logging
 import os
 import shlex
-import subprocess
-from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .errors import LatticeError
 
-log = logging.getLogger("lattice.proc")
+if TYPE_CHECKING:
+    import subprocess
+    from pathlib import Path
 
 
 class ProcessError(LatticeError):
@@ -24,7 +23,8 @@ class ProcessError(LatticeError):
 def run(argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None, check: bool = True,
         timeout: float | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run `argv` with exactly `env` (callers build it; nothing is inherited implicitly)."""
-    log.debug("run: %s", shlex.join(argv))
+    import subprocess  # deferred: a no-op build runs no child and should not pay for the import
+
     try:
         done = subprocess.run(list(argv), env=dict(env), cwd=cwd, capture_output=True, text=True,
                               timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -89,7 +88,7 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
             if not (root / ref).is_dir():
                 raise LatticeError(f"{name}: referenced store path {ref} does not exist")
         _remove_stale_temps(root, name)  # we hold the lock, so no one else is building them
-        tmp = root / f".tmp-{name}-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = root / f".tmp-{name}-{os.getpid()}-{os.urandom(4).hex()}"
         tmp.mkdir(mode=0o755)
         try:
             builder(tmp)
