@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fake_llm import USAGE, FakeLLM
-from test_bridge import lattice, providers, switch_project, wait_for_calls
+from test_bridge import assert_relayed, lattice, providers, switch_project, wait_for_calls
 
 pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 
@@ -125,23 +123,6 @@ def test_openai_turns_carry_the_conversation_not_stored_references(env):
     assert not any(item.get("type") == "item_reference" for item in last["messages"]), last["messages"]
     answers = [item for item in last["messages"] if item.get("role") == "assistant"]
     assert answers and REPLY in json.dumps(answers)
-
-
-def assert_relayed(seen: list[dict], chain: list[str], message: str) -> None:
-    """One launch's requests: opencode's title call and the agent's call run concurrently, and whichever
-    comes first meets the 429s; each call still ends on the last model of `chain`, having tried the
-    busy ones in order, with the same message."""
-    title = "You are a title generator"
-    calls = {"title": [r for r in seen if r["system"].startswith(title)],
-             "prompt": [r for r in seen if not r["system"].startswith(title)]}
-    assert seen[0]["model"] == chain[0], [r["model"] for r in seen]
-    for name, requests in calls.items():
-        models = [r["model"] for r in requests]
-        assert models and models[-1] == chain[-1] and models.count(chain[-1]) == 1, (name, models)
-        assert models == [m for m in chain if m in models], (name, models)  # in order, none twice
-    assert {r["user"] for r in calls["prompt"]} == {message}
-    for busy in chain[:-1]:  # every 429 was seen and re-routed, by one call or the other
-        assert busy in [r["model"] for r in seen], [r["model"] for r in seen]
 
 
 def test_429_of_each_protocol_reroutes_the_same_call(env):
