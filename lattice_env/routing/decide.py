@@ -115,8 +115,7 @@ def route(source: Any, agent: str, prompt: str = "", commit: bool = False, sessi
         entry["strategy"] = routing.strategy
         entry["pattern_index"] = choice.next_position
         entry["call_count"] = int(entry.get("call_count", 0)) + 1
-        entry["calls_today"] = int(entry.get("calls_today", 0)) + 1
-        entry["day"] = local_day(now)
+        entry["calls_today"] = int(entry.get("calls_today", 0)) + 1  # `day` is today: roll_over saw to it
         entry["last_model"] = choice.model
         if routing.strategy == "weighted" and routing.track:
             dist = entry.setdefault("distribution", {})

@@ -49,6 +49,7 @@ and read as zero from the first of the next month (`local_budget` caps one of th
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -345,8 +346,6 @@ class transaction:  # noqa: N801 — used like a function: `with transaction() a
         self.fd = -1
 
     def __enter__(self) -> dict[str, Any]:
-        import fcntl
-
         self.text = text = os.fspath(self.path)
         self.directory = directory = os.path.dirname(text)
         lock = os.path.join(directory, "state.lock")
