@@ -204,7 +204,8 @@ def test_no_model_available_is_one_line(path):
 
 def test_route_imports_no_yaml_jinja_or_cerberus():
     code = ("import sys; from lattice_env.routing.decide import route; import lattice_env.routing.report;"
-            "bad = {'yaml', 'jinja2', 'cerberus', 'lattice_env.yamlio', 'lattice_env.providers'} & set(sys.modules);"
+            "bad = {'yaml', 'jinja2', 'cerberus', 'lattice_env.yamlio', 'lattice_env.providers',"
+            " 'lattice_env.model', 'lattice_env.plugins'} & set(sys.modules);"
             "sys.exit(str(bad) if bad else 0)")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import LatticeError
-from ..model import split_model
+from .types import split_model
 from .state import transaction, usage_entry
 from .table import RouteTable, is_local
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from ..errors import LatticeError
-from ..model import Routing, split_model
+from .types import Routing, split_model
 from .availability import Availability, skip_over_budget
 from .state import local_day, read_state, transaction
 from .strategies import Choice, choose

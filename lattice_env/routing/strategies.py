@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from ..errors import LatticeError
-from ..model import Routing
+from .types import Routing
 
 Reason = Callable[[str], "str | None"]
 

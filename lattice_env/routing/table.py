@@ -13,7 +13,7 @@ from collections import abc
 from typing import Any, Iterator, Mapping
 
 from ..errors import LatticeError, UsageError
-from ..model import Provider, Routing
+from .types import Provider, Routing
 
 OLLAMA = "ollama"
 SKIP_PROVIDER = "route.skip_provider"
