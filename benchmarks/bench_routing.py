@@ -73,7 +73,9 @@ def whole_process(home: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lattice-bench-") as tmp:
         disk = Path(tmp)
-        print("one in-process decision with state I/O (median of 2,000; target <= 200 µs)")
+        # Absolute µs: a loaded machine (a test suite beside it) inflates them all, so say how loaded.
+        print(f"one in-process decision with state I/O (median of 2,000; target <= 200 µs; load average "
+              f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
         for label, directory in (("disk", disk / "d"), ("/dev/shm", None)):
             if directory is None:
                 if not os.path.isdir("/dev/shm"):
