@@ -27,12 +27,7 @@ from typing import Any, Mapping
 
 from .errors import LatticeError
 from .launch import environment_config
-
-# Provider names that keep their own protocol, and the AI SDK package the bridge uses for each. A
-# base_url moves such a provider's endpoint (a gateway, a proxy) but not its protocol, as opencode does
-# for the same provider ids; every other provider speaks the OpenAI-compatible chat API at its base_url.
-SDK_KINDS = {"openai": "openai", "anthropic": "anthropic", "google": "google"}
-OLLAMA_URL = "http://127.0.0.1:11434/v1"
+from .provider_kinds import NATIVE, OPENAI_COMPATIBLE, endpoint, kind as provider_kind
 
 
 def _config() -> dict[str, Any]:
@@ -43,16 +38,14 @@ def _config() -> dict[str, Any]:
 
 
 def _answer(decision: Any, table: Any) -> dict[str, Any]:
+    """The decision and how to reach it: the protocol and endpoint come from provider_kinds.py."""
     provider = table.providers.get(decision.provider)
-    base_url = provider.base_url if provider else None
-    kind = SDK_KINDS.get(decision.provider, "openai-compatible")
-    if kind == "openai-compatible" and not base_url:
-        if decision.provider != "ollama":
-            # No default endpoint exists for an arbitrary name; say so before any request is made.
-            raise LatticeError(f"provider {decision.provider} has no base_url: only "
-                               f"{', '.join(sorted(SDK_KINDS))} and ollama have a default endpoint "
-                               f"(give it base_url: in lattice.yaml)")
-        base_url = OLLAMA_URL
+    kind = provider_kind(decision.provider)
+    base_url = endpoint(decision.provider, provider.base_url if provider else None)
+    if kind == OPENAI_COMPATIBLE and not base_url:
+        # No default endpoint exists for an arbitrary name; say so before any request is made.
+        raise LatticeError(f"provider {decision.provider} has no base_url: only {', '.join(NATIVE)} and ollama "
+                           f"have a default endpoint (give it base_url: in lattice.yaml)")
     return {"model": decision.model, "provider": decision.provider,
             "model_name": decision.model.partition("/")[2], "position": decision.position,
             "via": decision.via, "skipped": [list(s) for s in decision.skipped], "kind": kind,

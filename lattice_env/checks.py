@@ -14,6 +14,7 @@ from .diagnostics import Diagnostic
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugins import PluginSpecError, parse_plugin
+from .provider_kinds import NATIVE, reachable_without_base_url
 from .schema import VCS_CONFIG, VCS_PRESETS, did_you_mean
 from .yamlio import Path_, dotted
 
@@ -185,6 +186,11 @@ class Checker:
 
     def providers(self) -> None:
         for name, provider in (self.get("providers", kind=dict) or {}).items():
+            if provider is None or isinstance(provider, dict):  # `ollama:` alone declares a provider too
+                if not (provider or {}).get("base_url") and not reachable_without_base_url(name):
+                    self.error(("providers", name), f"has no base_url, and only {', '.join(NATIVE)} and "
+                               f"ollama have a default endpoint: calls routed to {name} would fail (give it "
+                               "base_url:, an OpenAI-compatible server)", severity="warning")
             if not isinstance(provider, dict):
                 continue
             budget = provider.get("local_budget")

@@ -17,7 +17,7 @@ from typing import Any
 from .errors import LatticeError
 from .mcp import opencode_entry
 from .model import Agent, Command, Workflow, split_model
-from .providers import OLLAMA_DEFAULT_URL
+from .provider_kinds import NATIVE, endpoint
 
 # The opencode runtime Lattice generates for and tests against (npm package, exact version).
 OPENCODE_PACKAGE = "opencode-ai"
@@ -60,11 +60,15 @@ def provider_entries(workflow: Workflow) -> dict[str, Any]:
     for name, provider in workflow.providers.items():
         entry: dict[str, Any] = {}
         options: dict[str, Any] = {}
-        custom = provider.base_url is not None or name == "ollama"
+        # provider_kinds.py: native names keep opencode's own provider (a base_url only moves its endpoint);
+        # any other name is an OpenAI-compatible provider at its base_url.
+        custom = name not in NATIVE and endpoint(name, provider.base_url) is not None
         if custom:
             entry["npm"] = OPENAI_COMPATIBLE
             entry["name"] = name
-            options["baseURL"] = provider.base_url or OLLAMA_DEFAULT_URL
+        url = endpoint(name, provider.base_url)
+        if url:
+            options["baseURL"] = url
         if provider.env:
             options["apiKey"] = "{env:" + provider.env + "}"
         if options:

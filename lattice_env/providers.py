@@ -7,9 +7,8 @@ from typing import Any
 
 from .diagnostics import Diagnostic
 from .model import Provider
+from .provider_kinds import endpoint
 from .yamlio import dotted
-
-OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434/v1"
 
 
 def is_local_server(provider: Provider) -> bool:
@@ -19,11 +18,7 @@ def is_local_server(provider: Provider) -> bool:
 
 
 def base_url(provider: Provider) -> str | None:
-    if provider.base_url:
-        return provider.base_url.rstrip("/")
-    if provider.name == "ollama":
-        return OLLAMA_DEFAULT_URL
-    return None
+    return endpoint(provider.name, provider.base_url)
 
 
 def server_reachable(url: str, timeout: float = 0.5) -> bool:

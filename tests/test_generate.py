@@ -156,3 +156,23 @@ def test_store_config_names_agents_md_unless_the_workflow_turns_it_off(design_pr
     # project generate never names it: opencode reads the project's AGENTS.md itself there
     assert "instructions" not in json.loads(render_files(load_workflow().workflow, Layout.for_output(
         load_workflow().workflow, None))["opencode.json"])
+
+
+def test_each_provider_keeps_its_protocol_and_endpoint(run, tmp_path):
+    """provider_kinds.py: a native provider with base_url stays opencode's own provider (only its endpoint
+    moves); another name with base_url is OpenAI-compatible there; ollama alone gets the local server."""
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "a.md").write_text("You are a.\n")
+    (tmp_path / "lattice.yaml").write_text(
+        "name: t\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\n    base_url: https://gateway.example/v1/\n"
+        "  openai:\n    env: OPENAI_API_KEY\n  ollama:\n  local:\n    base_url: http://127.0.0.1:8080/v1\n"
+        "agents:\n  a:\n    routing: [anthropic/m1, openai/m2, ollama/m3, local/m4]\n")
+    assert run("generate", "--out", str(tmp_path / "out"), cwd=tmp_path).code == 0
+    providers = json.loads((tmp_path / "out" / "opencode.json").read_text())["provider"]
+    assert providers["anthropic"] == {"options": {"apiKey": "{env:ANTHROPIC_API_KEY}",
+                                                  "baseURL": "https://gateway.example/v1"}}
+    assert providers["openai"] == {"options": {"apiKey": "{env:OPENAI_API_KEY}"}}
+    assert providers["ollama"]["npm"] == providers["local"]["npm"] == "@ai-sdk/openai-compatible"
+    assert providers["ollama"]["options"] == {"baseURL": "http://127.0.0.1:11434/v1"}
+    assert providers["local"]["options"] == {"baseURL": "http://127.0.0.1:8080/v1"}
+    assert providers["local"]["models"] == {"m4": {"name": "m4"}}

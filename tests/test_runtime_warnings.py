@@ -40,8 +40,8 @@ def _project(tmp_path, base_url):
     (tmp_path / "agents").mkdir()
     (tmp_path / "agents/a.md").write_text("prompt\n")
     (tmp_path / "lattice.yaml").write_text(
-        f"name: t\nproviders:\n  local:\n    base_url: {base_url}\n  cloud:\n    env: CLOUD_KEY\n"
-        "agents:\n  a:\n    routing: [local/m1, cloud/m2]\n")
+        f"name: t\nproviders:\n  local:\n    base_url: {base_url}\n  openai:\n    env: CLOUD_KEY\n"
+        "agents:\n  a:\n    routing: [local/m1, openai/m2]\n")
 
 
 def test_unreachable_server_and_unset_key_are_warnings(run, tmp_path):
@@ -49,7 +49,7 @@ def test_unreachable_server_and_unset_key_are_warnings(run, tmp_path):
     r = run("validate")
     assert r.code == 0
     assert "lattice.yaml:3:3: warning: providers.local: no model server answers at http://127.0.0.1:" in r.stderr
-    assert "lattice.yaml:6:5: warning: providers.cloud.env: CLOUD_KEY is not set in this environment" in r.stderr
+    assert "lattice.yaml:6:5: warning: providers.openai.env: CLOUD_KEY is not set in this environment" in r.stderr
     assert "t: valid (1 agent, 2 providers, 0 plugins, 2 warnings)" in r.stdout
     strict = run("validate", "--strict")
     assert strict.code == 1 and "invalid (--strict" in strict.stdout
@@ -61,3 +61,19 @@ def test_reachable_server_and_set_key_give_no_warning(run, tmp_path, model_serve
     assert r.code == 0, r.stderr
     assert r.stderr == ""
     assert "0 warnings" in r.stdout
+
+
+def test_a_provider_nothing_can_reach_is_a_located_warning(run, tmp_path):
+    """provider_kinds.py: only anthropic, google, openai and ollama have a default endpoint."""
+    (tmp_path / "lattice.yaml").write_text(
+        "name: t\nproviders:\n  ollama:\n  anthropic:\n    base_url: https://gateway.example/v1\n"
+        "  mystery:\n    env: MYSTERY_KEY\n  bare:\n  served:\n    base_url: http://127.0.0.1:9/v1\n"
+        "agents:\n  a:\n    routing: [anthropic/m1]\n")
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "a.md").write_text("You are a.\n")
+    r = run("validate", env={"MYSTERY_KEY": "x", "ANTHROPIC_API_KEY": None})
+    unreachable = [line for line in r.stderr.splitlines() if "has no base_url" in line]
+    assert [line.split(" has no base_url")[0] for line in unreachable] == [
+        "lattice.yaml:6:3: warning: providers.mystery:", "lattice.yaml:8:3: warning: providers.bare:"]
+    assert "calls routed to mystery would fail (give it base_url:" in unreachable[0]
+    assert r.code == 0 and run("validate", "--strict", env={"MYSTERY_KEY": "x"}).code == 1
