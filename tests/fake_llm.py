@@ -170,9 +170,9 @@ class FakeLLM:
                 entry = {"path": self.path, "protocol": protocol, "model": model, "system": system,
                          "messages": messages, "user": last_user_text(messages), "stream": stream,
                          "authorization": self.headers.get("Authorization", ""), "key": key,
-                         "time": time.time()}
+                         "time": time.time(), "status": 429 if model in fake.rate_limited else 200}
                 fake._record(entry)
-                if model in fake.rate_limited:
+                if entry["status"] == 429:
                     self._json(429, RATE_LIMITED[protocol], {"Retry-After": fake.retry_after})
                     return
                 reply, (tokens_in, tokens_out) = fake.reply, USAGE[protocol]
