@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report, time_command  # noqa: E402
+from _timing import python, report, time_command  # noqa: E402
 
 CONFIG = {"name": "bench", "providers": {"local": {"base_url": "http://127.0.0.1:9/v1"}},
           "agents": {"a": {"path": "a.md", "routing": {"strategy": "pattern",
@@ -45,12 +45,12 @@ def main() -> None:
         (env_dir / "manifest.json").write_text(json.dumps({"derivation": {"inputs": {"config": CONFIG}}}))
         env = {**os.environ, "LATTICE_ENV": str(env_dir), "LATTICE_HOME": str(Path(tmp) / "data")}
         payload = json.dumps({"agent": "a", "prompt": "design X", "commit": True})
-        baseline = time_command([sys.executable, "-c", "import click"], env=env, runs=runs)
-        direct = time_command([sys.executable, "-m", "lattice_env.bridge", "route", payload], env=env, runs=runs)
+        baseline = time_command([python(), "-c", "import click"], env=env, runs=runs)
+        direct = time_command([python(), "-m", "lattice_env.bridge", "route", payload], env=env, runs=runs)
         node = shutil.which("node")
         from_node = None
         if node:
-            done = subprocess.run([node, "-e", NODE_LOOP, sys.executable, payload, str(runs)], env=env,
+            done = subprocess.run([node, "-e", NODE_LOOP, python(), payload, str(runs)], env=env,
                                   capture_output=True, text=True, check=True)
             from_node = float(done.stdout.strip())
     print(f"python -c 'import click' median: {baseline * 1000:.1f} ms ({runs} runs)")
