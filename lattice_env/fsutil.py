@@ -6,6 +6,15 @@ import os
 # No pathlib import: annotations are never evaluated, and `rollback` calls replace_link with str paths.
 
 
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """fsync a file or directory by name (read-only files too: fsync needs no write access)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
