@@ -65,6 +65,15 @@ class Run:
             os.chdir(old)
 
 
+def write_project(root: Path, config: str, agents: dict[str, str] | None = None) -> Path:
+    """A project at `root`: `config` as lattice.yaml and agents/<name>.md for each agent prompt."""
+    (root / "agents").mkdir(parents=True, exist_ok=True)
+    for name, prompt in (agents or {"a": "You are a.\n"}).items():
+        (root / "agents" / f"{name}.md").write_text(prompt)
+    (root / "lattice.yaml").write_text(config)
+    return root
+
+
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
     return Run(tmp_path)

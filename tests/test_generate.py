@@ -5,6 +5,7 @@ import json
 import os
 from pathlib import Path
 
+from conftest import write_project
 from lattice_env.errors import LatticeError
 
 
@@ -161,9 +162,7 @@ def test_store_config_names_agents_md_unless_the_workflow_turns_it_off(design_pr
 def test_each_provider_keeps_its_protocol_and_endpoint(run, tmp_path):
     """provider_kinds.py: a native provider with base_url stays opencode's own provider (only its endpoint
     moves); another name with base_url is OpenAI-compatible there; ollama alone gets the local server."""
-    (tmp_path / "agents").mkdir()
-    (tmp_path / "agents" / "a.md").write_text("You are a.\n")
-    (tmp_path / "lattice.yaml").write_text(
+    write_project(tmp_path,
         "name: t\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\n    base_url: https://gateway.example/v1/\n"
         "  openai:\n    env: OPENAI_API_KEY\n  ollama:\n  local:\n    base_url: http://127.0.0.1:8080/v1\n"
         "agents:\n  a:\n    routing: [anthropic/m1, openai/m2, ollama/m3, local/m4]\n")

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from conftest import write_project
 from lattice_env.model import Provider
 from lattice_env.providers import is_local_server
 from lattice_env.routing.availability import cooldown_seconds, record_rate_limit, skip_provider
@@ -225,12 +226,10 @@ def test_a_workflow_carries_budget_period_as_its_config_dict_does(tmp_path, monk
     from lattice_env.routing.table import table_for
     from lattice_env.workflow import load_workflow
 
-    (tmp_path / "agents").mkdir()
-    (tmp_path / "agents" / "impl.md").write_text("You implement.\n")
-    (tmp_path / "lattice.yaml").write_text(
+    write_project(tmp_path,
         "name: p\nproviders:\n  openai: {env: OPENAI_API_KEY, local_budget: 5, budget_period: day}\n"
         "  anthropic: {env: ANTHROPIC_API_KEY, local_budget: 5}\n"
-        "agents:\n  impl: {routing: [openai/gpt-4o, anthropic/claude-sonnet-4-5]}\n")
+        "agents:\n  impl: {routing: [openai/gpt-4o, anthropic/claude-sonnet-4-5]}\n", {"impl": "You implement.\n"})
     monkeypatch.setenv("OPENAI_API_KEY", "o")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
     loaded = load_workflow(directory=tmp_path)

@@ -8,6 +8,8 @@ import threading
 
 import pytest
 
+from conftest import write_project
+
 
 @pytest.fixture
 def model_server():
@@ -65,12 +67,10 @@ def test_reachable_server_and_set_key_give_no_warning(run, tmp_path, model_serve
 
 def test_a_provider_nothing_can_reach_is_a_located_warning(run, tmp_path):
     """provider_kinds.py: only anthropic, google, openai and ollama have a default endpoint."""
-    (tmp_path / "lattice.yaml").write_text(
+    write_project(tmp_path,
         "name: t\nproviders:\n  ollama:\n  anthropic:\n    base_url: https://gateway.example/v1\n"
         "  mystery:\n    env: MYSTERY_KEY\n  bare:\n  served:\n    base_url: http://127.0.0.1:9/v1\n"
         "agents:\n  a:\n    routing: [anthropic/m1]\n")
-    (tmp_path / "agents").mkdir()
-    (tmp_path / "agents" / "a.md").write_text("You are a.\n")
     r = run("validate", env={"MYSTERY_KEY": "x", "ANTHROPIC_API_KEY": None})
     unreachable = [line for line in r.stderr.splitlines() if "has no base_url" in line]
     assert [line.split(" has no base_url")[0] for line in unreachable] == [
