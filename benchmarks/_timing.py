@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 
 def time_command(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -79,6 +79,22 @@ def lattice_argv() -> list[str]:
                 raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
         _INSTALL[:] = [str(venv / "bin" / "python"), str(venv / "bin" / "lattice")]
     return list(_INSTALL)
+
+
+def paired_medians(base: Callable[[int], list[str]], ours: list[str], env: dict[str, str], runs: int,
+                   before_ours: Callable[[], object] = lambda: None) -> tuple[float, float]:
+    """Medians (s) of the baseline and ours, run alternately (base, ours, base, …) after one untimed warm-up
+    of each, so machine noise hits both alike. `base(i)` is the i-th baseline argv; `before_ours` runs,
+    untimed, before every run of ours (e.g. to reset what it changes)."""
+    timed(base(0), env)  # warm the page cache and .pyc files
+    before_ours()
+    timed(ours, env)
+    a, b = [], []
+    for i in range(runs):
+        a.append(timed(base(i + 1), env))
+        before_ours()
+        b.append(timed(ours, env))
+    return statistics.median(a), statistics.median(b)
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

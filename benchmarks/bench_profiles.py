@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, python, timed  # noqa: E402
+from _timing import lattice_argv, paired_medians, python  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 TARGET = 1.5
@@ -29,15 +28,7 @@ TARGET = 1.5
 def compare(label: str, base: Callable[[int], list[str]], ours: list[str], env: dict[str, str],
             before_ours: Callable[[], object] = lambda: None, targeted: bool = True) -> float:
     """Median of ours / median of base; `base(i)` gives the i-th baseline argv."""
-    timed(base(0), env)  # warm the page cache and .pyc files
-    before_ours()
-    timed(ours, env)
-    a, b = [], []
-    for i in range(RUNS):
-        a.append(timed(base(i + 1), env))
-        before_ours()
-        b.append(timed(ours, env))
-    ma, mb = statistics.median(a), statistics.median(b)
+    ma, mb = paired_medians(base, ours, env, RUNS, before_ours)
     ratio = mb / ma
     verdict = f"target <= {TARGET}x  {'OK' if ratio <= TARGET else 'MISSED'}" if targeted else "(no target)"
     print(f"{label}\n  baseline {ma * 1000:7.1f} ms   ours {mb * 1000:7.1f} ms   ratio {ratio:.2f}x   {verdict}")

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, python, timed  # noqa: E402
+from _timing import lattice_argv, paired_medians, python  # noqa: E402
 from lattice_env.routing.decide import route  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -57,13 +57,7 @@ def whole_process(home: Path) -> None:
     env = {**os.environ, **KEYS, "LATTICE_HOME": str(home)}
     base = [python(), "-c", "import click"]
     ours = lattice_argv() + ["route", "--commit", "/a3", "x"]
-    timed(base, env)
-    timed(ours, env)
-    a, b = [], []
-    for _ in range(RUNS):
-        a.append(timed(base, env))
-        b.append(timed(ours, env))
-    ma, mb = statistics.median(a), statistics.median(b)
+    ma, mb = paired_medians(lambda i: base, ours, env, RUNS)
     ratio = mb / ma
     print(f"`lattice route --commit` vs `python -c 'import click'` (median of {RUNS})\n"
           f"  baseline {ma * 1000:7.1f} ms   ours {mb * 1000:7.1f} ms   ratio {ratio:.2f}x   "

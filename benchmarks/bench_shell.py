@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, python, timed  # noqa: E402
+from _timing import lattice_argv, paired_medians, python  # noqa: E402
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 
@@ -37,13 +36,7 @@ def setup(home: Path) -> None:
 
 
 def compare(label: str, base: list[str], ours: list[str], env: dict[str, str]) -> tuple[float, float]:
-    for argv in (base, ours):  # warm the page cache and .pyc files
-        timed(argv, env)
-    a, b = [], []
-    for _ in range(RUNS):
-        a.append(timed(base, env))
-        b.append(timed(ours, env))
-    ma, mb = statistics.median(a), statistics.median(b)
+    ma, mb = paired_medians(lambda i: base, ours, env, RUNS)
     print(f"{label}\n  baseline {ma * 1000:7.1f} ms   lattice {mb * 1000:7.1f} ms   "
           f"ratio {mb / ma:.2f}x   difference {(mb - ma) * 1000:+.1f} ms")
     return ma, mb
