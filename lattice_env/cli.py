@@ -637,6 +637,22 @@ def route_cmd(app: App, text: tuple[str, ...], commit: bool, session: str | None
                else "  dry run: state unchanged (--commit counts the call)")
 
 
+def _routing_report(ctx: click.Context, make_rows: Any, key: str, profile: str | None,
+                    as_json: bool) -> list[dict[str, Any]] | None:
+    """Rows of a routing report from the routing source (routing/report.py's `make_rows`), its warnings
+    printed; with --json the report is printed here and None returned."""
+    app = ctx.find_object(App)
+    assert app is not None
+    source, origin = _routing_source(app, profile)
+    warnings: list[str] = []
+    rows = make_rows(source, warnings=warnings)
+    print_warnings(warnings)
+    if as_json:
+        emit_json({"config": origin, key: rows})
+        return None
+    return rows
+
+
 @cli.group("routing", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
@@ -646,14 +662,8 @@ def routing_group(ctx: click.Context, as_json: bool) -> None:
         return
     from .routing.report import routing_rows
 
-    app = ctx.find_object(App)
-    assert app is not None
-    source, origin = _routing_source(app)
-    warnings: list[str] = []
-    rows = routing_rows(source, warnings=warnings)
-    print_warnings(warnings)
-    if as_json:
-        emit_json({"config": origin, "agents": rows})
+    rows = _routing_report(ctx, routing_rows, "agents", None, as_json)
+    if rows is None:
         return
     for i, row in enumerate(rows):
         click.echo(("\n" if i else "") + f"{row['agent']} ({row.get('summary', 'invalid routing')})")
@@ -692,15 +702,9 @@ def status_providers(ctx: click.Context, as_json: bool) -> None:
     and estimated spend against local_budget (per budget_period), cool-downs after 429s."""
     from .routing.report import provider_rows
 
-    app = ctx.find_object(App)
-    assert app is not None
     profile = ctx.parent.params.get("profile") if ctx.parent else None
-    source, origin = _routing_source(app, profile)
-    warnings: list[str] = []
-    rows = provider_rows(source, warnings=warnings)
-    print_warnings(warnings)
-    if as_json:
-        emit_json({"config": origin, "providers": rows})
+    rows = _routing_report(ctx, provider_rows, "providers", profile, as_json)
+    if rows is None:
         return
     for row in rows:
         if row["env"]:
