@@ -23,14 +23,30 @@ def _canonical(value: Any) -> Any:
     return repr(value)
 
 
-def key(data: Any, schema: dict[str, Any]) -> str:
-    from . import schema as schema_module
+def _encode(value: Any) -> bytes:
+    return b"\0" + json.dumps(value, sort_keys=True, default=_canonical).encode("utf-8", "surrogatepass")
 
-    digest = hashlib.sha256()
-    with open(schema_module.__file__, "rb") as source:
-        digest.update(source.read())
-    for part in (schema, data):
-        digest.update(b"\0" + json.dumps(part, sort_keys=True, default=_canonical).encode("utf-8", "surrogatepass"))
+
+# id(schema) → (schema, sha256 of schema.py and that schema). The schema is kept so its id cannot be reused.
+_SCHEMA_DIGESTS: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def key(data: Any, schema: dict[str, Any]) -> str:
+    """Validated once per agent file too: schema.py and the schema are hashed once per process (the
+    schemas are module constants), then only the document is added."""
+    kept = _SCHEMA_DIGESTS.get(id(schema))
+    if kept is not None:
+        digest = kept[1]
+    else:
+        from . import schema as schema_module
+
+        digest = hashlib.sha256()
+        with open(schema_module.__file__, "rb") as source:
+            digest.update(source.read())
+        digest.update(_encode(schema))
+        _SCHEMA_DIGESTS[id(schema)] = (schema, digest)
+    digest = digest.copy()
+    digest.update(_encode(data))
     return digest.hexdigest()
 
 
