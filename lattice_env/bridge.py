@@ -88,24 +88,16 @@ def route(args: Mapping[str, Any]) -> dict[str, Any]:
 def rate_limited(args: Mapping[str, Any]) -> dict[str, Any]:
     """Record the 429, then decide the same slot again: the call already took its place in the
     pattern, so the re-route must not take another."""
-    from .routing.availability import Availability, record_rate_limit
-    from .routing.decide import _decision, draw, seed_for
-    from .routing.state import read_state
-    from .routing.strategies import choose
+    from .routing.availability import record_rate_limit
+    from .routing.decide import reroute
     from .routing.table import table_for
 
     table = table_for(_config())
-    agent, prompt = str(args["agent"]), str(args.get("prompt") or "")
     now = time.time()
     record_rate_limit(str(args["model"]), args.get("retry_after"), now=now)
-    routing = table.routing(agent)
-    state = read_state(None, now, [])
-    entry = state["routing_state"].get(agent, {})
-    u = draw(seed_for(entry, os.environ), agent, max(0, int(entry.get("call_count", 1)) - 1)) \
-        if routing.strategy == "weighted" else 0.0
-    choice = choose(agent, routing, int(args.get("position") or 0), prompt, u,
-                    Availability(table, state, os.environ, now, _session(args)))
-    return _answer(_decision(agent, routing, choice, False, []), table)
+    decision = reroute(table, str(args["agent"]), str(args.get("prompt") or ""), int(args.get("position") or 0),
+                       _session(args), now=now)
+    return _answer(decision, table)
 
 
 def usage(args: Mapping[str, Any]) -> None:

@@ -86,6 +86,25 @@ def _decision(agent: str, routing: Routing, choice: Choice, committed: bool,
                     scheduled=choice.scheduled, via=choice.via, committed=committed, warnings=warnings)
 
 
+def reroute(source: Any, agent: str, prompt: str, position: int, session: str | None = None, *,
+            environ: Mapping[str, str] | None = None, now: float | None = None,
+            path: Path | None = None) -> Decision:
+    """The same call decided again after its model answered 429 (record the cool-down first): the call
+    already took slot `position` and its place in the count, so nothing advances and nothing is written;
+    a weighted agent redraws that call's own number."""
+    table = table_for(source)
+    routing = table.routing(agent)
+    environ = os.environ if environ is None else environ
+    now = time.time() if now is None else now
+    warnings: list[str] = []
+    state = read_state(path, now, warnings)
+    entry = state["routing_state"].get(agent, {})
+    u = draw(seed_for(entry, environ), agent, max(0, int(entry.get("call_count", 1)) - 1)) \
+        if routing.strategy == "weighted" else 0.0
+    choice = choose(agent, routing, position, prompt, u, Availability(table, state, environ, now, session))
+    return _decision(agent, routing, choice, False, warnings)
+
+
 def route(source: Any, agent: str, prompt: str = "", commit: bool = False, session: str | None = None, *,
           environ: Mapping[str, str] | None = None, now: float | None = None,
           path: Path | None = None) -> Decision:
