@@ -1,5 +1,5 @@
 """Latency that per-call routing adds to one prompt inside opencode: the bridge's decision round trip
-(`python -m lattice_env.bridge route {…}` with a committed state update, spawned from node as the bridge
+(`python -m lattice_env.routing.bridge route {…}` with a committed state update, spawned from node as the bridge
 does it) against `python -c "import click"`, both measured in this run. Target: ≤ 1.5×.
 
 The usage report after the response is fire-and-forget (not on the prompt's path) and is not counted."""
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import python, report, time_command  # noqa: E402
+from _timing import python, report, time_command
 
 CONFIG = {"name": "bench", "providers": {"local": {"base_url": "http://127.0.0.1:9/v1"}},
           "agents": {"a": {"path": "a.md", "routing": {"strategy": "pattern",
@@ -23,7 +23,7 @@ CONFIG = {"name": "bench", "providers": {"local": {"base_url": "http://127.0.0.1
 NODE_LOOP = r"""
 const { execFile } = require("node:child_process");
 const [py, payload, n] = process.argv.slice(1);
-const once = () => new Promise((ok, ko) => execFile(py, ["-m", "lattice_env.bridge", "route", payload],
+const once = () => new Promise((ok, ko) => execFile(py, ["-m", "lattice_env.routing.bridge", "route", payload],
   { env: process.env }, (e, out) => e ? ko(e) : ok(out)));
 (async () => {
   await once();
@@ -45,7 +45,7 @@ def main() -> None:
         env = {**os.environ, "LATTICE_ENV": str(env_dir), "LATTICE_HOME": str(Path(tmp) / "data")}
         payload = json.dumps({"agent": "a", "prompt": "design X", "commit": True})
         baseline = time_command([python(), "-c", "import click"], env=env, runs=runs)
-        direct = time_command([python(), "-m", "lattice_env.bridge", "route", payload], env=env, runs=runs)
+        direct = time_command([python(), "-m", "lattice_env.routing.bridge", "route", payload], env=env, runs=runs)
         node = shutil.which("node")
         from_node = None
         if node:

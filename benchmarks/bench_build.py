@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import disk_usage, lattice_argv, python, report, time_command  # noqa: E402
+from _timing import disk_usage, lattice_argv, python, report, time_command
 
 PLUGINS = ["oh-my-opencode@4.19.4", "opencode-antigravity-auth@1.6.0", "opencode-openai-codex-auth@4.4.0"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, paired_medians, python  # noqa: E402
+from _timing import lattice_argv, paired_medians, python
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 TARGET = 1.5
@@ -49,15 +49,23 @@ def nix_profile(tmp: Path) -> tuple[str, Path]:
 
 
 def lattice_profile(home: Path) -> None:
-    from lattice_env import profiles, store
+    from lattice_env.profiles.generations import switch_to
+    from lattice_env.store.add import add as add_path
+    from lattice_env.store.names import derivation
 
     for tag in ("one", "two"):
         def builder(out: Path, tag: str = tag) -> None:
             (out / "bin").mkdir()
             (out / "bin" / "opencode").write_text(f"#!/bin/sh\necho {tag}\n")
 
-        drv = store.derivation("bench", "workflow", {"config": {"name": "bench", "version": tag}})
-        profiles.switch_to(store.add(drv, builder))
+        drv = derivation("bench", "workflow", {"config": {"name": "bench", "version": tag}})
+        switch_to(add_path(drv, builder))
+
+
+def switch_generation(number: int) -> None:
+    from lattice_env.profiles.links import switch_generation as move
+
+    move(number)
 
 
 def main() -> None:
@@ -66,7 +74,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lattice-bench-") as tmp:
         home = Path(tmp) / "lattice"
         os.environ["LATTICE_HOME"] = str(home)
-        from lattice_env import profiles
 
         lattice_profile(home)
         nix_store, nix_prof = nix_profile(Path(tmp))
@@ -78,17 +85,17 @@ def main() -> None:
             compare("rollback vs nix-env --switch-generation N",
                     lambda i: ["nix-env", "--store", nix_store, "-p", str(nix_prof), "--switch-generation",
                                str(1 + i % 2)],
-                    lattice + ["rollback"], env, before_ours=lambda: profiles.switch_generation(2)),
+                    lattice + ["rollback"], env, before_ours=lambda: switch_generation(2)),
             compare("generations vs python -c 'import click'",
                     lambda i: [python(), "-c", "import click"], lattice + ["generations"], env),
             compare("for scale: switch --generation 1 vs nix-env --switch-generation N",
                     lambda i: ["nix-env", "--store", nix_store, "-p", str(nix_prof), "--switch-generation",
                                str(1 + i % 2)],
                     lattice + ["switch", "--generation", "1"], env,
-                    before_ours=lambda: profiles.switch_generation(2), targeted=False),
+                    before_ours=lambda: switch_generation(2), targeted=False),
             compare("for scale: rollback vs python -c 'import click' (a click app's floor)",
                     lambda i: [python(), "-c", "import click"], lattice + ["rollback"], env,
-                    before_ours=lambda: profiles.switch_generation(2), targeted=False),
+                    before_ours=lambda: switch_generation(2), targeted=False),
             compare("for scale: python -c pass vs nix-env --switch-generation N (Python's floor)",
                     lambda i: ["nix-env", "--store", nix_store, "-p", str(nix_prof), "--switch-generation",
                                str(1 + i % 2)],

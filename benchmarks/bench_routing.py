@@ -21,8 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, paired_medians, python  # noqa: E402
-from lattice_env.routing.decide import route  # noqa: E402
+from _timing import lattice_argv, paired_medians, python
+
+from lattice_env.routing.decide import route
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 M1, M2 = "anthropic/claude-sonnet-4-5", "openai/gpt-4o"

@@ -15,21 +15,22 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, paired_medians, python  # noqa: E402
+from _timing import lattice_argv, paired_medians, python
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 
 
 def setup(home: Path) -> None:
     os.environ["LATTICE_HOME"] = str(home)
-    from lattice_env import store
+    from lattice_env.store.add import add as add_path
+    from lattice_env.store.names import derivation
 
     def builder(out: Path) -> None:
         (out / "bin").mkdir()
         (out / "bin" / "opencode").write_text("#!/bin/sh\necho bench\n")
         (out / "bin" / "opencode").chmod(0o755)
 
-    path = store.add(store.derivation("bench", "workflow", {}), builder)
+    path = add_path(derivation("bench", "workflow", {}), builder)
     (home / "profiles").mkdir()
     os.symlink(path, home / "profiles" / "default-1-link")
     os.symlink("default-1-link", home / "profiles" / "default")

@@ -23,7 +23,7 @@ def write_crash_log(exc: BaseException, argv: list[str]) -> Path:
         + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         + "\n"
     )
-    for directory in (paths.data_dir(), Path(tempfile.gettempdir())):
+    for directory in (Path(paths.data_root()), Path(tempfile.gettempdir())):
         log = directory / "crash.log"
         try:
             directory.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ class Finding:
 
 
 def _toolchain() -> list[Finding]:
-    from .node import system_node
+    from .build.node import system_node
 
     try:
         tc = system_node()
@@ -32,11 +32,11 @@ def _toolchain() -> list[Finding]:
 
 
 def _profiles() -> tuple[list[Finding], list[tuple[str, Path]]]:
-    from . import profiles
+    from .profiles.generations import profiles
 
     findings, live = [], []
     try:
-        rows = profiles.profiles()
+        rows = profiles()
     except LatticeError as exc:
         return [Finding("profiles", False, str(exc), "lattice use default")], []
     for row in rows:
@@ -57,10 +57,11 @@ def _profiles() -> tuple[list[Finding], list[tuple[str, Path]]]:
 
 
 def _verify(live: list[tuple[str, Path]]) -> list[Finding]:
-    from . import store, storegc
+    from .store.gc import live as live_names
+    from .store.verify import verify
 
-    closure = storegc.live() if live else set()
-    problems = store.verify(sorted(closure)) if closure else []
+    closure = live_names() if live else set()
+    problems = verify(sorted(closure)) if closure else []
     if problems:
         return [Finding("store", False, f"{len(problems)} problem(s), first: {problems[0]}",
                         "lattice store verify  (then rebuild: delete the damaged path and run lattice switch)")]
@@ -68,7 +69,7 @@ def _verify(live: list[tuple[str, Path]]) -> list[Finding]:
 
 
 def _wrapper(name: str, env_path: Path) -> Finding:
-    from .opencode_config import OPENCODE_VERSION
+    from .opencode.config import OPENCODE_VERSION
     from .proc import clean_env, run
 
     wrapper = env_path / "bin" / "opencode"
@@ -83,9 +84,10 @@ def _wrapper(name: str, env_path: Path) -> Finding:
 
 
 def _providers(env_path: Path) -> list[Finding]:
-    from .launch import environment_config
-    from .model import Provider
-    from .providers import base_url, is_local_server, server_reachable
+    from .config.model import Provider
+    from .providers.kinds import is_local
+    from .providers.probe import base_url, server_reachable
+    from .store.manifest import environment_config
 
     config = environment_config(env_path)
     out = []
@@ -98,7 +100,7 @@ def _providers(env_path: Path) -> list[Finding]:
                                "" if present else f"export {var}=…  (in your shell profile or a secrets manager)"))
         provider = Provider(name=name, env=var, auth=spec.get("auth"), base_url=spec.get("base_url"))
         url = base_url(provider)
-        if url and is_local_server(provider):
+        if url and is_local(provider):
             up = server_reachable(url)
             out.append(Finding(f"provider {name}", up, f"model server {'answers' if up else 'does not answer'} at {url}",
                                "" if up else "start the server (e.g. `ollama serve`)"))
@@ -106,7 +108,7 @@ def _providers(env_path: Path) -> list[Finding]:
 
 
 def _temps() -> list[Finding]:
-    from .storegc import stale_temps
+    from .store.gc import stale_temps
 
     stale = stale_temps()
     if stale:
@@ -122,17 +124,13 @@ def diagnose() -> list[Finding]:
     findings += _verify(live)
     for name, path in live:
         findings.append(_wrapper(name, path))
-    active = next((p for n, p in live if n == _active()), None)
+    from .profiles.links import active_profile
+
+    active = next((p for n, p in live if n == active_profile()), None)
     if active is not None:
         findings += _providers(active)
     findings += _temps()
     return findings
-
-
-def _active() -> str:
-    from .profiles import active_profile
-
-    return active_profile()
 
 
 def failed(findings: list[Finding]) -> bool:

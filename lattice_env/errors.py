@@ -2,8 +2,10 @@
 anything else is a bug and goes to the crash log (see `crashlog.py`)."""
 from __future__ import annotations
 
-# `Diagnostic` (diagnostics.py) appears here in annotations only, never imported: it needs `typing`,
-# and every hot command imports this module.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from .config.diagnostics import Diagnostic
+
 
 
 class LatticeError(Exception):

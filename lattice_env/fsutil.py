@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
+
 # No pathlib import: annotations are never evaluated, and `rollback` calls replace_link with str paths.
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
+
 # pathlib is imported inside the functions that make a Path (annotations are never evaluated here):
 # `rollback` runs on data_root() alone, and pathlib's import is a large share of its time.
 
@@ -13,15 +17,9 @@ PROJECT_FILE = "lattice.yaml"
 LOCAL_FILE = "lattice.local.yaml"
 
 
-def data_dir() -> Path:
-    """Root of the store, profiles and state (`~/.local/share/lattice` by default)."""
-    from pathlib import Path
-
-    return Path(data_root())
-
-
 def data_root() -> str:
-    """`data_dir()` as a str, for the hot commands that import neither pathlib nor platformdirs."""
+    """Root of the store, profiles and state (`~/.local/share/lattice` by default). A str: the hot
+    commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths")."""
     override = os.environ.get("LATTICE_HOME")
     if override:
         return os.path.expanduser(override)
@@ -32,6 +30,11 @@ def data_root() -> str:
     import platformdirs
 
     return platformdirs.user_data_dir(APP, appauthor=False)
+
+
+def store_root() -> str:
+    """The store: `<data>/store`."""
+    return os.path.join(data_root(), "store")
 
 
 def config_dir() -> Path:

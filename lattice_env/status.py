@@ -1,11 +1,12 @@
 """What `lattice status` shows, as plain data (the CLI prints it or dumps it as JSON)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from . import paths
-from .model import Workflow
+from .config.model import Workflow
 
 
 def agent_rows(workflow: Workflow) -> list[dict[str, Any]]:
@@ -50,36 +51,67 @@ def format_provider(row: dict[str, Any]) -> str:
 def profile_status(name: str | None = None, loaded: Any = None) -> dict[str, Any]:
     """The profile half of `lattice status`: which generation is live, what it holds, and whether the
     project's lattice.yaml (when `loaded` is given) still builds to that same store path."""
-    from . import profiles
+    from .profiles import links
+    from .profiles.generations import describe
 
-    name = profiles.active_profile() if name is None else profiles.check_name(name)
-    number = profiles.current_generation(name)
-    path = profiles.current_path(name)
-    workflow, version = profiles.describe(path) if path is not None else (None, None)
-    return {"profile": name, "active": name == profiles.active_profile(), "generation": number,
-            "store_path": None if path is None else str(path), "workflow": workflow, "version": version,
-            "drift": None if loaded is None else drift(loaded, path)}
+    name = links.resolve_name(name)
+    path = links.current_path(name)
+    workflow, version = describe(path) if path is not None else (None, None)
+    return {"profile": name, "active": name == links.active_profile(),
+            "generation": links.current_generation(name), "store_path": path, "workflow": workflow,
+            "version": version, "drift": None if loaded is None else drift(loaded, path)}
 
 
-def drift(loaded: Any, path: Path | None) -> dict[str, Any]:
+def drift(loaded: Any, path: str | None) -> dict[str, Any]:
     """Would `lattice switch` change the profile? Computed from the store name alone: no npm, no build."""
-    from . import store
-    from .build import fresh_lock, plan
+    from .build.lockfile import fresh_lock
+    from .build.plan import plan
     from .errors import LatticeError
+    from .store.names import store_name
 
     lock = fresh_lock(loaded)
     if lock is None:
         return {"state": "lock-outdated", "expected": None,
                 "message": "lattice.lock no longer matches lattice.yaml; `lattice switch` re-locks and rebuilds"}
     try:
-        expected = store.store_name(plan(loaded, lock).env)
+        expected = store_name(plan(loaded, lock).env)
     except LatticeError as exc:
         return {"state": "unknown", "expected": None, "message": str(exc)}
     if path is None:
         state, message = "no-generation", "the profile has no generation; `lattice switch` creates one"
-    elif path.name == expected:
+    elif os.path.basename(path) == expected:
         state, message = "in-sync", "the active generation is what lattice.yaml builds"
     else:
         state, message = "changed", "lattice.yaml (or an agent file) changed since this generation; " \
                                     "`lattice switch` builds and switches to it"
     return {"state": state, "expected": expected, "message": message}
+
+
+def status(profile: str | None = None, file: Path | None = None, directory: Path | None = None,
+           environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything `lattice status` shows: the profile (and, in a project, its drift from lattice.yaml),
+    the workflow's agents (in a project), and each provider's key variable — from lattice.yaml in a
+    project, else from the configuration the active generation was built from."""
+    loaded = None
+    if file is not None or paths.find_project_file(directory or Path.cwd()) is not None:
+        from .config.load import load_workflow
+
+        loaded = load_workflow(file=file, directory=directory)
+    info = profile_status(profile, loaded)
+    config = loaded.config.data if loaded is not None else _generation_config(info["store_path"])
+    environ = dict(os.environ) if environ is None else environ
+    return {"profile": info, "agents": agent_rows(loaded.workflow) if loaded is not None else None,
+            "providers": provider_keys(config, environ) if config is not None else []}
+
+
+def _generation_config(store_path: str | None) -> dict[str, Any] | None:
+    """Outside a project, the configuration the active generation was built from."""
+    if not store_path:
+        return None
+    from .errors import LatticeError
+    from .store.manifest import environment_config
+
+    try:
+        return environment_config(store_path)
+    except LatticeError:
+        return None

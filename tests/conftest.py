@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lattice_env.cli import main
+from lattice_env.cli.main import main, run_click
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DESIGN = FIXTURES / "design"
@@ -46,20 +46,21 @@ class Outcome:
 
 
 class Run:
-    """Runs `lattice ARGS…` in-process through the real entry point (`cli.main`, where errors become
-    exit codes), from a given directory, with stdout and stderr captured separately."""
+    """Runs `lattice ARGS…` in-process through the real entry point (`cli.main.main`, where errors become
+    exit codes), from a given directory, with stdout and stderr captured separately. `click=True` skips
+    the click-free fast path of the hot commands, to compare the two."""
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
 
     def __call__(self, *args: str, env: dict[str, str | None] | None = None,
-                 input: str | None = None, cwd: Path | None = None) -> Outcome:
+                 input: str | None = None, cwd: Path | None = None, click: bool = False) -> Outcome:
         runner = CliRunner()
         old = Path.cwd()
         os.chdir(cwd or self.cwd)
         try:
             with runner.isolation(input=input, env=env) as (out, err, _):
-                code = main(list(args))
+                code = (run_click if click else main)(list(args))
                 return Outcome(code, out.getvalue().decode(), err.getvalue().decode())
         finally:
             os.chdir(old)

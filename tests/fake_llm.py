@@ -14,8 +14,8 @@ import json
 import sys
 import threading
 import time
-from pathlib import Path
 import urllib.parse
+from pathlib import Path
 from typing import Any, Callable
 
 # Token usage each protocol reports per response: different numbers, so a test can tell whose usage
@@ -135,7 +135,7 @@ class FakeLLM:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._json(200, {"object": "list", "data": [{"id": "m1", "object": "model"}]})
 
             def _sse(self, events: list[tuple[str | None, Any]], done: bool = False) -> None:
@@ -154,7 +154,7 @@ class FakeLLM:
                 self.wfile.flush()
                 self.close_connection = True
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 url = urllib.parse.urlsplit(self.path)

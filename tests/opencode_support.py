@@ -7,8 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
-from lattice_env.locks import file_lock
-from lattice_env.opencode_config import OPENCODE_PACKAGE, OPENCODE_VERSION
+from lattice_env.flock import file_lock
+from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 from lattice_env.proc import clean_env, run
 
 REPO = Path(__file__).resolve().parent.parent

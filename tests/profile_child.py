@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 import sys
 
-from lattice_env import profiles, store  # noqa: F401  (store: imported before "started", not mid-switch)
+from lattice_env.profiles.generations import switch_to
 
 if __name__ == "__main__":
     print("started", flush=True)
     for target in itertools.cycle(sys.argv[1:]):
-        profiles.switch_to(target)
+        switch_to(target)

@@ -6,9 +6,10 @@ import os
 import time
 from pathlib import Path
 
-from lattice_env import store
+from lattice_env.store.add import add as add_path
+from lattice_env.store.names import derivation
 
-DRV = store.derivation("crashy", "test", {})
+DRV = derivation("crashy", "test", {})
 
 
 def slow_builder(d: Path) -> None:
@@ -21,4 +22,4 @@ def slow_builder(d: Path) -> None:
 
 if __name__ == "__main__":
     print("started", flush=True)
-    store.add(DRV, slow_builder)
+    add_path(DRV, slow_builder)

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_llm import FakeLLM
-from lattice_env.proc import clean_env
 from opencode_support import new_data_dir
+
+from lattice_env.proc import clean_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 

@@ -11,7 +11,6 @@ import secrets
 from pathlib import Path
 
 import pytest
-
 from fake_llm import USAGE, FakeLLM
 from test_bridge import assert_relayed, lattice, providers, switch_project, wait_for_calls
 

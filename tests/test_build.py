@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import Run, require_tool, unavailable
 from fake_llm import FakeLLM
 from opencode_support import hermetic_env, new_data_dir
@@ -94,7 +93,7 @@ class Built:
             "HOME": str(self.home), "LATTICE_HOME": str(self.data), "LATTICE_CONFIG_HOME": str(root / "cfg"),
             "LOCAL_KEY": SECRET, "ANTHROPIC_API_KEY": SECRET}
 
-    def lattice(self, *args: str, data: Path | None = None, cwd: Path | None = None) -> "object":
+    def lattice(self, *args: str, data: Path | None = None, cwd: Path | None = None) -> object:
         env = dict(self.env)
         if data is not None:
             env["LATTICE_HOME"] = str(data)
@@ -295,7 +294,7 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_path(built, tmp_path):
     import signal
     import time
 
-    from lattice_env import store
+    from lattice_env.store.verify import verify
 
     data, env = _fresh_home(built, tmp_path)
     rng = random.Random(20261125)
@@ -305,13 +304,13 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_path(built, tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)  # the whole build, npm included, dies at once
         proc.communicate()
         finals = [p for p in (data / "store").iterdir() if not p.name.startswith(".")]
-        problems = store.verify(finals, root=data / "store") if finals else []
+        problems = verify(finals, root=data / "store") if finals else []
         assert problems == [], problems
     proc = _lattice(["build"], env, built.project)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-2000:]
     assert out.strip().splitlines()[-1] == str(data / "store" / built.path.name)
-    assert store.verify(root=data / "store") == []
+    assert verify(root=data / "store") == []
 
 
 def test_progress_shows_on_a_terminal(built, tmp_path):

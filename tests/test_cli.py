@@ -7,10 +7,10 @@ import sys
 
 import click
 import pytest
-
 from conftest import DESIGN
+
 from lattice_env import __version__
-from lattice_env.cli import cli
+from lattice_env.cli.app import cli
 
 COMMANDS = [[], ["init"], ["validate"], ["generate"], ["config"], ["status"], ["status", "agents"],
             ["store"], ["store", "ls"], ["store", "verify"], ["store", "gc"], ["store", "optimise"],

@@ -7,10 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fake_llm import FakeLLM
-from lattice_env import profiles, store
-from lattice_env.opencode_config import OPENCODE_VERSION
+
+from lattice_env.opencode.config import OPENCODE_VERSION
+from lattice_env.paths import store_root
+from lattice_env.profiles.generations import switch_to
+from lattice_env.store.add import add as add_path
+from lattice_env.store.names import derivation
 
 
 def _environment(config: dict, version: str = OPENCODE_VERSION) -> Path:
@@ -20,7 +23,7 @@ def _environment(config: dict, version: str = OPENCODE_VERSION) -> Path:
         wrapper = out / "bin" / "opencode"
         wrapper.write_text(f"#!/bin/sh\necho {version}\n")
         wrapper.chmod(0o755)
-    return store.add(store.derivation("doctor-wf", "workflow", {"config": config, "v": version}), builder)
+    return add_path(derivation("doctor-wf", "workflow", {"config": config, "v": version}), builder)
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ def _config(url: str) -> dict:
 
 
 def test_all_good(run, server):
-    profiles.switch_to(_environment(_config(server.url)))
+    switch_to(_environment(_config(server.url)))
     r = run("doctor", env={"CLOUD_KEY": "x"})
     assert r.code == 0, r.stdout
     assert "FAIL" not in r.stdout
@@ -46,12 +49,12 @@ def test_all_good(run, server):
 
 def test_each_problem_comes_with_its_fix(run, server):
     path = _environment(_config("http://127.0.0.1:9/v1"))
-    profiles.switch_to(path)
+    switch_to(path)
     tampered = path / "bin" / "opencode"
     os.chmod(path / "bin", 0o755)
     os.chmod(tampered, 0o755)
     tampered.write_text("#!/bin/sh\necho 0.0.1\n")
-    stale = store.store_root() / ".tmp-gone-999999999-abcd"
+    stale = Path(store_root(), ".tmp-gone-999999999-abcd")
     stale.mkdir()
     r = run("doctor")
     assert r.code == 1
@@ -71,7 +74,7 @@ def test_no_generation_yet(run):
 
 def test_status_shows_provider_key_names_never_values(run, tmp_path, server):
     """`lattice status` outside a project describes the active generation's providers."""
-    profiles.switch_to(_environment(_config(server.url)))
+    switch_to(_environment(_config(server.url)))
     secret = "sk-status-secret-42"
     r = run("status", env={"CLOUD_KEY": secret}, cwd=tmp_path)
     assert r.code == 0, r.stderr

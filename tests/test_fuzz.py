@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import DESIGN, Run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import DESIGN, Run
 
 # LATTICE_FUZZ_EXAMPLES=5000 for a longer bug hunt than the suite's default.
 SETTINGS = settings(max_examples=int(os.environ.get("LATTICE_FUZZ_EXAMPLES", "150")), deadline=None,

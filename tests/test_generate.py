@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from conftest import write_project
+
 from lattice_env.errors import LatticeError
 
 
@@ -119,8 +120,8 @@ def test_invalid_config_writes_nothing(run, design_project):
 
 
 def test_generate_library_call_refuses_foreign_file(design_project, monkeypatch):
-    from lattice_env.generate import write_generated
-    from lattice_env.workflow import load_workflow
+    from lattice_env.config.load import load_workflow
+    from lattice_env.opencode.generate import write_generated
 
     monkeypatch.chdir(design_project)
     (design_project / "opencode.json").write_text("{}")
@@ -137,9 +138,9 @@ def test_generate_library_call_refuses_foreign_file(design_project, monkeypatch)
 def test_store_config_names_agents_md_unless_the_workflow_turns_it_off(design_project, monkeypatch):
     """Store environments bring the repository's AGENTS.md back by path (the wrapper finds it);
     `defaults.project_instructions: false` leaves it out."""
-    from lattice_env.generate import Layout, render_files
-    from lattice_env.opencode_config import store_instructions
-    from lattice_env.workflow import load_workflow
+    from lattice_env.config.load import load_workflow
+    from lattice_env.opencode.config import store_instructions
+    from lattice_env.opencode.generate import Layout, render_files
 
     monkeypatch.chdir(design_project)
 

@@ -13,11 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from lattice_env.lock import BRIDGE_PACKAGES, find_installed, nearest, read_lock, tree_hash
-from lattice_env.opencode_config import OPENCODE_PACKAGE, OPENCODE_VERSION
-from lattice_env.workflow import load_workflow
 from opencode_support import CACHE
+
+from lattice_env.build.lockfile import BRIDGE_PACKAGES, read_lock
+from lattice_env.build.resolve import directory_hash, find_installed, nearest
+from lattice_env.config.load import load_workflow
+from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 
 # Versions that exist in the registry (checked with `npm view NAME versions`).
 OMO = "oh-my-opencode@4.19.4"
@@ -65,7 +66,7 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Path:
         mp.setenv("LATTICE_HOME", str(home / "lattice-data"))
         mp.setenv("LATTICE_CONFIG_HOME", str(home / "lattice-config"))
         share_npm_cache(home / "lattice-data")
-        from lattice_env.lock import lock_workflow
+        from lattice_env.build.lockfile import lock_workflow
 
         result = lock_workflow(load_workflow(directory=root))
     assert result.changed and result.resolved
@@ -165,19 +166,19 @@ def test_file_plugin_content_is_hashed(project, run):
     assert after["packages"] == lock["packages"]
 
 
-def test_tree_hash_sees_content_names_and_modes(tmp_path):
+def test_directory_hash_sees_content_names_and_modes(tmp_path):
     d = tmp_path / "p"
     d.mkdir()
     (d / "a.js").write_text("a")
-    first = tree_hash(d)
+    first = directory_hash(d)
     (d / "node_modules").mkdir()
     (d / "node_modules" / "junk.js").write_text("x")
-    assert tree_hash(d) == first  # dependencies installed in place are not the plugin's content
+    assert directory_hash(d) == first  # dependencies installed in place are not the plugin's content
     (d / "a.js").chmod(0o755)
-    assert tree_hash(d) != first
+    assert directory_hash(d) != first
     (d / "a.js").chmod(0o644)
     (d / "a.js").rename(d / "b.js")
-    assert tree_hash(d)[0] != first[0]
+    assert directory_hash(d)[0] != first[0]
 
 
 def test_missing_plugin_and_missing_pin_are_one_line_errors(design_project, run, isolated_home):
@@ -266,8 +267,8 @@ def test_plugins_add_appends_in_place_and_relocks(project, run):
 
 
 def test_append_pin_handles_flow_empty_and_missing_lists(tmp_path):
-    from lattice_env.config import load_config
-    from lattice_env.pins import append_pin, set_pins
+    from lattice_env.build.pins import append_pin, set_pins
+    from lattice_env.config.sources import load_config
 
     cases = {
         "name: a\nplugins: [x@1.0.0, 'y@2.0.0']  # flow\n": "name: a\nplugins: [x@1.0.0, 'y@2.0.0', z@3.0.0]  # flow\n",

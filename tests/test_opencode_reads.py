@@ -6,10 +6,10 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import DESIGN
-from lattice_env.agents import read_agent_file
 from opencode_support import hermetic_env, install_opencode, resolved_config
+
+from lattice_env.config.agent_files import read_agent_file
 
 pytestmark = [pytest.mark.opencode, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import require_tool
+
 from lattice_env.proc import clean_env, run
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,40 +15,54 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import DESIGN
-from lattice_env import profiles, store
+
 from lattice_env.errors import LatticeError, UsageError
-from lattice_env.paths import data_dir
+from lattice_env.paths import data_root
+from lattice_env.profiles.generations import delete_generations, generations, profiles, switch_to
+from lattice_env.profiles.links import (
+    Moved,
+    active_profile,
+    current_generation,
+    current_path,
+    link_path,
+    rollback,
+    switch_generation,
+)
+from lattice_env.store.add import add as add_path
+from lattice_env.store.gc import gc_roots
+from lattice_env.store.names import derivation
+from lattice_env.store.verify import verify
 
 HERE = Path(__file__).parent
 
 
-def make_path(tag: str, version: str = "1.0", name: str = "wf") -> Path:
-    """A small but real store path that looks like a workflow environment to `generations`."""
-    drv = store.derivation(name, "workflow", {"config": {"name": name, "version": version}, "tag": tag})
+def make_path(tag: str, version: str = "1.0", name: str = "wf") -> str:
+    """A small but real store path that looks like a workflow environment to `generations` (a str, as
+    profiles record store paths)."""
+    drv = derivation(name, "workflow", {"config": {"name": name, "version": version}, "tag": tag})
 
     def builder(out: Path) -> None:
         (out / "bin").mkdir()
         (out / "bin" / "opencode").write_text(f"#!/bin/sh\necho {tag}\n")
 
-    return store.add(drv, builder)
+    return str(add_path(drv, builder))
 
 
 def link_state() -> dict[str, tuple[str, int]]:
     """Every generation link's target and inode: what a link-only move must leave untouched."""
-    pdir = data_dir() / "profiles"
+    pdir = Path(data_root()) / "profiles"
     return {e: (os.readlink(pdir / e), os.lstat(pdir / e).st_ino) for e in os.listdir(pdir) if e.endswith("-link")}
 
 
 def test_generations_are_numbered_and_listed(run):
     a, b = make_path("a", "1.0"), make_path("b", "2.0")
-    assert profiles.current_path() is None and profiles.generations() == []
-    assert profiles.switch_to(a) == profiles.SwitchResult(1, True, a)
-    assert profiles.switch_to(b) == profiles.SwitchResult(2, True, b)
-    assert profiles.current_path() == b
-    assert os.readlink(data_dir() / "profiles" / "default") == "default-2-link"
-    assert os.readlink(data_dir() / "profiles" / "default-1-link") == str(a)
+    assert current_path() is None and generations() == []
+    assert switch_to(a) == Moved(1, True, a)
+    assert switch_to(b) == Moved(2, True, b)
+    assert current_path() == b
+    assert os.readlink(Path(data_root()) / "profiles" / "default") == "default-2-link"
+    assert os.readlink(Path(data_root()) / "profiles" / "default-1-link") == str(a)
     rows = json.loads(run("generations", "--json").stdout)
     assert [(r["generation"], r["current"], r["store_path"], r["workflow"], r["version"]) for r in rows] == [
         (1, False, str(a), "wf", "1.0"), (2, True, str(b), "wf", "2.0")]
@@ -59,10 +73,10 @@ def test_generations_are_numbered_and_listed(run):
 
 def test_switch_to_the_current_path_is_a_no_op(run):
     a = make_path("a")
-    profiles.switch_to(a)
+    switch_to(a)
     before = link_state()
-    assert profiles.switch_to(str(a)) == profiles.SwitchResult(1, False, a)
-    assert profiles.switch_to(a.name) == profiles.SwitchResult(1, False, a)  # by basename, too
+    assert switch_to(str(a)) == Moved(1, False, a)
+    assert switch_to(Path(a).name) == Moved(1, False, a)  # by basename, too
     assert link_state() == before
     r = run("switch", "--generation", "1")
     assert r.code == 0 and r.stdout == "profile default is already at generation 1\n"
@@ -70,19 +84,19 @@ def test_switch_to_the_current_path_is_a_no_op(run):
 
 def test_switch_refuses_what_is_not_a_store_path(tmp_path):
     with pytest.raises(LatticeError, match="not a store path"):
-        profiles.switch_to(tmp_path)
-    assert not (data_dir() / "profiles" / "default").exists()
+        switch_to(tmp_path)
+    assert not (Path(data_root()) / "profiles" / "default").exists()
 
 
 def test_rollback_and_switch_generation_move_only_the_link(run):
     paths = [make_path(t) for t in "abc"]
     for p in paths:
-        profiles.switch_to(p)
+        switch_to(p)
     before = link_state()
     r = run("rollback")
     assert (r.code, r.stdout) == (0, f"rolled profile default back to generation 2 ({paths[1]})\n")
-    assert profiles.current_path() == paths[1]
-    assert profiles.rollback().generation == 1
+    assert current_path() == paths[1]
+    assert rollback().generation == 1
     r = run("rollback")
     assert r.code == 1
     assert r.stderr == "lattice: error: profile default has no generation before 1 to roll back to\n"
@@ -93,9 +107,9 @@ def test_rollback_and_switch_generation_move_only_the_link(run):
     r = run("switch", "--generation", "7")
     assert (r.code, r.stderr) == (1, "lattice: error: profile default has no generation 7\n")
     # a rollback skips deleted generations; a switch after a rollback gets highest + 1, like Nix
-    profiles.delete_generations(["2"])
-    assert profiles.rollback().generation == 1
-    assert profiles.switch_to(make_path("d")).generation == 4
+    delete_generations(["2"])
+    assert rollback().generation == 1
+    assert switch_to(make_path("d")).generation == 4
 
 
 def test_rollback_without_a_profile_is_one_line(run):
@@ -107,12 +121,12 @@ def test_rollback_without_a_profile_is_one_line(run):
 def _generations_of(count: int) -> list[Path]:
     paths = [make_path(str(i)) for i in range(count)]
     for p in paths:
-        profiles.switch_to(p)
+        switch_to(p)
     return paths
 
 
 def numbers() -> list[int]:
-    return [g.number for g in profiles.generations()]
+    return [g.number for g in generations()]
 
 
 def test_delete_generations_by_number_keeps_current(run):
@@ -134,11 +148,11 @@ def test_delete_generations_by_number_keeps_current(run):
 
 def test_delete_generations_keep_newest_never_current():
     _generations_of(5)
-    profiles.switch_generation(2)
-    deleted = profiles.delete_generations(["+2"])
+    switch_generation(2)
+    deleted = delete_generations(["+2"])
     assert [g.number for g in deleted] == [1, 3]  # keeps 4 and 5, the newest; and 2, the current
     assert numbers() == [2, 4, 5]
-    assert profiles.delete_generations(["+0"])[-1].number == 5
+    assert delete_generations(["+0"])[-1].number == 5
     assert numbers() == [2]
 
 
@@ -146,56 +160,56 @@ def test_delete_generations_older_than_days():
     _generations_of(4)
     now = time.time()
     for number, age_days in ((1, 40), (2, 31), (3, 2)):
-        link = profiles.generation_link("default", number)
+        link = link_path("default", number)
         os.utime(link, (now - age_days * 86400,) * 2, follow_symlinks=False)
-    assert [g.number for g in profiles.delete_generations(["30d"], dry_run=True)] == [1, 2]
+    assert [g.number for g in delete_generations(["30d"], dry_run=True)] == [1, 2]
     assert numbers() == [1, 2, 3, 4]
-    profiles.switch_generation(1)
-    assert [g.number for g in profiles.delete_generations(["30d"])] == [2]  # 1 is now current
+    switch_generation(1)
+    assert [g.number for g in delete_generations(["30d"])] == [2]  # 1 is now current
     assert numbers() == [1, 3, 4]
 
 
 def test_delete_old_then_gc_frees_only_deleted_paths(run):
     paths = _generations_of(3)
     other = make_path("other-profile")
-    profiles.switch_to(other, "work")
+    switch_to(other, "work")
     r = run("delete-generations", "old")
     assert r.stdout.splitlines() == [f"deleted generation 1 ({paths[0]})", f"deleted generation 2 ({paths[1]})"]
     assert numbers() == [3]
     assert run("delete-generations", "old").stdout == "no generation matches; nothing deleted\n"
     r = run("store", "gc")
     assert r.code == 0
-    assert not paths[0].exists() and not paths[1].exists()
-    assert paths[2].is_dir() and other.is_dir()  # current of default, and of another profile
-    assert store.verify([paths[2], other]) == []
+    assert not os.path.exists(paths[0]) and not os.path.exists(paths[1])
+    assert os.path.isdir(paths[2]) and os.path.isdir(other)  # current of default, and of another profile
+    assert verify([paths[2], other]) == []
 
 
 def test_profiles_and_use(run):
     a, b = make_path("a"), make_path("b")
     r = run("profiles", "--json")
     assert json.loads(r.stdout) == [{"name": "default", "generation": None, "store_path": None, "active": True}]
-    profiles.switch_to(a)
+    switch_to(a)
     r = run("switch", "--profile", "work", "--generation", "1")
     assert (r.code, r.stderr) == (1, "lattice: error: profile work has no generation 1\n")
-    profiles.switch_to(a, "work")
-    profiles.switch_to(b, "work")
+    switch_to(a, "work")
+    switch_to(b, "work")
     assert run("profiles").stdout == (f"* default  generation 1  {a}\n  work  generation 2  {b}\n")
     r = run("use", "nothing-yet")
     assert (r.code, r.stderr) == (1, "lattice: error: profile nothing-yet has no generation; create one "
                                      "with `lattice switch --profile nothing-yet`\n")
     r = run("use", "work")
     assert (r.code, r.stdout) == (0, "active profile: work (generation 2)\n")
-    assert os.readlink(data_dir() / "profile") == "profiles/work"
-    assert profiles.active_profile() == "work" and profiles.current_path() == b
+    assert os.readlink(Path(data_root()) / "profile") == "profiles/work"
+    assert active_profile() == "work" and current_path() == b
     assert run("rollback").stdout.startswith("rolled profile work back to generation 1")
-    assert profiles.current_path("default") == a  # untouched
-    assert [p.name for p in profiles.profiles() if p.active] == ["work"]
-    assert [g.number for g in profiles.generations("default")] == [1]
+    assert current_path("default") == a  # untouched
+    assert [p.name for p in profiles() if p.active] == ["work"]
+    assert [g.number for g in generations("default")] == [1]
     r = run("generations", "--profile", "default", "--json")
     assert [g["generation"] for g in json.loads(r.stdout)] == [1]
     run("use", "default")
-    assert profiles.active_profile() == "default"
-    assert not [e for e in os.listdir(data_dir()) if ".tmp-" in e]
+    assert active_profile() == "default"
+    assert not [e for e in os.listdir(Path(data_root())) if ".tmp-" in e]
 
 
 @pytest.mark.parametrize("bad", ["../x", ".hidden", "a/b", "x-1-link", "x.tmp-1-ab", ""])
@@ -203,22 +217,22 @@ def test_profile_names_are_checked(run, bad):
     r = run("generations", "--profile", bad)
     assert r.code == 2 and r.stderr.startswith(f"lattice: error: invalid profile name {bad!r}")
     with pytest.raises(UsageError):
-        profiles.switch_to(make_path("a"), bad)
+        switch_to(make_path("a"), bad)
 
 
 def test_profile_names_with_digits_and_dashes_do_not_mix():
     a, b = make_path("a"), make_path("b")
-    profiles.switch_to(a, "x")
-    profiles.switch_to(b, "x-1")  # its links are x-1-1-link: not generation "1-1" of profile x
-    profiles.switch_to(b, "x")
-    assert [g.number for g in profiles.generations("x")] == [1, 2]
-    assert [g.number for g in profiles.generations("x-1")] == [1]
-    assert [p.name for p in profiles.profiles()] == ["default", "x", "x-1"]
+    switch_to(a, "x")
+    switch_to(b, "x-1")  # its links are x-1-1-link: not generation "1-1" of profile x
+    switch_to(b, "x")
+    assert [g.number for g in generations("x")] == [1, 2]
+    assert [g.number for g in generations("x-1")] == [1]
+    assert [p.name for p in profiles()] == ["default", "x", "x-1"]
 
 
 def _concurrent_switch(target: str, start: object, results: object) -> None:
     start.wait()  # type: ignore[attr-defined]
-    results.put(profiles.switch_to(target).generation)  # type: ignore[attr-defined]
+    results.put(switch_to(target).generation)  # type: ignore[attr-defined]
 
 
 def test_concurrent_switches_land_as_distinct_generations():
@@ -233,26 +247,26 @@ def test_concurrent_switches_land_as_distinct_generations():
         p.join(timeout=30)
         assert p.exitcode == 0
     assert got == [1, 2, 3, 4, 5, 6]
-    rows = profiles.generations()
+    rows = generations()
     assert sorted(str(r.store_path) for r in rows) == sorted(map(str, targets))
-    assert profiles.current_generation() == 6
+    assert current_generation() == 6
 
 
 def assert_sane() -> None:
     """The profile points at an existing generation whose store path is complete."""
-    number = profiles.current_generation()
+    number = current_generation()
     assert number is not None
-    path = profiles.current_path()
-    assert path is not None and path.is_dir() and (path / "manifest.json").is_file()
-    assert profiles.generations()[-1].number >= number
-    assert all(g.link.name.endswith("-link") for g in profiles.generations())
+    path = current_path()
+    assert path is not None and os.path.isdir(path) and os.path.isfile(os.path.join(path, "manifest.json"))
+    assert generations()[-1].number >= number
+    assert all(g.link.endswith("-link") for g in generations())
 
 
 def test_sigkill_at_random_moments_leaves_a_complete_generation():
     a, b = make_path("a"), make_path("b")
-    profiles.switch_to(a)
+    switch_to(a)
     rng = random.Random(4321)
-    pdir = data_dir() / "profiles"
+    pdir = Path(data_root()) / "profiles"
     saw_tmp = 0
     for _ in range(50):
         child = subprocess.Popen([sys.executable, str(HERE / "profile_child.py"), str(a), str(b)],
@@ -265,8 +279,8 @@ def test_sigkill_at_random_moments_leaves_a_complete_generation():
         assert_sane()
         saw_tmp += any(".tmp-" in e for e in os.listdir(pdir))
     print(f"{saw_tmp} of 50 kills left a temp link behind")
-    assert profiles.generations()[-1].number > 10  # the children did switch (how often depends on the machine)
-    profiles.switch_to(make_path("after"))  # sweeps what killed switches left
+    assert generations()[-1].number > 10  # the children did switch (how often depends on the machine)
+    switch_to(make_path("after"))  # sweeps what killed switches left
     assert not [e for e in os.listdir(pdir) if ".tmp-" in e]
     assert_sane()
 
@@ -274,32 +288,32 @@ def test_sigkill_at_random_moments_leaves_a_complete_generation():
 def test_switch_builds_the_project_workflow_and_roots_it(run, monkeypatch):
     """`lattice switch` without --generation: load lattice.yaml, build, switch — with the build faked
     (the real npm build is proven in test_build.py) but the workflow, store path and link real."""
-    from lattice_env import build as build_mod
-    from lattice_env import storegc
+    from lattice_env.build import builder as build_mod
+    from lattice_env.profiles import generations as generations_mod
 
     seen = {}
-    real_switch_to = profiles.switch_to
+    real_switch_to = switch_to
 
     def fake_build(loaded, offline=False):
         seen["workflow"] = loaded.workflow.name
-        path = make_path("design", str(loaded.config.data.get("version")), loaded.workflow.name)
+        path = Path(make_path("design", str(loaded.config.data.get("version")), loaded.workflow.name))
         return build_mod.BuildResult(path, [path.name], False)
 
     def rooted_switch_to(path, name=None):
-        seen["rooted"] = any(n == Path(path).name and "/roots/" in link for link, n in storegc.gc_roots())
+        seen["rooted"] = any(n == Path(path).name and "/roots/" in link for link, n in gc_roots())
         return real_switch_to(path, name)
 
     monkeypatch.setattr(build_mod, "build", fake_build)
-    monkeypatch.setattr(profiles, "switch_to", rooted_switch_to)
+    monkeypatch.setattr(generations_mod, "switch_to", rooted_switch_to)
     r = run("switch", cwd=DESIGN)
-    path = profiles.current_path()
+    path = current_path()
     assert (r.code, r.stdout) == (0, f"switched profile default to generation 1 ({path})\n")
-    assert path is not None and path.name.endswith(seen["workflow"])
+    assert path is not None and path.endswith(seen["workflow"])
     assert seen["rooted"]  # a gc between build and link could not have collected it
     r = run("switch", cwd=DESIGN)
     assert r.stdout == "profile default is already at generation 1\n"
     r = run("switch", "--profile", "other", "--json", cwd=DESIGN)
-    assert json.loads(r.stdout)["generation"] == 1 and profiles.current_path("other") == path
+    assert json.loads(r.stdout)["generation"] == 1 and current_path("other") == path
 
 
 HOT = [["rollback"], ["generations"], ["generations", "--json"], ["switch", "--generation", "1"]]
@@ -308,15 +322,15 @@ HOT = [["rollback"], ["generations"], ["generations", "--json"], ["switch", "--g
 @pytest.mark.parametrize("args", HOT, ids=" ".join)
 def test_hot_commands_import_nothing_heavy_and_never_read_lattice_yaml(args, tmp_path):
     for t in "ab":
-        profiles.switch_to(make_path(t))
+        switch_to(make_path(t))
     (tmp_path / "lattice.yaml").write_text("this: [is not: valid yaml\n")  # reading it would fail
-    code = ("import sys; from lattice_env.cli import main; rc = main(sys.argv[1:]); "
+    code = ("import sys; from lattice_env.cli.main import main; rc = main(sys.argv[1:]); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('yaml', 'jinja2', 'cerberus', 'platformdirs') or m in "
             "('lattice_env.workflow', 'lattice_env.config', 'lattice_env.build')), file=sys.stderr); "
             "sys.exit(rc)")
     r = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
-                       env={**os.environ, "LATTICE_HOME": str(data_dir())}, timeout=60)
+                       env={**os.environ, "LATTICE_HOME": str(Path(data_root()))}, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines()[-1] == "[]"
 
@@ -327,27 +341,27 @@ LINK_MOVES = [["rollback"], ["rollback", "--json"], ["switch", "--generation", "
 
 @pytest.mark.parametrize("args", LINK_MOVES, ids=" ".join)
 def test_link_moves_run_on_os_alone_and_print_what_the_cli_prints(args, run, tmp_path):
-    """`rollback` and `switch --generation N` through the console script's fast path (entry.py) import
+    """`rollback` and `switch --generation N` through the console script's fast path (cli/fast.py) import
     neither click nor re, pathlib or typing (each costs more than the move itself: bench_profiles.py), and
     print exactly what the click command prints. The interpreter runs with -I -S so the host's site
     hooks (.pth files) cannot import those modules first and hide a regression. (--json needs the json
     module, which imports re: only the plain form is timed.)"""
     for t in "ab":
-        profiles.switch_to(make_path(t))
+        switch_to(make_path(t))
     repo = Path(__file__).resolve().parent.parent
-    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.entry import main; rc = main(); "
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.cli.main import main; rc = main(); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 're', 'pathlib', 'typing', "
             "'contextlib', 'collections', 'platformdirs')), file=sys.stderr); sys.exit(rc)")
-    env = {**os.environ, "LATTICE_HOME": str(data_dir())}
+    env = {**os.environ, "LATTICE_HOME": str(Path(data_root()))}
     fast = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(repo), *args], cwd=tmp_path,
                           capture_output=True, text=True, env=env, timeout=60)
     assert fast.returncode == 0, fast.stderr
     loaded = ast.literal_eval(fast.stderr.splitlines()[-1])  # the printed list of module names
     assert loaded == [] if "--json" not in args else "click" not in loaded
-    fast_gen = profiles.current_generation()
-    profiles.switch_generation(2)
-    full = run(*args)  # the click command, in-process
-    assert (full.code, full.stdout, profiles.current_generation()) == (0, fast.stdout, fast_gen)
+    fast_gen = current_generation()
+    switch_generation(2)
+    full = run(*args, click=True)  # the click command, in-process
+    assert (full.code, full.stdout, current_generation()) == (0, fast.stdout, fast_gen)
     assert fast_gen == 1
     assert ('"generation": 1' if "--json" in args else "generation 1") in fast.stdout
 
@@ -370,17 +384,17 @@ def test_data_root_is_where_platformdirs_puts_it(xdg, monkeypatch):
 
 def test_fast_rollback_errors_are_one_line(tmp_path):
     repo = Path(__file__).resolve().parent.parent
-    profiles.switch_to(make_path("a"))
+    switch_to(make_path("a"))
     r = subprocess.run([sys.executable, "-I", "-S", "-c",
-                        "import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.entry import main; "
+                        "import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.cli.main import main; "
                         "sys.exit(main())", str(repo), "rollback", "--profile", "bad/name"],
-                       capture_output=True, text=True, env={**os.environ, "LATTICE_HOME": str(data_dir())}, timeout=60)
+                       capture_output=True, text=True, env={**os.environ, "LATTICE_HOME": str(Path(data_root()))}, timeout=60)
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr.startswith("lattice: error: invalid profile name 'bad/name'") and r.stderr.count("\n") == 1
     r = subprocess.run([sys.executable, "-I", "-S", "-c",
-                        "import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.entry import main; "
+                        "import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.cli.main import main; "
                         "sys.exit(main())", str(repo), "rollback"],
-                       capture_output=True, text=True, env={**os.environ, "LATTICE_HOME": str(data_dir())}, timeout=60)
+                       capture_output=True, text=True, env={**os.environ, "LATTICE_HOME": str(Path(data_root()))}, timeout=60)
     assert (r.returncode, r.stderr) == (1, "lattice: error: profile default has no generation before 1 to roll back to\n")
 
 
@@ -400,8 +414,8 @@ agents:
 
 def fake_lock() -> dict:
     """A lock that matches TINY (no plugins) with an opencode binary entry for every platform."""
-    from lattice_env.lock import BRIDGE_PACKAGES, FORMAT
-    from lattice_env.opencode_config import OPENCODE_PACKAGE, OPENCODE_VERSION
+    from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
+    from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 
     binaries = [f"opencode-{s}-{a}{v}" for s in ("linux", "darwin") for a in ("x64", "arm64")
                 for v in ("", "-baseline", "-musl")]
@@ -413,8 +427,8 @@ def fake_lock() -> dict:
 
 
 def test_status_shows_the_generation_and_drift_from_lattice_yaml(run, tmp_path):
-    from lattice_env.build import plan
-    from lattice_env.workflow import load_workflow
+    from lattice_env.build.plan import plan
+    from lattice_env.config.load import load_workflow
 
     project = tmp_path / "tiny"
     (project / "agents").mkdir(parents=True)
@@ -426,8 +440,8 @@ def test_status_shows_the_generation_and_drift_from_lattice_yaml(run, tmp_path):
     (project / "lattice.lock").write_text(json.dumps(fake_lock()))
     p = plan(load_workflow(directory=project), fake_lock())
     for drv in (p.node, p.closure, p.env):  # the real names, with stand-in contents: no npm, no nodeenv
-        path = store.add(drv, lambda out: (out / "stand-in").write_text("x"))
-    profiles.switch_to(path)
+        path = add_path(drv, lambda out: (out / "stand-in").write_text("x"))
+    switch_to(path)
     r = run("status", cwd=project)
     assert r.stdout.splitlines()[:3] == ["profile default (active): generation 1, tiny 1.0.0", f"  {path}",
                                          "  the active generation is what lattice.yaml builds"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from lattice_env.routing.availability import record_rate_limit
 from lattice_env.routing.decide import route
 from lattice_env.routing.usage import record_usage
-from lattice_env.routing.availability import record_rate_limit
 
 M1, M2 = "anthropic/claude-sonnet-4-5", "openai/gpt-4o"
 CONFIG = {"name": "t", "providers": {"anthropic": {"env": "ANTHROPIC_API_KEY"},

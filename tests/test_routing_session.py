@@ -1,6 +1,6 @@
 """Session-level provider skips: the design's `hooks.on_budget_exceeded: [{action: route.skip_provider,
 notify: true}]`. In-process through `route()`, through the bridge's Python side as the real process
-opencode starts (`python -m lattice_env.bridge route JSON`), with `lattice route --session`, and end to
+opencode starts (`python -m lattice_env.routing.bridge route JSON`), with `lattice route --session`, and end to
 end with the real opencode, whose session id reaches the bridge in each call's headers."""
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from test_routing_cli import make_profile
 
 from lattice_env.proc import clean_env
 from lattice_env.routing.decide import route
 from lattice_env.routing.state import read_state
 from lattice_env.routing.usage import record_usage
-from test_routing_cli import make_profile
 
 GPT4O, SONNET = "openai/gpt-4o", "anthropic/claude-sonnet-4-5"
 KEYS = {"ANTHROPIC_API_KEY": "a", "OPENAI_API_KEY": "o"}
@@ -81,7 +80,7 @@ def test_the_hooks_when_and_notify_are_honoured(path):
 
 
 def bridge(environ: dict, op: str, payload: dict) -> dict:
-    done = subprocess.run([sys.executable, "-m", "lattice_env.bridge", op, json.dumps(payload)],
+    done = subprocess.run([sys.executable, "-m", "lattice_env.routing.bridge", op, json.dumps(payload)],
                           env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout) if done.stdout else {}  # `usage` answers nothing
@@ -99,7 +98,7 @@ def test_the_bridge_process_skips_for_the_session_and_logs_the_notice(tmp_path):
     assert second["skipped"] == [[GPT4O, "provider openai is skipped for this session"]]
     assert second["warnings"] == [] and (home / "bridge.log").read_text() == log
     # A 429 re-route of the same call honours the session's skip too: nothing is left for ses_A.
-    done = subprocess.run([sys.executable, "-m", "lattice_env.bridge", "rate-limited", json.dumps(
+    done = subprocess.run([sys.executable, "-m", "lattice_env.routing.bridge", "rate-limited", json.dumps(
         {"agent": "impl", "prompt": "y", "model": SONNET, "position": 0, "session": "ses_A"})],
         env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and json.loads(done.stdout)["error"] == (

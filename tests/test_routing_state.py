@@ -8,15 +8,14 @@ import sys
 import time
 
 import pytest
-
 from conftest import write_project
-from lattice_env.model import Provider
-from lattice_env.providers import is_local_server
+
+from lattice_env.config.model import Provider
+from lattice_env.providers.kinds import is_local
 from lattice_env.routing.availability import cooldown_seconds, record_rate_limit, skip_provider
 from lattice_env.routing.decide import reset, route
 from lattice_env.routing.state import read_state, transaction
 from lattice_env.routing.strategies import NoModelAvailable
-from lattice_env.routing.table import is_local
 from lattice_env.routing.usage import estimate, record_usage
 
 SONNET, GPT4O, LLAMA = "anthropic/claude-sonnet-4-5", "openai/gpt-4o", "ollama/llama3.1:8b"
@@ -191,10 +190,12 @@ def test_ollama_style_provider_must_list_the_model(path):
     assert d.model == LLAMA and d.skipped == [("ollama/not-pulled:1b", "ollama does not list not-pulled:1b in its models")]
 
 
-def test_is_local_agrees_with_providers_is_local_server():
-    for p in (Provider("ollama"), Provider("lm", base_url="http://x"), Provider("k", env="K", base_url="http://x"),
-              Provider("a", auth="antigravity", base_url="http://x"), Provider("openai", env="OPENAI_API_KEY")):
-        assert is_local(p) == is_local_server(p), p
+def test_a_local_provider_is_ollama_or_a_base_url_without_credentials():
+    cases = {Provider("ollama"): True, Provider("lm", base_url="http://x"): True,
+             Provider("k", env="K", base_url="http://x"): False,
+             Provider("a", auth="antigravity", base_url="http://x"): False,
+             Provider("openai", env="OPENAI_API_KEY"): False, Provider("lm"): False}
+    assert {p: is_local(p) for p in cases} == cases
 
 
 def test_no_model_available_is_one_line(path):
@@ -205,14 +206,14 @@ def test_no_model_available_is_one_line(path):
 
 def test_route_imports_no_yaml_jinja_or_cerberus():
     code = ("import sys; from lattice_env.routing.decide import route; import lattice_env.routing.report;"
-            "bad = {'yaml', 'jinja2', 'cerberus', 'lattice_env.yamlio', 'lattice_env.providers',"
-            " 'lattice_env.model', 'lattice_env.plugins'} & set(sys.modules);"
+            "bad = {'yaml', 'jinja2', 'cerberus', 'lattice_env.config.document', 'lattice_env.providers.probe',"
+            " 'lattice_env.config.model', 'lattice_env.config.plugin_specs'} & set(sys.modules);"
             "sys.exit(str(bad) if bad else 0)")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_a_workflow_and_its_config_dict_route_alike(design_project, path):
-    from lattice_env.workflow import load_workflow
+    from lattice_env.config.load import load_workflow
 
     loaded = load_workflow(directory=design_project)
     env = {"OPENAI_API_KEY": "o"}
@@ -223,8 +224,8 @@ def test_a_workflow_and_its_config_dict_route_alike(design_project, path):
 
 
 def test_a_workflow_carries_budget_period_as_its_config_dict_does(tmp_path, monkeypatch):
+    from lattice_env.config.load import load_workflow
     from lattice_env.routing.table import table_for
-    from lattice_env.workflow import load_workflow
 
     write_project(tmp_path,
         "name: p\nproviders:\n  openai: {env: OPENAI_API_KEY, local_budget: 5, budget_period: day}\n"

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from lattice_env.model import Routing
+from lattice_env.config.model import Routing
 from lattice_env.routing.decide import route
 from lattice_env.routing.strategies import NoModelAvailable, choose, weighted_pick
 

@@ -7,7 +7,6 @@ import socket
 import threading
 
 import pytest
-
 from conftest import write_project
 
 
@@ -15,7 +14,7 @@ from conftest import write_project
 def model_server():
     """A real HTTP server on 127.0.0.1 answering like an OpenAI-compatible endpoint."""
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = b'{"object": "list", "data": []}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

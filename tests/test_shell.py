@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import require_tool
-from lattice_env import store, storegc
 from lattice_env.quoting import posix_quote
+from lattice_env.store.add import add as add_path
+from lattice_env.store.gc import gc
+from lattice_env.store.names import derivation
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -35,7 +37,7 @@ def make_env(label: str) -> Path:
         wrapper = out / "bin" / "opencode"
         wrapper.write_text(f"#!/bin/sh\necho {WRAPPER_OUTPUT}-{label}\n")
         wrapper.chmod(0o755)
-    return store.add(store.derivation("wf", "workflow", {"label": label}), builder)
+    return add_path(derivation("wf", "workflow", {"label": label}), builder)
 
 
 def make_profile(data: Path, name: str, path: Path, generation: int = 1) -> None:
@@ -93,13 +95,13 @@ def child_env(shell: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def spawn(env: dict[str, str], *args: str) -> "pexpect.spawn":
+def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
     child = pexpect.spawn(PY, ["-m", "lattice_env", "shell", *args], env=env, encoding="utf-8",
                           timeout=20, dimensions=(40, 200))
     return child
 
 
-def step(child: "pexpect.spawn", command: str, n: int) -> None:
+def step(child: pexpect.spawn, command: str, n: int) -> None:
     """Send `command; echo DONE<n>`, written so that the echoed input never matches the marker."""
     child.sendline(f'{command}; echo DONE""{n}')
     child.expect_exact(f"DONE{n}")
@@ -189,12 +191,12 @@ def test_gc_root_held_while_the_shell_runs(data, env_path, user_rc, tmp_path):
     child.expect_exact("(lattice:default) user-bash> ")
     for link in (data / "profiles").iterdir():  # the profile forgets the path (delete-generations)
         link.unlink()
-    assert storegc.gc().removed == []  # the running shell's temporary root keeps it
+    assert gc().removed == []  # the running shell's temporary root keeps it
     assert env_path.is_dir()
     child.sendline("exit")
     child.expect(pexpect.EOF)
     child.close()
-    assert storegc.gc().removed == [env_path.name]
+    assert gc().removed == [env_path.name]
 
 
 def test_nesting_guard_is_one_line(run, env_path):
@@ -247,7 +249,7 @@ def test_print_env_round_trips(name, data, env_path, tmp_path):
 
 
 def test_print_env_is_quiet_and_imports_nothing_heavy(env_path, tmp_path):
-    code = ("import sys\nfrom lattice_env.cli import main\nrc = main(['print-env'])\n"
+    code = ("import sys\nfrom lattice_env.cli.main import main\nrc = main(['print-env'])\n"
             "heavy = sorted({'jinja2', 'yaml', 'cerberus', 'platformdirs'} & set(sys.modules))\n"
             "assert rc == 0 and not heavy, heavy\n")
     done = subprocess.run([PY, "-c", code], env=child_env("/bin/sh", tmp_path), capture_output=True,
@@ -266,7 +268,7 @@ def test_hot_shell_commands_run_on_os_alone(args, env_path, tmp_path):
     repo = Path(__file__).resolve().parent.parent
     probe = tmp_path / "probe.py"  # `shell -c` execs the shell: the module list is written before that
     probe.write_text(
-        "import os, sys\nsys.path.insert(0, sys.argv.pop(1))\nfrom lattice_env import entry\n"
+        "import os, sys\nsys.path.insert(0, sys.argv.pop(1))\nfrom lattice_env.cli import main as entry\n"
         "real = os.execve\n"
         "def report():\n"
         "    bad = sorted(m for m in sys.modules if m.split('.')[0] in ('click', 're', 'pathlib', 'typing', "
@@ -295,15 +297,16 @@ def test_active_profile_link_is_followed(run, data, env_path):
 
 
 def test_fast_path_and_full_cli_agree(tmp_path):
-    """`print-env` and `shell -c` skip click when their arguments are plain (entry.py); the output and
+    """`print-env` and `shell -c` skip click when their arguments are plain (cli/fast.py); the output and
     the errors must be exactly what the click commands give."""
     from conftest import Run
-    from lattice_env.entry import fast
+
+    from lattice_env.cli.fast import fast
 
     assert fast(["print-env", "--help"]) is None and fast(["print-env", "--shell", "tcsh"]) is None
     assert fast(["shell"]) is None and fast(["print-env", "--profile", "a", "--profile", "b"]) is None
     data = tmp_path / "da ta $x"
-    path = store.add(store.derivation("wf", "workflow", {"k": 1}), lambda out: (out / "bin").mkdir(),
+    path = add_path(derivation("wf", "workflow", {"k": 1}), lambda out: (out / "bin").mkdir(),
                      root=data / "store")
     (data / "profiles").mkdir()
     os.symlink(path, data / "profiles" / "default-1-link")
@@ -313,5 +316,5 @@ def test_fast_path_and_full_cli_agree(tmp_path):
                  ["print-env", "--profile", "default"], ["print-env", "--profile", "nope"],
                  ["print-env", "--profile", "../x"]):
         fast_run = subprocess.run([PY, "-m", "lattice_env", *args], env=env, capture_output=True, text=True)
-        full = Run(tmp_path)(*args, env={"LATTICE_HOME": str(data)})
+        full = Run(tmp_path)(*args, env={"LATTICE_HOME": str(data)}, click=True)
         assert (fast_run.returncode, fast_run.stdout, fast_run.stderr) == (full.code, full.stdout, full.stderr), args

@@ -15,12 +15,19 @@ import time
 from pathlib import Path
 
 import pytest
-
-from lattice_env import store, storegc, storeopt
-from lattice_env.errors import LatticeError
-from lattice_env.paths import data_dir
-
 import store_child
+
+from lattice_env.errors import LatticeError
+from lattice_env.paths import data_root
+from lattice_env.store.add import add as add_path
+from lattice_env.store.gc import gc, why
+from lattice_env.store.manifest import read_manifest
+from lattice_env.store.names import FORMAT, base32, derivation, resolve, store_name, store_path
+from lattice_env.store.names import paths as store_paths
+from lattice_env.store.optimise import optimise
+from lattice_env.store.roots import temp_root
+from lattice_env.store.tree import canonical_json
+from lattice_env.store.verify import verify
 
 VECTORS = Path(__file__).parent.parent / "store" / "vectors.json"
 
@@ -54,11 +61,11 @@ def snapshot(path: Path) -> dict[str, tuple]:
 
 def test_vectors_pin_the_hash():
     data = json.loads(VECTORS.read_text())
-    assert data["format"] == store.FORMAT
+    assert data["format"] == FORMAT
     for v in data["vectors"]:
-        drv = store.derivation(v["name"], v["kind"], v["inputs"], v["references"])
-        assert store.canonical_json(drv).decode() == v["canonical"]
-        assert store.store_name(drv) == v["store_name"], v["name"]
+        drv = derivation(v["name"], v["kind"], v["inputs"], v["references"])
+        assert canonical_json(drv).decode() == v["canonical"]
+        assert store_name(drv) == v["store_name"], v["name"]
 
 
 def build_from_spec(d: Path, files: list[list]) -> None:
@@ -76,78 +83,79 @@ def build_from_spec(d: Path, files: list[list]) -> None:
 
 def test_vectors_pin_the_tree_hash_and_manifest_bytes(tmp_path):
     for v in json.loads(VECTORS.read_text())["trees"]:
-        drv = store.derivation(v["name"], v["kind"], v["inputs"], v["references"])
-        path = store.add(drv, lambda d: build_from_spec(d, v["files"]), tmp_path / "store")
+        drv = derivation(v["name"], v["kind"], v["inputs"], v["references"])
+        path = add_path(drv, lambda d, files=v["files"]: build_from_spec(d, files), tmp_path / "store")
         assert path.name == v["store_name"]
-        assert store.read_manifest(path)["tree"] == v["tree"]
+        assert read_manifest(path)["tree"] == v["tree"]
         assert hashlib.sha256((path / "manifest.json").read_bytes()).hexdigest() == v["manifest_sha256"]
 
 
 def test_base32_alphabet_and_bit_order():
-    assert store.base32(bytes(20)) == "0" * 32
-    assert store.base32(bytes(19) + b"\x01") == "0" * 31 + "1"
-    assert store.base32(b"\xff" * 20) == "z" * 32
-    assert store.base32(b"\xf8" + bytes(19)) == "z" + "0" * 31
+    assert base32(bytes(20)) == "0" * 32
+    assert base32(bytes(19) + b"\x01") == "0" * 31 + "1"
+    assert base32(b"\xff" * 20) == "z" * 32
+    assert base32(b"\xf8" + bytes(19)) == "z" + "0" * 31
 
 
 def test_name_ignores_key_and_reference_order():
-    a = store.derivation("x", "test", {"a": 1, "b": [1, 2]}, ["0" * 32 + "-b", "1" * 32 + "-a"])
-    b = store.derivation("x", "test", {"b": [1, 2], "a": 1}, ["1" * 32 + "-a", "0" * 32 + "-b"])
-    c = store.derivation("x", "test", {"b": [2, 1], "a": 1}, ["1" * 32 + "-a", "0" * 32 + "-b"])
-    assert store.store_name(a) == store.store_name(b) != store.store_name(c)
+    a = derivation("x", "test", {"a": 1, "b": [1, 2]}, ["0" * 32 + "-b", "1" * 32 + "-a"])
+    b = derivation("x", "test", {"b": [1, 2], "a": 1}, ["1" * 32 + "-a", "0" * 32 + "-b"])
+    c = derivation("x", "test", {"b": [2, 1], "a": 1}, ["1" * 32 + "-a", "0" * 32 + "-b"])
+    assert store_name(a) == store_name(b) != store_name(c)
 
 
 @pytest.mark.parametrize("name", ["", ".hidden", "-x", "a/b", "a b", "x" * 201])
 def test_bad_names_are_one_line_errors(name):
     with pytest.raises(LatticeError, match="invalid store path name"):
-        store.derivation(name, "test", {})
+        derivation(name, "test", {})
 
 
 def test_unhashable_inputs_are_errors():
     with pytest.raises(LatticeError, match="cannot be hashed"):
-        store.derivation("x", "test", {"v": float("nan")})
+        derivation("x", "test", {"v": float("nan")})
 
 
 def test_same_name_and_identical_tree_under_two_roots(tmp_path):
-    drv = store.derivation("sample", "test", {"v": 1})
-    a = store.add(drv, build_sample, root=tmp_path / "one" / "store")
-    b = store.add(drv, build_sample, root=tmp_path / "two" / "deeper" / "store")
+    drv = derivation("sample", "test", {"v": 1})
+    a = add_path(drv, build_sample, root=tmp_path / "one" / "store")
+    b = add_path(drv, build_sample, root=tmp_path / "two" / "deeper" / "store")
     assert a.name == b.name
     assert snapshot(a) == snapshot(b)
     assert (a / "manifest.json").read_bytes() == (b / "manifest.json").read_bytes()
 
 
 def test_add_is_a_noop_when_present():
-    drv = store.derivation("sample", "test", {"v": 1})
+    drv = derivation("sample", "test", {"v": 1})
     calls = []
-    first = store.add(drv, lambda d: (calls.append(1), build_sample(d)))
-    second = store.add(drv, lambda d: calls.append(2))
-    assert first == second == data_dir() / "store" / store.store_name(drv)
+    first = add_path(drv, lambda d: (calls.append(1), build_sample(d)))
+    second = add_path(drv, lambda d: calls.append(2))
+    assert first == second == Path(data_root()) / "store" / store_name(drv)
     assert calls == [1]
 
 
 def test_noop_add_imports_nothing_heavy():
-    drv = store.derivation("sample", "test", {"v": 1})
-    store.add(drv, build_sample)
-    code = textwrap.dedent(f"""
+    drv = derivation("sample", "test", {"v": 1})
+    add_path(drv, build_sample)
+    code = textwrap.dedent("""
         import sys
-        from lattice_env import store
-        drv = store.derivation("sample", "test", {{"v": 1}})
-        print(store.add(drv, None))
+        from lattice_env.store.add import add as add_path
+        from lattice_env.store.names import derivation
+        drv = derivation("sample", "test", {"v": 1})
+        print(add_path(drv, None))
         print(sorted(m for m in ("jinja2", "cerberus", "yaml", "platformdirs") if m in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == [str(store.store_path(drv)), "[]"]
+    assert out.splitlines() == [str(store_path(drv)), "[]"]
 
 
 def test_result_is_read_only_with_fixed_mtimes():
-    path = store.add(store.derivation("sample", "test", {}), build_sample)
+    path = add_path(derivation("sample", "test", {}), build_sample)
     snap = snapshot(path)
     assert snap["bin/tool"][1] == 0o555 and snap["shared.txt"][1] == 0o444
     assert snap["bin"][1] == 0o555 and stat.S_IMODE(path.stat().st_mode) == 0o555
     assert snap["manifest.json"][1] == 0o444
     assert {s[-2] if s[0] == "f" else s[2] for s in snap.values()} == {1}
-    manifest = store.read_manifest(path)
+    manifest = read_manifest(path)
     assert manifest["name"] == path.name and manifest["tree"].startswith("sha256:")
     assert [e[0] for e in manifest["entries"]] == sorted(e[0] for e in manifest["entries"])
 
@@ -158,31 +166,31 @@ def test_builder_failure_leaves_nothing_and_reraises():
         os.chmod(d, 0o555)
         raise RuntimeError("builder broke")
 
-    drv = store.derivation("broken", "test", {})
+    drv = derivation("broken", "test", {})
     with pytest.raises(RuntimeError, match="builder broke"):
-        store.add(drv, broken)
-    assert [p.name for p in (data_dir() / "store").iterdir()] == [".locks"]
+        add_path(drv, broken)
+    assert [p.name for p in (Path(data_root()) / "store").iterdir()] == [".locks"]
 
 
 def test_builder_leaking_its_location_is_refused():
-    drv = store.derivation("leaky", "test", {})
+    drv = derivation("leaky", "test", {})
     with pytest.raises(LatticeError, match="store's own location"):
-        store.add(drv, lambda d: (d / "activate").write_text(f"VIRTUAL_ENV={d}\n"))
+        add_path(drv, lambda d: (d / "activate").write_text(f"VIRTUAL_ENV={d}\n"))
     with pytest.raises(LatticeError, match="store's own location"):
-        store.add(drv, lambda d: os.symlink(store.store_path(drv) / "x", d / "abs"))
-    assert not store.store_path(drv).exists()
+        add_path(drv, lambda d: os.symlink(store_path(drv) / "x", d / "abs"))
+    assert not store_path(drv).exists()
 
 
 def test_missing_reference_is_refused():
-    drv = store.derivation("needs", "test", {}, ["0" * 32 + "-gone"])
+    drv = derivation("needs", "test", {}, ["0" * 32 + "-gone"])
     with pytest.raises(LatticeError, match="does not exist"):
-        store.add(drv, build_sample)
+        add_path(drv, build_sample)
 
 
 def test_verify_catches_modified_added_removed_and_modes():
-    path = store.add(store.derivation("sample", "test", {}), build_sample)
-    other = store.add(store.derivation("other", "test", {}), build_sample)
-    assert store.verify() == []
+    path = add_path(derivation("sample", "test", {}), build_sample)
+    other = add_path(derivation("other", "test", {}), build_sample)
+    assert verify() == []
     os.chmod(path, 0o755)
     (path / "shared.txt").chmod(0o644)
     (path / "shared.txt").write_text("tampered\n")
@@ -190,7 +198,7 @@ def test_verify_catches_modified_added_removed_and_modes():
     (path / "share" / "é dir").chmod(0o755)
     (path / "share" / "é dir" / "data.json").unlink()
     (path / "bin" / "tool").chmod(0o444)
-    problems = [str(p) for p in store.verify()]
+    problems = [str(p) for p in verify()]
     n = path.name
     assert problems == [
         f"{n}: added: extra",
@@ -201,27 +209,27 @@ def test_verify_catches_modified_added_removed_and_modes():
         f"{n}: modified: shared.txt",
         f"{n}: removed: share/é dir/data.json",
     ]
-    assert store.verify([other]) == []
-    assert store.verify([path.name]) and store.verify([str(path)])
+    assert verify([other]) == []
+    assert verify([path.name]) and verify([str(path)])
 
 
 def test_verify_catches_a_forged_manifest():
-    path = store.add(store.derivation("sample", "test", {"v": 1}), build_sample)
-    manifest = store.read_manifest(path)
+    path = add_path(derivation("sample", "test", {"v": 1}), build_sample)
+    manifest = read_manifest(path)
     manifest["derivation"]["inputs"] = {"v": 2}
     os.chmod(path, 0o755)
     (path / "manifest.json").chmod(0o644)
     (path / "manifest.json").write_text(json.dumps(manifest))
     (path / "manifest.json").chmod(0o444)
     os.chmod(path, 0o555)
-    assert [str(p) for p in store.verify()] == [
+    assert [str(p) for p in verify()] == [
         f"{path.name}: manifest: derivation does not hash to this path's name"]
 
 
 def _chain(root: Path) -> tuple[Path, Path, Path]:
-    base = store.add(store.derivation("base", "test", {}), build_sample, root)
-    mid = store.add(store.derivation("mid", "test", {}, [base]), build_sample, root)
-    top = store.add(store.derivation("top", "test", {}, [mid]), build_sample, root)
+    base = add_path(derivation("base", "test", {}), build_sample, root)
+    mid = add_path(derivation("mid", "test", {}, [base]), build_sample, root)
+    top = add_path(derivation("top", "test", {}, [mid]), build_sample, root)
     return base, mid, top
 
 
@@ -244,11 +252,11 @@ def _dead_pid() -> int:
 
 
 def test_gc_keeps_roots_and_their_references_and_removes_the_rest():
-    root = data_dir() / "store"
+    root = Path(data_root()) / "store"
     base, mid, top = _chain(root)
-    lone = store.add(store.derivation("lone", "test", {}), build_sample, root)
-    held = store.add(store.derivation("held", "test", {}), build_sample, root)
-    garbage = store.add(store.derivation("garbage", "test", {}), build_sample, root)
+    lone = add_path(derivation("lone", "test", {}), build_sample, root)
+    held = add_path(derivation("held", "test", {}), build_sample, root)
+    garbage = add_path(derivation("garbage", "test", {}), build_sample, root)
     link = _profile(root, "default", 1, top)
     stale_tmp = root / f".tmp-{garbage.name}-{_dead_pid()}-abcd1234"
     (stale_tmp / "d").mkdir(parents=True)
@@ -257,47 +265,47 @@ def test_gc_keeps_roots_and_their_references_and_removes_the_rest():
     dead_root = root.parent / "roots" / f"{_dead_pid()}-00000000"
     dead_root.parent.mkdir()
     os.symlink(lone, dead_root)
-    with storegc.temp_root(held) as temp:
-        dry = storegc.gc(dry_run=True)
+    with temp_root(held) as temp:
+        dry = gc(dry_run=True)
         assert dry.removed == sorted([lone.name, garbage.name])
         assert all(p.exists() for p in (lone, garbage, stale_tmp))
-        assert storegc.why(base) == [[str(link), top.name, mid.name, base.name]]
-        assert storegc.why(held) == [[str(temp), held.name]]
-        result = storegc.gc()
+        assert why(base) == [[str(link), top.name, mid.name, base.name]]
+        assert why(held) == [[str(temp), held.name]]
+        result = gc()
     assert result.removed == dry.removed and result.bytes_freed == dry.bytes_freed > 1000
     assert result.stale == sorted([stale_tmp.name, dead_root.name])
-    assert sorted(p.name for p in store.paths(root)) == sorted(p.name for p in (base, mid, top, held))
+    assert sorted(p.name for p in store_paths(root)) == sorted(p.name for p in (base, mid, top, held))
     assert not stale_tmp.exists() and not dead_root.exists() and not os.path.lexists(dead_root)
     assert not os.path.lexists(temp)
-    assert storegc.why(held) == []
-    assert [p.name for p in store.paths(root)] == [p.name for p in store.paths(root)]
-    assert storegc.gc().removed == [held.name]
-    assert store.verify() == []
+    assert why(held) == []
+    assert [p.name for p in store_paths(root)] == [p.name for p in store_paths(root)]
+    assert gc().removed == [held.name]
+    assert verify() == []
 
 
 def test_optimise_links_identical_files_only_and_keeps_contents():
-    root = data_dir() / "store"
-    paths = [store.add(store.derivation(f"p{i}", "test", {}), build_sample, root) for i in range(3)]
+    root = Path(data_root()) / "store"
+    paths = [add_path(derivation(f"p{i}", "test", {}), build_sample, root) for i in range(3)]
 
     def mode_twin(d: Path) -> None:  # same bytes as bin/tool but not executable: must not be merged
         (d / "tool").write_text("#!/bin/sh\necho tool\n")
 
-    twin = store.add(store.derivation("twin", "test", {}), mode_twin, root)
+    twin = add_path(derivation("twin", "test", {}), mode_twin, root)
     before = {p: snapshot(p) for p in paths + [twin]}
     shared = len((paths[0] / "shared.txt").read_bytes())
-    saved = storeopt.optimise(root)
+    saved = optimise(root)
     assert saved >= 2 * shared
     assert {p: snapshot(p) for p in paths + [twin]} == before
     inodes = {os.lstat(p / "shared.txt").st_ino for p in paths}
     assert len(inodes) == 1
     assert os.lstat(twin / "tool").st_ino != os.lstat(paths[0] / "bin" / "tool").st_ino
-    assert store.verify() == []
-    assert storeopt.optimise(root) == 0
+    assert verify() == []
+    assert optimise(root) == 0
     _profile(root, "keep", 1, paths[0])
-    dry = storegc.gc(dry_run=True)
-    result = storegc.gc()
+    dry = gc(dry_run=True)
+    result = gc()
     assert result.links > 0 and result.bytes_freed == dry.bytes_freed > 0
-    assert store.verify() == [] and (paths[0] / "shared.txt").read_bytes() == before[paths[0]]["shared.txt"][3]
+    assert verify() == [] and (paths[0] / "shared.txt").read_bytes() == before[paths[0]]["shared.txt"][3]
 
 
 def _concurrent_add(root: str, log: str, barrier, results) -> None:
@@ -308,7 +316,7 @@ def _concurrent_add(root: str, log: str, barrier, results) -> None:
         build_sample(d)
 
     barrier.wait()
-    results.put(str(store.add(store.derivation("shared", "test", {}), slow, Path(root))))
+    results.put(str(add_path(derivation("shared", "test", {}), slow, Path(root))))
 
 
 def test_concurrent_adds_from_four_processes_build_once(tmp_path):
@@ -325,7 +333,7 @@ def test_concurrent_adds_from_four_processes_build_once(tmp_path):
         assert p.exitcode == 0
     assert len(set(paths)) == 1
     assert len(log.read_text().splitlines()) == 1
-    assert store.verify(root=tmp_path / "store") == []
+    assert verify(root=tmp_path / "store") == []
 
 
 def _start_child() -> subprocess.Popen[bytes]:
@@ -344,46 +352,46 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
 
 def test_sigkill_at_random_moments_never_leaves_a_broken_path():
     drv = store_child.DRV
-    final = store.store_path(drv)
+    final = store_path(drv)
     rng = random.Random(1234)
     outcomes = {"killed": 0, "finished": 0}
     for _ in range(20):
         if final.exists():
-            storegc.gc()  # no roots: collect it, so the next round builds again
+            gc()  # no roots: collect it, so the next round builds again
         child = _start_child()
         time.sleep(rng.uniform(0, 0.15))  # the build takes ~0.1 s: before, during and after
         _kill(child)
         if final.exists():
             outcomes["finished"] += 1
-            assert store.verify([final]) == []
+            assert verify([final]) == []
         else:
             outcomes["killed"] += 1
     assert outcomes["killed"] >= 5, outcomes  # "finished" rounds depend on the machine's speed
 
-    storegc.gc()
+    gc()
     child = _start_child()
     time.sleep(0.04)
     _kill(child)
     assert not final.exists()
     assert [p.name for p in final.parent.glob(".tmp-*")]  # the killed build's leftovers...
-    assert store.add(drv, store_child.slow_builder) == final  # ...do not stop the next add, which sweeps them
-    assert store.verify([final]) == []
+    assert add_path(drv, store_child.slow_builder) == final  # ...do not stop the next add, which sweeps them
+    assert verify([final]) == []
     assert not list(final.parent.glob(".tmp-*"))
 
 
 def test_resolve_accepts_full_path_and_basename(tmp_path):
-    path = store.add(store.derivation("sample", "test", {}), build_sample)
-    assert store.resolve(path) == store.resolve(path.name) == store.resolve(str(path) + "/") == path
+    path = add_path(derivation("sample", "test", {}), build_sample)
+    assert resolve(path) == resolve(path.name) == resolve(str(path) + "/") == path
     with pytest.raises(LatticeError, match="not a store path"):
-        store.resolve(tmp_path)
+        resolve(tmp_path)
     with pytest.raises(LatticeError, match="no store path"):
-        store.resolve("0" * 32 + "-nothing")
+        resolve("0" * 32 + "-nothing")
 
 
 def test_cli_store_commands(run):
-    root = data_dir() / "store"
+    root = Path(data_root()) / "store"
     base, mid, top = _chain(root)
-    lone = store.add(store.derivation("lone", "test", {}), build_sample, root)
+    lone = add_path(derivation("lone", "test", {}), build_sample, root)
     link = _profile(root, "default", 1, top)
 
     r = run("store", "ls", "--json")

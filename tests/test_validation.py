@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import DESIGN
 
 # 12 lines: anything appended starts at line 13.

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import LatticeError
-from .types import split_model
+from ..providers.kinds import is_local
 from .state import transaction, usage_entry
-from .table import RouteTable, is_local
+from .table import RouteTable
+from .types import split_model
 
 DEFAULT_COOLDOWN = 60.0
 PERIOD_WORDS = {"day": "today", "month": "this month"}
@@ -149,7 +150,7 @@ def skip_over_budget(table: RouteTable, agent: str, over_budget: Mapping[str, tu
 def _holds(when: str, context: Mapping[str, Any]) -> bool:
     if when == "always":
         return True
-    from .. import conditions  # only when a hook has a condition: the parser imports re
+    from ..hooks import conditions  # only when a hook has a condition: the parser imports re
 
     try:
         return conditions.evaluate(conditions.parse(when), context)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from ..errors import LatticeError
-from .types import Routing, split_model
 from .availability import Availability, skip_over_budget
 from .state import local_day, read_state, transaction
 from .strategies import Choice, choose
 from .table import RouteTable, routing_hash, table_for
+from .types import Routing, split_model
 
 
 class Decision(NamedTuple):  # NamedTuple, not dataclass: cheaper to import on the per-prompt path

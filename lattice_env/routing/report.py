@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import LatticeError
+from ..providers.kinds import is_local
 from .availability import period_spend
 from .decide import _decide, agent_entry
 from .state import read_state
-from .table import is_local, routing_hash, table_for
+from .table import routing_hash, table_for
 
 
 def routing_rows(source: Any, *, environ: Mapping[str, str] | None = None, now: float | None = None,

@@ -49,12 +49,13 @@ and read as zero from the first of the next month (`local_budget` caps one of th
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from ..flock import file_lock
 
 VERSION = 1
 SECTIONS = ("routing_state", "provider_usage", "cooldowns", "skipped")
@@ -75,9 +76,9 @@ _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def state_path() -> Path:
-    from ..paths import data_dir
+    from ..paths import data_root
 
-    return data_dir() / "state.json"
+    return Path(data_root(), "state.json")
 
 
 def durable_path(path: Path) -> Path:
@@ -343,24 +344,17 @@ class transaction:  # noqa: N801 — used like a function: `with transaction() a
         self.path = path or state_path()
         self.now = time.time() if now is None else now
         self.warnings = warnings
-        self.fd = -1
 
     def __enter__(self) -> dict[str, Any]:
         self.text = text = os.fspath(self.path)
         self.directory = directory = os.path.dirname(text)
-        lock = os.path.join(directory, "state.lock")
+        self.lock = file_lock(os.path.join(directory, "state.lock"))
+        self.lock.__enter__()  # released by close, or by the kernel when we die
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:  # first use: the data directory does not exist yet
-            os.makedirs(directory, exist_ok=True)
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # released by close, or by the kernel when we die
             self.data, self.force = _load(self.path, self.warnings, True, self.now)
         except BaseException:
-            os.close(fd)
+            self.lock.__exit__()
             raise
-        self.fd = fd
         return roll_over(self.data, self.now)
 
     def __exit__(self, kind: object, *exc: object) -> None:
@@ -375,5 +369,4 @@ class transaction:  # noqa: N801 — used like a function: `with transaction() a
                 if self.force or _checkpoint_due(durable):
                     _write_durable(durable, raw)
         finally:
-            os.close(self.fd)
-            self.fd = -1
+            self.lock.__exit__()

@@ -15,7 +15,6 @@ from typing import Any, Iterator, Mapping
 from ..errors import LatticeError, UsageError
 from .types import Provider, Routing
 
-OLLAMA = "ollama"
 SKIP_PROVIDER = "route.skip_provider"
 
 
@@ -36,14 +35,6 @@ def provider_from_data(name: str, data: Any) -> Provider:
                     local_budget=_budget(d.get("local_budget")),
                     budget_period=period if period in ("day", "month") else "month",
                     models=tuple(str(m) for m in d.get("models") or ()), base_url=d.get("base_url"))
-
-
-def is_local(provider: Provider) -> bool:
-    """Ollama-style: no key, a model server on this machine. Same rule as `providers.is_local_server`
-    (a test keeps them equal); repeated here because providers.py imports urllib and YAML helpers,
-    which would double the cost of a routing decision."""
-    return provider.name == OLLAMA or (provider.base_url is not None and provider.env is None
-                                      and provider.auth is None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -97,7 +88,7 @@ class RouteTable:
         `route.skip_provider`: what to do when a decision meets a provider over its local_budget."""
         out = []
         for hook in self._budget_hooks if isinstance(self._budget_hooks, (list, tuple)) else ():
-            get = hook.get if isinstance(hook, dict) else lambda key, default=None: getattr(hook, key, default)
+            get = hook.get if isinstance(hook, dict) else lambda key, default=None, hook=hook: getattr(hook, key, default)
             if get("action") == SKIP_PROVIDER:
                 out.append((str(get("when") or "always"), bool(get("notify", False))))
         return out
@@ -154,10 +145,17 @@ class RouteTable:
         trigger, _, message = text.strip().partition(" ")
         if not trigger.startswith("/"):
             raise UsageError(f"expected a trigger such as /architect first, not {trigger!r}")
+        return self.trigger_agent(trigger), message.strip()
+
+    def trigger_agent(self, trigger: str) -> str:
+        """The agent `/trigger` starts; an unknown trigger is a usage error listing the known ones."""
         if trigger not in self.triggers:
+            from ..config.diagnostics import did_you_mean
+
             known = ", ".join(sorted(self.triggers)) or "none"
-            raise UsageError(f"unknown trigger {trigger} (known: {known})")
-        return self.triggers[trigger], message.strip()
+            raise UsageError(f"unknown trigger {trigger} (known: {known})"
+                             f"{did_you_mean(trigger, list(self.triggers))}")
+        return self.triggers[trigger]
 
 
 def table_for(source: Any) -> RouteTable:

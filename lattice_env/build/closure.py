@@ -1,0 +1,62 @@
+"""The npm closure store path: exactly the packages lattice.lock names, installed with scripts off and
+checked against the lock. Its name depends on the lock alone (plan.closure_derivation), so workflows
+with the same plugins share it."""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from ..errors import LatticeError
+from .lockfile import LOCK_FILE
+from .npm import ROOT_NAME, npm, to_npm_lockfile
+
+
+def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: bool) -> None:
+    """Install exactly the locked packages, install scripts off. npm checks each tarball against the
+    lock's integrity hash; we then check that every package the lock needs on this platform is there at
+    its locked version. (`npm ci` is not usable: it refuses a lock whose optional platform packages the
+    registry lacks, and a partial mirror lacks some.)"""
+    manifest = {"name": ROOT_NAME, "version": "0.0.0", "private": True, "dependencies": lock["roots"]}
+    (out / "package.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    npm_lock = json.dumps(to_npm_lockfile(manifest, lock["packages"]), indent=2, sort_keys=True) + "\n"
+    (out / "package-lock.json").write_text(npm_lock)
+    npm(["install", "--no-save", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund",
+         "--omit=dev", "--no-bin-links"], cwd=out, offline=offline, path_prefix=node_path / "bin")
+    (out / "package-lock.json").write_text(npm_lock)  # exactly the lock, whatever npm thought of it
+    # npm's hidden lockfile records registry addresses and install times: not part of the closure.
+    (out / "node_modules" / ".package-lock.json").unlink(missing_ok=True)
+    check_closure(out, lock)
+
+
+def _matches_platform(entry: dict[str, Any]) -> bool:
+    system = {"Linux": "linux", "Darwin": "darwin"}.get(platform.system(), platform.system().lower())
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(platform.machine().lower(),
+                                                                      platform.machine().lower())
+    for key, value in (("os", system), ("cpu", arch)):
+        allowed = entry.get(key)
+        if allowed and not any(a == value for a in allowed) and not (
+                any(a.startswith("!") for a in allowed) and f"!{value}" not in allowed):
+            return False
+    return True
+
+
+def check_closure(out: Path, lock: dict[str, Any]) -> None:
+    """Every package the lock needs here is installed at its locked version."""
+    wrong = []
+    for where, entry in lock["packages"].items():
+        if not _matches_platform(entry):
+            continue
+        try:
+            installed = json.loads((out / where / "package.json").read_text()).get("version")
+        except (OSError, ValueError):
+            installed = None
+        if installed is None and entry.get("optional"):
+            continue  # an optional package npm could not install here (libc, a mirror without it)
+        if installed != entry.get("version"):
+            wrong.append(f"{where} is {installed or 'missing'}, locked {entry.get('version')}")
+    if wrong:
+        raise LatticeError(f"npm did not install what {LOCK_FILE} says: {'; '.join(wrong[:3])}"
+                           + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
+

@@ -1,0 +1,120 @@
+"""The three derivations of a workflow — what `lattice build` would build, named before anything is built,
+without jinja2 or npm, so a no-op build is a few stats and `lattice status` can tell drift from the
+name alone:
+
+    node-<version>        nodeenv --node=system, made relocatable              (node.py)
+    opencode-<v>-closure  the npm closure of opencode-ai and the plugins       (closure.py)
+    <workflow name>       rendered opencode config, agents, commands, bridge,  (workflow_env.py)
+                          `file:` plugins and `bin/opencode`; references the other two
+
+The workflow path's inputs are the resolved configuration, the agent files' text, the lock's sources,
+the platform's opencode package, and the builder: every file of the lattice_env package and every
+template (store/FORMAT.md, "Builder"), as Nix takes the builder as an input. Two workflows with the
+same plugins share one closure; a config-only change rebuilds only the small workflow path."""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..config.load import Loaded
+from ..errors import LatticeError
+from ..opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
+from ..store import names as store
+from .lockfile import LOCK_FILE
+from .node import node_env_inputs
+
+
+@dataclass(frozen=True)
+class Plan:
+    node: dict[str, Any]
+    closure: dict[str, Any]
+    env: dict[str, Any]
+    lock: dict[str, Any]
+
+    def names(self) -> dict[str, str]:
+        return {k: store.store_name(getattr(self, k)) for k in ("node", "closure", "env")}
+
+
+def platform_package(lock: dict[str, Any]) -> str:
+    """The opencode binary package for this machine, as opencode-ai's own postinstall would choose."""
+    system = {"Linux": "linux", "Darwin": "darwin"}.get(platform.system())
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+    if system is None or arch is None:
+        raise LatticeError(f"opencode has no build for {platform.system()} {platform.machine()}")
+    base = f"opencode-{system}-{arch}"
+    musl = system == "linux" and any(Path("/lib").glob("ld-musl-*"))
+    avx2 = True
+    if arch == "x64" and system == "linux":
+        try:
+            avx2 = " avx2 " in " " + Path("/proc/cpuinfo").read_text().replace("\t", " ").replace("\n", " ") + " "
+        except OSError:
+            pass
+    variants = [base + "-musl"] if musl else []
+    variants += [base] if avx2 else [base + "-baseline", base]
+    locked = {p.rsplit("node_modules/", 1)[-1] for p in lock["packages"]}
+    for name in variants:
+        if name in locked:
+            return name
+    raise LatticeError(f"{LOCK_FILE} has no opencode binary for this platform ({' or '.join(variants)}); "
+                       f"the registry may lack it (see `unavailable` in {LOCK_FILE})")
+
+
+
+def builder_files() -> list[tuple[str, str]]:
+    """Every file that can shape what a build writes, as (name, path): the lattice_env package's own
+    files (`lattice_env/…`) and the templates (`templates/…`), wherever they are installed (a wheel
+    ships the templates inside the package, an editable install beside it). Bytecode is not source."""
+    from importlib import resources
+
+    package = Path(__file__).resolve().parent.parent
+    templates = Path(str(resources.files("lattice_env.templates"))).resolve()
+    found: list[tuple[str, str]] = []
+    for prefix, top in (("lattice_env", package), ("templates", templates)):
+        for directory, dirs, files in os.walk(top):
+            here = Path(directory)
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and here / d != templates)
+            rel = here.relative_to(top).as_posix()
+            for name in files:
+                if not name.endswith((".pyc", ".pyo")):
+                    found.append((f"{prefix}/{name}" if rel == "." else f"{prefix}/{rel}/{name}",
+                                  os.path.join(directory, name)))
+    return sorted(found)
+
+
+def builder_hash() -> str:
+    """sha256 over the name and content hash of each of `builder_files()`: a change to any of them is a
+    new workflow derivation."""
+    digest = hashlib.sha256()
+    for name, path in builder_files():
+        with open(path, "rb") as f:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
+
+
+def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
+    """The npm closure depends on the lock alone: workflows with the same plugins share it."""
+    return store.derivation(f"{OPENCODE_PACKAGE}-{OPENCODE_VERSION}-closure", "npm-closure",
+                            {"roots": lock["roots"], "packages": lock["packages"], "npm": lock["node"]["npm"]})
+
+
+def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:
+    wf = loaded.workflow
+    node_inputs = node_env_inputs()
+    node = store.derivation(f"node-{node_inputs['toolchain']['version'].lstrip('v')}", "node-env", node_inputs)
+    closure = closure_derivation(lock)
+    prompts = {a.name: {"prompt": a.prompt, "frontmatter": dict(a.frontmatter)} for a in wf.agents.values()}
+    env = store.derivation(wf.name, "workflow", {
+        "lattice": __version__,
+        "builder": builder_hash(),
+        "config": loaded.config.data,
+        "agents": prompts,
+        "sources": lock.get("sources", {}),
+        "platform": platform_package(lock),
+    }, references=[store.store_name(node), store.store_name(closure)])
+    return Plan(node=node, closure=closure, env=env, lock=lock)
+

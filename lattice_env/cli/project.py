@@ -1,0 +1,106 @@
+"""`lattice init`, `validate`, `generate`, `config`: writing and checking a project's configuration."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import ConfigError
+from .app import App, cli, json_option, pass_app
+from .output import emit, plural, show, warn
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option("--name", help="Workflow name (default: the directory's name).")
+@pass_app
+def init(app: App, directory: Path | None, force: bool, name: str | None) -> None:
+    """Create a commented lattice.yaml and starter agents in DIRECTORY (default: here)."""
+    from ..share.init import init_project
+
+    target = directory or app.directory or Path.cwd()
+    written = init_project(target, force=force, name=name)
+    for path in written:
+        emit(f"  wrote {path}")
+    emit(f"Initialised {target}. Next: `lattice validate`, then `lattice generate`.")
+
+
+def _diag_json(d: Any) -> dict[str, Any]:
+    return {"file": d.file, "line": d.line, "col": d.col, "key": d.key, "message": d.message,
+            "severity": d.severity, "text": str(d)}
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Treat warnings (unset env vars, unreachable servers) as errors.")
+@click.option("--offline", is_flag=True, help="Do not probe local model servers.")
+@json_option
+@pass_app
+def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
+    """Check lattice.yaml, lattice.local.yaml and every agent file; report every problem."""
+    from ..providers.probe import runtime_warnings
+
+    try:
+        loaded = app.load()
+    except ConfigError as exc:
+        if as_json:
+            show({"valid": False, "diagnostics": [_diag_json(d) for d in exc.diagnostics]}, True)
+            raise SystemExit(1) from None
+        raise
+    warnings = list(loaded.warnings) + runtime_warnings(loaded, probe=not offline)
+    wf = loaded.workflow
+    valid = not (strict and warnings)
+    if not as_json:
+        warn(warnings)
+    state = "valid" if valid else "invalid (--strict: warnings count as errors)"
+    counts = ", ".join(plural(n, word) for n, word in (
+        (len(wf.agents), "agent"), (len(wf.providers), "provider"), (len(wf.plugins), "plugin"),
+        (len(warnings), "warning")))
+    show({"valid": valid, "diagnostics": [_diag_json(d) for d in warnings], "workflow": wf.name,
+          "agents": len(wf.agents), "providers": len(wf.providers), "plugins": len(wf.plugins),
+          "files": [str(f) for f in wf.files]}, as_json, [f"{wf.name}: {state} ({counts})"])
+    if not valid:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write into DIR instead of the project (where opencode looks).")
+@click.option("--force", is_flag=True, help="Overwrite files Lattice did not generate.")
+@click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
+@pass_app
+def generate(app: App, out: Path | None, force: bool, as_json: bool) -> None:
+    """Render opencode.json, oh-my-opencode.json, agent and command files."""
+    from ..opencode.generate import write_generated
+
+    loaded = app.load()
+    warn(loaded.warnings)
+    result = write_generated(loaded.workflow, out=out, force=force)
+    show({"out": str(result.out), "files": [{"path": p, "status": s} for p, s in result.files]}, as_json,
+         [*(f"  {status:9} {path}" for path, status in result.files),
+          f"Generated {len(result.files)} files in {result.out}"])
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON instead of YAML.")
+@click.option("--sources", is_flag=True, help="Show the file and line every value came from.")
+@pass_app
+def config_cmd(app: App, as_json: bool, sources: bool) -> None:
+    """Print the resolved configuration (global + project + local)."""
+    from ..config.document import dotted
+    from ..config.sources import load_config
+
+    config = load_config(file=app.file, directory=app.directory)
+    if sources:
+        rows = [(dotted(p), v, str(o)) for p, v, o in config.leaves()]
+        show([{"key": k, "value": v, "source": s} for k, v, s in rows], as_json,
+             [f"{key} = {json.dumps(value, ensure_ascii=False)}  # {source}" for key, value, source in rows])
+        return
+    if as_json:
+        show(config.data, True)
+        return
+    import yaml
+
+    click.echo(yaml.safe_dump(config.data, sort_keys=False, allow_unicode=True), nl=False)

@@ -1,0 +1,67 @@
+"""`lattice store ls|verify|gc|optimise|why`: inspecting and maintaining the store (store/)."""
+from __future__ import annotations
+
+import click
+
+from .app import cli as root
+from .app import json_option
+from .output import emit, show, size
+
+
+@root.group("store")
+def store_group() -> None:
+    """Inspect and maintain the store of built environments."""
+
+
+@store_group.command("ls")
+@json_option
+def store_ls(as_json: bool) -> None:
+    """List store paths with their size and references."""
+    from ..store.verify import ls
+
+    rows = ls()
+    show(rows, as_json, lambda: [f"{row['path']}  {size(row['size'])}  {len(row['references'])} references"
+                                 for row in rows])
+
+
+@store_group.command("verify")
+@click.argument("paths", nargs=-1)
+def store_verify(paths: tuple[str, ...]) -> None:
+    """Recompute each store PATH (default: all) against its manifest; exit 1 on any difference."""
+    from ..store.verify import verify
+
+    problems = verify(paths or None)
+    for problem in problems:
+        emit(str(problem))
+    if problems:
+        raise SystemExit(1)
+
+
+@store_group.command("gc")
+@click.option("--dry-run", is_flag=True, help="Only print what would be removed.")
+def store_gc(dry_run: bool) -> None:
+    """Remove store paths no profile generation or running build references."""
+    from ..store.gc import gc
+
+    result = gc(dry_run=dry_run)
+    for name in result.removed + result.stale:
+        emit(f"  {'would remove' if dry_run else 'removed'} {name}")
+    emit(f"{len(result.removed)} store paths, {len(result.stale)} leftovers: "
+         f"{size(result.bytes_freed)} {'would be freed' if dry_run else 'freed'}")
+
+
+@store_group.command("optimise")
+def store_optimise() -> None:
+    """Hard-link identical files across store paths."""
+    from ..store.optimise import optimise
+
+    emit(f"{size(optimise())} saved")
+
+
+@store_group.command("why")
+@click.argument("path")
+def store_why(path: str) -> None:
+    """Show which roots keep store PATH alive (exit 1 when none does)."""
+    from ..store.gc import describe
+
+    emit(describe(path))

@@ -1,0 +1,336 @@
+"""Semantic checks: rules that look at more than one key (routing vs providers, triggers across agents,
+per-strategy keys, built-in actions, `when` conditions, MCP servers). Each problem is one located
+diagnostic; the checks are defensive because they also run when the schema already found errors."""
+from __future__ import annotations
+
+import re
+import shlex
+import string
+from typing import Any
+
+from ..hooks import conditions
+from ..providers.kinds import NATIVE, reachable_without_base_url
+from .diagnostics import Diagnostic, did_you_mean
+from .document import Path_, dotted
+from .mcp import KNOWN as _KNOWN
+from .model import split_model
+from .plugin_specs import PluginSpecError, parse_plugin
+from .schema import VCS_CONFIG, VCS_PRESETS
+from .sources import ResolvedConfig
+
+# Built-in actions: what hooks may do, and what custom commands may run.
+HOOK_ACTIONS = (
+    "vcs.checkpoint", "vcs.commit", "vcs.push", "vcs.undo", "route.fallback", "route.skip_provider",
+    "notify.terminal", "notify.slack", "log.info", "log.warning", "log.error",
+)
+COMMAND_ACTIONS = (
+    "vcs.push", "vcs.undo", "vcs.status", "vcs.checkpoint", "vcs.commit",
+    "providers.status", "agents.status", "routing.status", "routing.reset", "status",
+)
+KNOWN_MCP = tuple(_KNOWN)  # servers Lattice can wire without a command or url
+ROUTING_KEYS = {  # in the order of schema.STRATEGIES, which messages list
+    "fallback": {"models"},
+    "pattern": {"pattern"},
+    "weighted": {"weights", "track"},
+    "round_robin": {"models"},
+    "burst": {"iterate", "final", "burst_size", "final_trigger"},
+}
+REQUIRED_KEYS = {
+    "fallback": ("models",), "round_robin": ("models",), "pattern": ("pattern",),
+    "weighted": ("weights",), "burst": ("iterate", "final", "burst_size"),
+}
+COMMON_ROUTING_KEYS = {"strategy", "on_unavailable", "fallback_models"}
+VCS_KEYS_BY_PRESET = {
+    "workspace_dir": ("jj-workspace",), "gate_enforcement": ("jj-workspace",),
+    "auto_cleanup": ("jj-workspace",), "branch_prefix": ("git-stash",),
+}
+VCS_CONFIG_KEYS = set(VCS_CONFIG)
+MESSAGE_FIELDS = {"agent", "summary", "provider", "model", "date"}
+_TRIGGER = r"/[A-Za-z0-9][A-Za-z0-9._-]*"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_REF = re.compile(r"\$\{([^}]*)\}")
+
+
+class Checker:
+    def __init__(self, config: ResolvedConfig) -> None:
+        self.config = config
+        self.data = config.data
+        self.out: list[Diagnostic] = []
+
+    def error(self, path: Path_, message: str, severity: str = "error") -> None:
+        o = self.config.where(path)  # at the key for a mapping key, at the item for a list item
+        self.out.append(Diagnostic(o.file, o.line, o.col, dotted(path), message, severity))
+
+    def get(self, *path: Any, kind: type | tuple[type, ...] = object) -> Any:
+        value: Any = self.data
+        for part in path:
+            if not isinstance(value, dict) or part not in value:
+                return None
+            value = value[part]
+        return value if isinstance(value, kind) else None
+
+    def run(self) -> list[Diagnostic]:
+        for check in (self.metadata, self.routing, self.triggers, self.providers, self.plugins,
+                      self.mcp, self.commands, self.hooks, self.vcs):
+            check()
+        return self.out
+
+    # ── sections ────────────────────────────────────────────────────────────
+    def metadata(self) -> None:
+        if "name" not in self.data:
+            self.error((), "missing required key 'name' (the workflow's name)")
+
+    def routing(self) -> None:
+        default = self.get("defaults", "routing", kind=(list, dict))
+        if default is not None:
+            self.check_routing(("defaults", "routing"), default)
+        for name, agent in (self.get("agents", kind=dict) or {}).items():
+            if not isinstance(agent, dict):
+                continue
+            routing = agent.get("routing")
+            if isinstance(routing, (list, dict)):
+                self.check_routing(("agents", name, "routing"), routing)
+            elif routing is None and default is None:
+                self.error(("agents", name), "no routing: give the agent `routing:` or set defaults.routing")
+
+    def check_routing(self, path: Path_, routing: list[Any] | dict[str, Any]) -> None:
+        if isinstance(routing, list):
+            if not routing:
+                self.error(path, "needs at least one model")
+            self.check_models(path, enumerate(routing))
+            return
+        strategy = routing.get("strategy")
+        if strategy is None:
+            if not any(did_you_mean(str(k), ["strategy"]) for k in routing):  # else: a typo, reported
+                self.error(path, f"missing key 'strategy' (one of {', '.join(ROUTING_KEYS)})")
+            return
+        if strategy not in ROUTING_KEYS:
+            return  # the schema already reported it
+        allowed = ROUTING_KEYS[strategy] | COMMON_ROUTING_KEYS
+        for key in routing:
+            if key not in allowed and key in set().union(*ROUTING_KEYS.values()):
+                owners = [s for s, keys in ROUTING_KEYS.items() if key in keys]
+                self.error((*path, key), f"'{key}' does not apply to strategy {strategy} "
+                                         f"(it belongs to {' and '.join(owners)})")
+        for key in REQUIRED_KEYS[strategy]:
+            if key not in routing:
+                self.error(path, f"strategy {strategy} needs '{key}'")
+        for key in ("models", "pattern", "weights"):
+            if key in routing and routing[key] in ([], {}):
+                self.error((*path, key), "needs at least one model")
+        weights = routing.get("weights")
+        if isinstance(weights, dict):
+            for model, weight in weights.items():
+                if isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight <= 0:
+                    self.error((*path, "weights", model), f"weight must be positive, not {weight}")
+            self.check_models((*path, "weights"), ((m, m) for m in weights))
+        size = routing.get("burst_size")
+        if isinstance(size, int) and not isinstance(size, bool) and size <= 0:
+            self.error((*path, "burst_size"), f"must be at least 1, not {size}")
+        for key in ("models", "pattern", "fallback_models"):
+            if isinstance(routing.get(key), list):
+                self.check_models((*path, key), enumerate(routing[key]))
+        for key in ("iterate", "final"):
+            if isinstance(routing.get(key), str):
+                self.check_models(path, [(key, routing[key])])
+        mode = routing.get("on_unavailable")
+        if mode == "fallback" and not routing.get("fallback_models"):
+            self.error((*path, "on_unavailable"), "on_unavailable: fallback needs 'fallback_models'")
+        if routing.get("fallback_models") and mode != "fallback":
+            self.error((*path, "fallback_models"),
+                       "fallback_models is only used with on_unavailable: fallback")
+
+    def check_models(self, path: Path_, items: Any) -> None:
+        providers = self.get("providers", kind=dict) or {}
+        for index, ref in items:
+            if not isinstance(ref, str):
+                continue
+            where = (*path, index)
+            provider, model = split_model(ref)
+            if not model or not provider:
+                self.error(where, f"'{ref}' is not provider/model")
+                continue
+            if provider not in providers:
+                declared = ", ".join(sorted(providers)) or "none"
+                self.error(where, f"'{ref}': provider '{provider}' is not declared in providers "
+                                  f"(declared: {declared}){did_you_mean(provider, list(providers))}")
+                continue
+            entry = providers.get(provider)
+            listed = entry.get("models") if isinstance(entry, dict) else None
+            if isinstance(listed, list) and listed and model not in listed:
+                self.error(where, f"'{ref}': model '{model}' is not in providers.{provider}.models "
+                                  f"({', '.join(map(str, listed))}){did_you_mean(model, list(map(str, listed)))}")
+
+    def triggers(self) -> None:
+        seen: dict[str, str] = {}
+        commands = self.get("commands", kind=dict) or {}
+        for name, agent in (self.get("agents", kind=dict) or {}).items():
+            triggers = agent.get("triggers") if isinstance(agent, dict) else None
+            if not isinstance(triggers, list):
+                continue
+            for i, trigger in enumerate(triggers):
+                if not isinstance(trigger, str):
+                    continue
+                where = ("agents", name, "triggers", i)
+                if not re.fullmatch(_TRIGGER, trigger):
+                    words = re.findall(_TRIGGER[1:], trigger)
+                    self.error(where, f"trigger '{trigger}' must start with '/' followed by a name "
+                                      f"(like /{words[0] if words else 'plan'})")
+                    continue
+                if trigger in seen:
+                    self.error(where, f"trigger '{trigger}' is already used by agent '{seen[trigger]}'")
+                    continue
+                seen[trigger] = name
+                if trigger[1:] in commands:
+                    self.error(where, f"trigger '{trigger}' is also the name of command '{trigger[1:]}'")
+
+    def providers(self) -> None:
+        for name, provider in (self.get("providers", kind=dict) or {}).items():
+            if provider is None or isinstance(provider, dict):  # `ollama:` alone declares a provider too
+                if not (provider or {}).get("base_url") and not reachable_without_base_url(name):
+                    self.error(("providers", name), f"has no base_url, and only {', '.join(NATIVE)} and "
+                               f"ollama have a default endpoint: calls routed to {name} would fail (give it "
+                               "base_url:, an OpenAI-compatible server)", severity="warning")
+            if not isinstance(provider, dict):
+                continue
+            budget = provider.get("local_budget")
+            if isinstance(budget, str) and budget != "unlimited":
+                self.error(("providers", name, "local_budget"),
+                           f"must be a number (dollars) or 'unlimited', not '{budget}'"
+                           f"{did_you_mean(budget, ['unlimited'])}")
+            elif isinstance(budget, (int, float)) and not isinstance(budget, bool) and budget < 0:
+                self.error(("providers", name, "local_budget"), f"must not be negative, not {budget}")
+            if "budget_period" in provider and budget in (None, "unlimited"):
+                self.error(("providers", name, "budget_period"),
+                           "has no effect without a local_budget (dollars) to count against",
+                           severity="warning")
+            if provider.get("env") and provider.get("auth"):
+                self.error(("providers", name, "auth"), "give either env or auth, not both")
+
+    def plugins(self) -> None:
+        seen: dict[str, int] = {}
+        for i, spec in enumerate(self.get("plugins", kind=list) or []):
+            if not isinstance(spec, str):
+                continue
+            try:
+                plugin = parse_plugin(spec)
+            except PluginSpecError as exc:
+                self.error(("plugins", i), str(exc))
+                continue
+            if plugin.short_name in seen:
+                self.error(("plugins", i), f"plugin '{plugin.short_name}' is listed twice "
+                                           f"(also plugins[{seen[plugin.short_name]}])")
+            seen.setdefault(plugin.short_name, i)
+            if plugin.kind == "file" and not (self.config.root / plugin.name).exists():
+                self.error(("plugins", i), f"'{spec}': {plugin.name} does not exist")
+        for name in self.get("plugin_config", kind=dict) or {}:
+            if name not in seen:
+                self.error(("plugin_config", name), f"plugin '{name}' is not in plugins; this "
+                           f"configuration is unused{did_you_mean(name, list(seen))}",
+                           severity="warning")
+
+    def mcp(self) -> None:
+        for name, server in (self.get("mcp", kind=dict) or {}).items():
+            server = server if isinstance(server, dict) else {}
+            path = ("mcp", name)
+            local, remote = "command" in server, "url" in server
+            if local and remote:
+                self.error(path, "give either command (a local server) or url (a remote one), not both")
+            elif not local and not remote and name not in KNOWN_MCP:
+                self.error(path, f"unknown MCP server '{name}' (known: {', '.join(KNOWN_MCP)}); give "
+                                 f"command for a local server or url for a remote one"
+                                 f"{did_you_mean(name, list(KNOWN_MCP))}")
+            command = server.get("command")
+            if isinstance(command, str):
+                try:
+                    if not shlex.split(command):
+                        self.error((*path, "command"), "needs at least the program to run")
+                except ValueError as exc:
+                    self.error((*path, "command"), f"cannot split command into words: {exc}")
+            elif command == []:
+                self.error((*path, "command"), "needs at least the program to run")
+            for key, needs in (("args", "command"), ("env", "command"), ("headers", "url")):
+                if key in server and needs not in server:
+                    self.error((*path, key), f"'{key}' needs '{needs}'")
+            for table in ("env", "headers"):
+                for var, value in (server.get(table) or {}).items() if isinstance(server.get(table), dict) else ():
+                    self.check_env_value((*path, table, var), var, value)
+
+    def check_env_value(self, path: Path_, var: str, value: Any) -> None:
+        if not isinstance(value, str):
+            return
+        for ref in _ENV_REF.findall(value):
+            if not _IDENT.fullmatch(ref):
+                self.error(path, f"'${{{ref}}}' is not a valid environment variable name")
+        if not _ENV_REF.search(value) and re.search(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", var, re.I):
+            self.error(path, f"looks like a secret written in plain text; reference an environment "
+                             f"variable instead (\"${{{var.upper()}}}\")", severity="warning")
+
+    def commands(self) -> None:
+        for name, command in (self.get("commands", kind=dict) or {}).items():
+            action = command.get("action") if isinstance(command, dict) else None
+            if isinstance(action, str) and action not in COMMAND_ACTIONS:
+                self.error(("commands", name, "action"), f"unknown action '{action}' (expected "
+                           f"{', '.join(COMMAND_ACTIONS)}){did_you_mean(action, list(COMMAND_ACTIONS))}")
+
+    def hooks(self) -> None:
+        for event, entries in (self.get("hooks", kind=dict) or {}).items():
+            if not isinstance(entries, list):
+                continue
+            for i, entry in enumerate(entries):
+                if not isinstance(entry, dict):
+                    continue
+                path = ("hooks", event, i)
+                action = entry.get("action")
+                if isinstance(action, str) and action not in HOOK_ACTIONS:
+                    self.error((*path, "action"), f"unknown action '{action}' (expected "
+                               f"{', '.join(HOOK_ACTIONS)}){did_you_mean(action, list(HOOK_ACTIONS))}")
+                when = entry.get("when")
+                if isinstance(when, str):
+                    try:
+                        conditions.parse(when)
+                    except conditions.ConditionError as exc:
+                        self.error((*path, "when"), f"invalid condition: {exc}")
+                if "channel" in entry and action != "notify.slack":
+                    self.error((*path, "channel"), "channel only applies to action notify.slack")
+
+    def vcs(self) -> None:
+        vcs = self.get("vcs", kind=dict) or {}
+        preset = vcs.get("preset", "none")  # no preset is preset none
+        config = self.get("vcs", "config", kind=dict) or {}
+        for key, value in config.items():
+            presets = VCS_KEYS_BY_PRESET.get(key)
+            if preset == "none" and key in VCS_CONFIG_KEYS:
+                why = ("to preset none (no VCS integration)" if "preset" in vcs else
+                       f"without vcs.preset (set one of {', '.join(p for p in VCS_PRESETS if p != 'none')})")
+                self.error(("vcs", "config", key), f"'{key}' does not apply {why}")
+                continue
+            if presets and preset in VCS_PRESETS and preset not in presets:
+                self.error(("vcs", "config", key), f"'{key}' only applies to preset "
+                           f"{' or '.join(presets)}, not {preset}")
+            if isinstance(value, str) and key.endswith("_message"):
+                try:
+                    fields = _format_fields(value)
+                except ValueError:
+                    self.error(("vcs", "config", key), "unbalanced '{' or '}' (write {{ or }} for a "
+                                                       "literal brace)")
+                    continue
+                expected = ", ".join("{" + f + "}" for f in sorted(MESSAGE_FIELDS))
+                for field in dict.fromkeys(fields):
+                    if field not in MESSAGE_FIELDS:
+                        self.error(("vcs", "config", key), f"unknown placeholder '{{{field}}}' "
+                                   f"(expected {expected})"
+                                   + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(MESSAGE_FIELDS)]))
+
+
+def _format_fields(template: str) -> list[str]:
+    """The `{placeholders}` of a message, with their format spec; ValueError when braces don't pair."""
+    fields = []
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is not None:
+            fields.append(field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else ""))
+    return fields
+
+
+def semantic_checks(config: ResolvedConfig) -> list[Diagnostic]:
+    return Checker(config).run()

@@ -1,0 +1,37 @@
+"""`Diagnostic`: one located problem in a configuration file, as `ConfigError` carries them. Kept out
+of errors.py, which every hot command imports: NamedTuple needs `typing`, a tenth of `rollback`'s time."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Diagnostic(NamedTuple):  # not a dataclass: dataclasses imports inspect
+    """One located problem: `file:line:col: key.path: message`.
+
+    `line`/`col` are 1-based; 0 means unknown (the message then omits them). Immutable, hashable and
+    ordered field by field."""
+
+    file: str
+    line: int
+    col: int
+    key: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+            if self.col:
+                where += f":{self.col}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}: {prefix}{key}{self.message}"
+
+
+def did_you_mean(word: str, options: list[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `options`, or "" when none is close."""
+    import difflib  # on error paths only: it imports re and heapq
+
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,89 @@
+"""The typed, immutable Workflow that everything after validation works from."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..routing.types import Provider, Routing, split_model  # noqa: F401  (the routing parts live there)
+from .plugin_specs import PluginSpec
+
+
+def frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    path: str  # as written, relative to agents_dir
+    prompt_file: Path
+    prompt: str  # the system prompt: the file without its frontmatter
+    description: str
+    triggers: tuple[str, ...]
+    routing: Routing
+    routing_inherited: bool  # True when it comes from defaults.routing
+    frontmatter: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        """The default model: the routing's first candidate."""
+        return self.routing.candidates()[0]
+
+
+@dataclass(frozen=True)
+class McpServer:
+    name: str
+    kind: str  # "local" | "remote"
+    enabled: bool
+    description: str = ""
+    command: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Hook:
+    event: str
+    action: str
+    when: str = "always"
+    notify: bool = False
+    message: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    description: str
+    version: str
+    author: str
+    vcs_preset: str
+    vcs_config: Mapping[str, Any]
+    plugins: tuple[PluginSpec, ...]
+    providers: Mapping[str, Provider]
+    agents_dir: Path
+    project_instructions: bool  # the repository's AGENTS.md reaches the agents (store environments)
+    default_routing: Routing | None
+    agents: Mapping[str, Agent]
+    plugin_config: Mapping[str, Any]
+    mcp: Mapping[str, McpServer]
+    commands: Mapping[str, Command]
+    hooks: Mapping[str, tuple[Hook, ...]]
+    root: Path  # the project directory
+    project_file: Path
+    files: tuple[Path, ...]  # configuration sources read, lowest first
+
+    def trigger_map(self) -> dict[str, str]:
+        """`/architect` → `architect`, for every trigger of every agent."""
+        return {t: a.name for a in self.agents.values() for t in a.triggers}

@@ -1,0 +1,179 @@
+"""Configuration sources and how they merge.
+
+Sources, lowest first: the global `<config dir>/lattice.yaml`, the project's `lattice.yaml`, then
+`lattice.local.yaml` beside it. Maps merge key by key; lists and scalars are replaced whole; `null`
+removes a key that a lower source set (a key that first appears as `null` stays, as an empty value, so
+`ollama:` with nothing under it still declares the provider). Every path keeps the file, line and
+column it came from, for error messages and `lattice config --sources`.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .. import paths
+from ..errors import ConfigError, LatticeError
+from .diagnostics import Diagnostic
+from .document import Document, Mark, Path_, load_yaml
+
+
+@dataclass(frozen=True)
+class Origin:
+    file: str  # as shown in messages
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class ResolvedConfig:
+    """The merged configuration and where each part of it was written."""
+
+    data: dict[str, Any]
+    root: Path  # the project directory: relative paths in lattice.yaml are resolved from here
+    project_file: Path
+    files: list[Path] = field(default_factory=list)  # sources read, lowest first
+    origins: dict[Path_, Origin] = field(default_factory=dict)  # where each value starts
+    key_origins: dict[Path_, Origin] = field(default_factory=dict)  # where each key is written
+    raw: dict[Path_, tuple[str, str]] = field(default_factory=dict)  # YAML 1.1 trap candidates
+
+    def where(self, path: Path_, value: bool = False) -> Origin:
+        """Where a message about `path` points: at its key when it is a mapping's key (`strategy:`
+        in `strategy: lottery`, whatever is wrong with the value), at its own position when it is a
+        list item (no key). A path that is not written anywhere (a missing key, a place inside a
+        scalar) points at its nearest located ancestor, by the same rule. `value=True` gives where
+        the value itself starts instead (what `lattice config --sources` lists)."""
+        path = tuple(path)
+        while path:
+            if not value and path in self.key_origins:
+                return self.key_origins[path]
+            if path in self.origins:
+                return self.origins[path]
+            path = path[:-1]
+        return self.origins.get((), Origin(paths.display(self.project_file), 1, 1))
+
+    def leaves(self) -> Iterator[tuple[Path_, Any, Origin]]:
+        """Every scalar (and every list item) with where its value starts, in document order of the
+        merged data."""
+        def walk(value: Any, path: Path_) -> Iterator[tuple[Path_, Any, Origin]]:
+            if isinstance(value, dict) and value:
+                for k, v in value.items():
+                    yield from walk(v, (*path, k))
+            elif isinstance(value, list) and value:
+                for i, v in enumerate(value):
+                    yield from walk(v, (*path, i))
+            else:
+                yield path, value, self.where(path, value=True)
+        yield from walk(self.data, ())
+
+
+def read_document(file: Path) -> Document:
+    """Load one configuration file; a missing or unreadable file is a one-line error."""
+    shown = paths.display(file)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise LatticeError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    return load_yaml(data, shown)
+
+
+def locate_project_file(file: Path | None = None, directory: Path | None = None) -> Path:
+    """`--file` wins; otherwise the nearest lattice.yaml from `-C DIR` (or the working directory) up."""
+    if file is not None:
+        if not file.is_file():
+            raise LatticeError(f"{file}: no such file")
+        return file.absolute()
+    start = directory or Path.cwd()
+    if directory is not None and not directory.is_dir():
+        raise LatticeError(f"{directory}: no such directory")
+    found = paths.find_project_file(start)
+    if found is None:
+        raise LatticeError(
+            f"no {paths.PROJECT_FILE} in {start.absolute()} or any parent directory "
+            f"(create one with `lattice init`)"
+        )
+    return found
+
+
+def load_config(file: Path | None = None, directory: Path | None = None,
+                use_global: bool = True) -> ResolvedConfig:
+    """Read and merge every source. Collects the errors of all files before raising."""
+    project = locate_project_file(file, directory)
+    sources: list[Path] = []
+    glob = paths.global_config_file()
+    if use_global and glob.is_file():
+        sources.append(glob)
+    sources.append(project)
+    local = project.with_name(paths.LOCAL_FILE)
+    if local.is_file():
+        sources.append(local)
+
+    resolved = ResolvedConfig(data={}, root=project.parent, project_file=project)
+    errors: list[Diagnostic] = []
+    for source in sources:
+        try:
+            doc = read_document(source)
+        except ConfigError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        if doc.data is None:
+            resolved.files.append(source)
+            continue
+        if not isinstance(doc.data, dict):
+            m = doc.mark(())
+            errors.append(Diagnostic(doc.file, m.line, m.col, "",
+                                     "the top level must be a mapping of keys (name:, agents:, ...)"))
+            continue
+        resolved.files.append(source)
+        _overlay(resolved, resolved.data, doc.data, doc, ())
+    if errors:
+        raise ConfigError(errors)
+    resolved.origins[()] = Origin(paths.display(project), 1, 1)
+    return resolved
+
+
+def _origin(doc: Document, mark: Mark) -> Origin:
+    return Origin(doc.file, mark.line, mark.col)
+
+
+def _forget(resolved: ResolvedConfig, path: Path_) -> None:
+    """Drop the origins of `path` and everything under it (it is being replaced)."""
+    n = len(path)
+    for table in (resolved.origins, resolved.key_origins, resolved.raw):
+        for p in [p for p in table if p[:n] == path]:
+            del table[p]
+
+
+def _record(resolved: ResolvedConfig, doc: Document, path: Path_) -> None:
+    """Copy the marks of `path` and everything under it from `doc`."""
+    n = len(path)
+    for p, m in doc.marks.items():
+        if p[:n] == path:
+            resolved.origins[p] = _origin(doc, m)
+    for p, m in doc.key_marks.items():
+        if p[:n] == path:
+            resolved.key_origins[p] = _origin(doc, m)
+    for p, r in doc.raw.items():
+        if p[:n] == path:
+            resolved.raw[p] = r
+
+
+def _overlay(resolved: ResolvedConfig, dst: dict[str, Any], src: dict[str, Any], doc: Document,
+             path: Path_) -> None:
+    for key, value in src.items():
+        p = (*path, key)
+        if value is None and key in dst:
+            del dst[key]
+            _forget(resolved, p)
+            continue
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            resolved.key_origins[p] = _origin(doc, doc.key_marks[p])
+            _overlay(resolved, dst[key], value, doc, p)
+            continue
+        _forget(resolved, p)
+        dst[key] = copy.deepcopy(value)
+        _record(resolved, doc, p)

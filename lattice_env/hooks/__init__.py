@@ -1,0 +1,1 @@
+"""Lifecycle hooks: the `when:` condition language (conditions.py)."""

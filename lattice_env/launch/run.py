@@ -1,0 +1,79 @@
+"""`lattice run`: launch the active generation's opencode, replacing the lattice process.
+
+    lattice run                      opencode's TUI in the environment
+    lattice run /architect MSG…      `opencode run --agent architect --model <routed> MSG…`
+    lattice run -- ARGS…             `opencode ARGS…`, passed through untouched
+
+The workflow comes from the generation itself (its store manifest holds the resolved configuration), not
+from the lattice.yaml in the working directory: what runs is what was switched to, as with a Nix profile.
+The model is the routing decision (routing/decide.py) for the agent's next call, committed: each launch
+takes the next slot of a pattern, as the bridge inside opencode will for each turn. Like `lattice
+shell`, the temporary gc root is named by our pid, which exec keeps, so it lives as long as opencode.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import NamedTuple, NoReturn, Sequence
+
+from ..errors import LatticeError, UsageError
+
+
+class OpencodeInvocation(NamedTuple):
+    """How `lattice run` starts opencode: exec `argv`; `agent` and `model` when a trigger chose them."""
+
+    argv: list[str]
+    agent: str | None
+    model: str | None
+
+
+def plan_launch(env_path: str, args: Sequence[str], passthrough: bool,
+                environ: dict[str, str]) -> OpencodeInvocation:
+    opencode = os.path.join(env_path, "bin", "opencode")
+    if passthrough or not args:
+        return OpencodeInvocation([opencode, *args], None, None)
+    if not args[0].startswith("/"):
+        raise UsageError(f"expected a trigger such as /architect first, not {args[0]!r} "
+                         f"(use `lattice run -- ARGS…` to pass arguments to opencode)")
+    from ..routing.decide import route
+    from ..routing.table import table_for
+    from ..store.manifest import environment_config
+
+    table = table_for(environment_config(env_path))
+    agent = table.trigger_agent(args[0])
+    if not args[1:]:
+        raise UsageError(f"{args[0]} needs a message: lattice run {args[0]} \"what to do\"")
+    if os.path.isfile(os.path.join(env_path, "bridge", "index.mjs")):
+        # The bridge inside opencode routes (and counts) every call of the agent, fallbacks after a 429
+        # included; here only a dry run, so that "no model is available" is said before opencode starts.
+        route(table, agent, " ".join(args[1:]), commit=False, environ=environ)
+        model = f"lattice/{agent}"
+    else:
+        # The launch is a call: it takes the agent's next slot (pattern position, burst count, …).
+        model = route(table, agent, " ".join(args[1:]), commit=True, environ=environ).model
+    # `opencode run` joins its words with spaces but wraps a word that contains a space in quotes, which
+    # would reach the model; words split at spaces rejoin to exactly the message (runs of spaces and
+    # newlines included).
+    words = " ".join(args[1:]).split(" ")
+    return OpencodeInvocation([opencode, "run", "--agent", agent, "--model", model, *words], agent, model)
+
+
+def run(profile: str | None, args: Sequence[str], passthrough: bool = False) -> NoReturn:
+    from .activation import env_root
+
+    env_path = env_root(profile)
+    environ = dict(os.environ)
+    # The bridge asks this interpreter (which has lattice_env) about each call: set at run time, so the
+    # store holds no host path.
+    environ.setdefault("LATTICE_PYTHON", sys.executable)
+    launch = plan_launch(env_path, args, passthrough, environ)
+    from ..store.roots import temp_root
+
+    with temp_root(env_path):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            os.execve(launch.argv[0], launch.argv, environ)
+        except OSError as exc:
+            raise LatticeError(f"cannot start {launch.argv[0]}: {exc.strerror}") from None
+    raise AssertionError("unreachable: execve returned")

@@ -1,0 +1,199 @@
+"""What opencode should see, as data: the opencode.json document and the settings of each agent and
+command file. Pure functions of the Workflow (rendering and writing are in generate.py).
+
+Choices, each measured against opencode 1.18 (OPENCODE.md and tests/test_opencode_reads.py):
+- Agents are opencode markdown agents (`agent/<name>.md`): opencode never substitutes `{env:…}` or
+  `{file:…}` inside a markdown body, while it does inside every JSON string — a prompt that mentions
+  `{env:HOME}` must reach the model as written, and never pull a secret into a request.
+- Provider keys are `{env:VAR}` references; nothing secret is ever written.
+- `"$schema"` is always present, or opencode rewrites the file to add it.
+- Each lattice trigger (`/architect`) is also an opencode command that hands its arguments to the agent,
+  so triggers work inside opencode's TUI the same way as with `lattice run`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..config.model import Agent, Command, Workflow, split_model
+from ..errors import LatticeError
+from ..providers.kinds import NATIVE, endpoint
+from .mcp import opencode_entry
+
+# The opencode runtime Lattice generates for and tests against (npm package, exact version).
+OPENCODE_PACKAGE = "opencode-ai"
+OPENCODE_VERSION = "1.18.33"
+SCHEMA_URL = "https://opencode.ai/config.json"
+OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"  # built into the opencode binary: no install
+
+# Frontmatter keys passed to opencode as they are (model_preference and max_tokens are Lattice hints).
+AGENT_KEYS = ("mode", "temperature", "top_p", "tools", "permission", "color", "steps", "disable", "hidden")
+
+# What a custom command's built-in action runs; the command's output is fed to the agent
+# through opencode's !`…` shell substitution in command templates.
+ACTION_ARGV: dict[str, tuple[str, ...]] = {
+    "vcs.push": ("lattice", "vcs", "push"),
+    "vcs.undo": ("lattice", "vcs", "undo"),
+    "vcs.status": ("lattice", "vcs", "status"),
+    "vcs.checkpoint": ("lattice", "vcs", "checkpoint"),
+    "vcs.commit": ("lattice", "vcs", "commit"),
+    "providers.status": ("lattice", "status", "providers"),
+    "agents.status": ("lattice", "status", "agents"),
+    "routing.status": ("lattice", "routing"),
+    "routing.reset": ("lattice", "routing", "reset"),
+    "status": ("lattice", "status"),
+}
+
+
+def provider_entries(workflow: Workflow) -> dict[str, Any]:
+    """`provider` section: key references, local servers through the built-in OpenAI-compatible SDK,
+    and every routed model declared so opencode knows it without the online catalogue."""
+    routed: dict[str, set[str]] = {name: set() for name in workflow.providers}
+    for agent in workflow.agents.values():
+        for ref in agent.routing.candidates():
+            provider, model = split_model(ref)
+            routed.setdefault(provider, set()).add(model)
+    if workflow.default_routing:
+        for ref in workflow.default_routing.candidates():
+            provider, model = split_model(ref)
+            routed.setdefault(provider, set()).add(model)
+    out: dict[str, Any] = {}
+    for name, provider in workflow.providers.items():
+        entry: dict[str, Any] = {}
+        options: dict[str, Any] = {}
+        # provider_kinds.py: native names keep opencode's own provider (a base_url only moves its endpoint);
+        # any other name is an OpenAI-compatible provider at its base_url.
+        custom = name not in NATIVE and endpoint(name, provider.base_url) is not None
+        if custom:
+            entry["npm"] = OPENAI_COMPATIBLE
+            entry["name"] = name
+        url = endpoint(name, provider.base_url)
+        if url:
+            options["baseURL"] = url
+        if provider.env:
+            options["apiKey"] = "{env:" + provider.env + "}"
+        if options:
+            entry["options"] = options
+        models = sorted(set(provider.models) | routed.get(name, set()))
+        if custom and models:
+            entry["models"] = {m: {"name": m} for m in models}
+        out[name] = entry
+    return out
+
+
+# The routing bridge (templates/env/bridge/): a local AI-SDK provider opencode imports by file URL with no
+# install step; the wrapper sets LATTICE_ENV from its own location, so the store path stays relocatable.
+BRIDGE_PROVIDER = "lattice"
+BRIDGE_NPM = "file://{env:LATTICE_ENV}/bridge/index.mjs"
+
+
+def bridge_model(agent: Agent) -> str:
+    """The model an agent names inside a store environment: the bridge routes each of its calls."""
+    return f"{BRIDGE_PROVIDER}/{agent.name}"
+
+
+def bridge_provider(workflow: Workflow) -> dict[str, Any]:
+    """`provider.lattice`: one model per agent, each call routed by Lattice and sent to the real provider
+    (keys are read from the process environment at call time, never written here)."""
+    if BRIDGE_PROVIDER in workflow.providers:
+        raise LatticeError(f"a provider named {BRIDGE_PROVIDER!r} clashes with Lattice's routing bridge; "
+                           f"rename it in lattice.yaml")
+    return {"npm": BRIDGE_NPM, "name": "Lattice routing",
+            "models": {a.name: {"name": f"{a.name} (routed by Lattice)"} for a in workflow.agents.values()}}
+
+
+def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = None,
+                      instructions: list[str] | None = None, bridge: bool = False) -> dict[str, Any]:
+    """The whole opencode.json. The store passes `plugin_entries` (plugins at built paths),
+    `instructions` (the project's AGENTS.md, found by the wrapper) and `bridge` (agents' calls routed
+    through the environment's bridge provider)."""
+    doc: dict[str, Any] = {"$schema": SCHEMA_URL}
+    if instructions:
+        doc["instructions"] = instructions
+    providers = provider_entries(workflow)
+    if bridge and workflow.agents:
+        providers[BRIDGE_PROVIDER] = bridge_provider(workflow)
+    if providers:
+        doc["provider"] = providers
+    if workflow.default_routing:
+        doc["model"] = workflow.default_routing.candidates()[0]
+    mcp = {name: opencode_entry(server) for name, server in workflow.mcp.items()}
+    if mcp:
+        doc["mcp"] = mcp
+    plugins = plugin_entries if plugin_entries is not None else project_plugin_entries(workflow)
+    if plugins:
+        doc["plugin"] = plugins
+    return doc
+
+
+def project_plugin_entries(workflow: Workflow) -> list[Any]:
+    """Plugins as opencode installs them itself (project generate, no store): npm specs, git specs,
+    local directories; `plugin_config` for a plugin is passed as its options ([spec, options])."""
+    entries: list[Any] = []
+    for plugin in workflow.plugins:
+        if plugin.kind == "npm":
+            spec: str = f"{plugin.name}@{plugin.version}"
+        elif plugin.kind == "github":
+            spec = f"github:{plugin.name}#{plugin.version}"
+        else:
+            spec = (workflow.root / plugin.name).resolve().as_uri()
+        options = workflow.plugin_config.get(plugin.short_name)
+        if options and plugin.short_name != "oh-my-opencode":  # that one reads its own file
+            entries.append([spec, options])
+        else:
+            entries.append(spec)
+    return entries
+
+
+# Set by bin/opencode: with project configs off (so stray ones cannot leak in), opencode would drop the
+# repository's AGENTS.md too; naming it by absolute path brings it back.
+STORE_INSTRUCTIONS = ["{env:LATTICE_PROJECT_INSTRUCTIONS}"]
+
+
+def store_instructions(workflow: Workflow) -> list[str] | None:
+    """`defaults.project_instructions: false` keeps the repository's AGENTS.md out as well."""
+    return STORE_INSTRUCTIONS if workflow.project_instructions else None
+
+
+def store_plugin_entries(workflow: Workflow) -> list[Any]:
+    """Plugins as the store serves them: npm packages from the environment's closure, `file:` plugins
+    from their copy inside the environment. The paths are opencode `{env:…}` references that the
+    `bin/opencode` wrapper sets from its own location, so the store path is relocatable."""
+    entries: list[Any] = []
+    for plugin in workflow.plugins:
+        if plugin.kind == "npm":
+            spec = "{env:LATTICE_CLOSURE}/node_modules/" + plugin.name
+        elif plugin.kind == "file":
+            spec = "{env:LATTICE_ENV}/plugins/" + plugin.short_name
+        else:
+            raise LatticeError(f"{plugin.raw}: building github: plugins is not supported yet "
+                               f"(lattice lock resolves them; use an npm or file: plugin)")
+        options = workflow.plugin_config.get(plugin.short_name)
+        entries.append([spec, options] if options and plugin.short_name != "oh-my-opencode" else spec)
+    return entries
+
+
+def agent_settings(agent: Agent, model: str | None = None) -> list[tuple[str, Any]]:
+    """Frontmatter of the generated agent file, in a fixed order."""
+    settings: list[tuple[str, Any]] = [("description", agent.description or agent.name),
+                                       ("model", model or agent.model)]
+    settings += [(k, agent.frontmatter[k]) for k in AGENT_KEYS if k in agent.frontmatter]
+    return settings
+
+
+def command_files(workflow: Workflow) -> dict[str, tuple[list[tuple[str, Any]], str]]:
+    """name → (frontmatter settings, template body) for custom commands and agent triggers."""
+    out: dict[str, tuple[list[tuple[str, Any]], str]] = {}
+    for command in workflow.commands.values():
+        out[command.name] = _action_command(command)
+    for agent in workflow.agents.values():
+        for trigger in agent.triggers:
+            description = f"{agent.name}: {agent.description}" if agent.description else agent.name
+            out[trigger[1:]] = ([("description", description), ("agent", agent.name)], "$ARGUMENTS")
+    return out
+
+
+def _action_command(command: Command) -> tuple[list[tuple[str, Any]], str]:
+    argv = " ".join(ACTION_ARGV[command.action])
+    template = (f"Lattice ran `{argv}` ({command.action}); its output:\n\n!`{argv}`\n\n"
+                f"Report the result to the user briefly. $ARGUMENTS")
+    return [("description", command.description or command.action)], template

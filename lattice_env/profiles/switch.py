@@ -1,0 +1,24 @@
+"""`lattice switch` without `--generation`: build the workflow, then make it the profile's new generation.
+The build and the switch happen under a temporary gc root on the built path, so a concurrent
+`lattice store gc` cannot collect it in between; if one collected it before the root existed, the path
+is built again, rooted this time."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import links
+
+
+def build_and_switch(loaded: Any, profile: str | None = None, offline: bool = False) -> links.Moved:
+    """Build `loaded` (a config.load.Loaded) into the store and switch profile `profile` (default: the
+    active one) to it."""
+    from ..build.builder import build
+    from ..store.roots import temp_root
+    from .generations import switch_to
+
+    name = links.resolve_name(profile)
+    built = build(loaded, offline=offline)
+    with temp_root(built.path):
+        if not built.path.is_dir():  # a gc ran between the build and our root: build again, rooted now
+            built = build(loaded, offline=offline)
+        return switch_to(built.path, name)

@@ -1,0 +1,1 @@
+"""Getting a workflow into a directory: the embedded default (init.py)."""

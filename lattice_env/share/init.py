@@ -1,0 +1,39 @@
+"""`lattice init`: the embedded default workflow (templates/init), written without ever overwriting
+a file the user already has unless asked to."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .. import paths
+from ..errors import LatticeError
+from ..fsutil import atomic_write
+from ..render import read_template, render
+
+AGENTS = ("architect", "implementer", "reviewer", "quick")
+
+
+def default_name(directory: Path) -> str:
+    """A valid workflow name from the directory's name."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", directory.absolute().name).strip("-._")
+    return name or "workflow"
+
+
+def init_project(directory: Path, force: bool = False, name: str | None = None) -> list[Path]:
+    """Write lattice.yaml and the starter agents into `directory`; returns the paths written.
+
+    All-or-nothing: when any target exists (and not `force`), nothing is written."""
+    name = name or default_name(directory)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise LatticeError(f"workflow name '{name}' must be letters, digits, '.', '_' or '-'")
+    files = {directory / paths.PROJECT_FILE: render("init/lattice.yaml.j2", name=name)}
+    for agent in AGENTS:
+        files[directory / "agents" / f"{agent}.md"] = read_template(f"init/agents/{agent}.md")
+    existing = [p for p in files if p.exists()]
+    if existing and not force:
+        shown = ", ".join(paths.display(p) for p in existing)
+        raise LatticeError(f"{shown} already exist{'s' if len(existing) == 1 else ''}; "
+                           f"nothing was written (use --force to overwrite)")
+    for path, text in files.items():
+        atomic_write(path, text.encode("utf-8"))
+    return list(files)
