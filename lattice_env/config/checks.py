@@ -11,7 +11,7 @@ from typing import Any
 from ..hooks import conditions
 from ..providers.kinds import NATIVE, reachable_without_base_url
 from .diagnostics import Diagnostic, did_you_mean
-from .document import Path_, dotted
+from .document import KeyPath, dotted
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugin_specs import PluginSpecError, parse_plugin
@@ -57,7 +57,7 @@ class Checker:
         self.data = config.data
         self.out: list[Diagnostic] = []
 
-    def error(self, path: Path_, message: str, severity: str = "error") -> None:
+    def error(self, path: KeyPath, message: str, severity: str = "error") -> None:
         o = self.config.where(path)  # at the key for a mapping key, at the item for a list item
         self.out.append(Diagnostic(o.file, o.line, o.col, dotted(path), message, severity))
 
@@ -93,7 +93,7 @@ class Checker:
             elif routing is None and default is None:
                 self.error(("agents", name), "no routing: give the agent `routing:` or set defaults.routing")
 
-    def check_routing(self, path: Path_, routing: list[Any] | dict[str, Any]) -> None:
+    def check_routing(self, path: KeyPath, routing: list[Any] | dict[str, Any]) -> None:
         if isinstance(routing, list):
             if not routing:
                 self.error(path, "needs at least one model")
@@ -140,7 +140,7 @@ class Checker:
             self.error((*path, "fallback_models"),
                        "fallback_models is only used with on_unavailable: fallback")
 
-    def check_models(self, path: Path_, items: Any) -> None:
+    def check_models(self, path: KeyPath, items: Any) -> None:
         providers = self.get("providers", kind=dict) or {}
         for index, ref in items:
             if not isinstance(ref, str):
@@ -256,7 +256,7 @@ class Checker:
                 for var, value in (server.get(table) or {}).items() if isinstance(server.get(table), dict) else ():
                     self.check_env_value((*path, table, var), var, value)
 
-    def check_env_value(self, path: Path_, var: str, value: Any) -> None:
+    def check_env_value(self, path: KeyPath, var: str, value: Any) -> None:
         if not isinstance(value, str):
             return
         for ref in _ENV_REF.findall(value):

@@ -23,7 +23,7 @@ try:  # the C loader is several times faster and keeps the same marks
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
-Path_ = tuple  # a path into a document: keys (str) and list indices (int)
+KeyPath = tuple  # a path into a document: keys (str) and list indices (int)
 
 # Alias expansion is walked node by node; a "billion laughs" document must fail fast, not eat memory.
 MAX_NODES = 200_000
@@ -45,31 +45,32 @@ class Document:
 
     file: str  # as shown in messages
     data: Any
-    marks: dict[Path_, Mark] = field(default_factory=dict)
-    key_marks: dict[Path_, Mark] = field(default_factory=dict)
+    marks: dict[KeyPath, Mark] = field(default_factory=dict)
+    key_marks: dict[KeyPath, Mark] = field(default_factory=dict)
     # Source text and resolved type name of plain scalars that did not load as strings.
-    raw: dict[Path_, tuple[str, str]] = field(default_factory=dict)
+    raw: dict[KeyPath, tuple[str, str]] = field(default_factory=dict)
 
-    def mark(self, path: Path_) -> Mark:
+    def mark(self, path: KeyPath) -> Mark:
         """Where the value at `path` starts, else where its nearest located ancestor's does."""
-        path = tuple(path)
-        while path:
-            if path in self.marks:
-                return self.marks[path]
-            path = path[:-1]
-        return self.marks.get((), Mark(1, 1))
+        return nearest(path, (self.marks,), Mark(1, 1))
 
-    def where(self, path: Path_) -> Mark:
+    def where(self, path: KeyPath) -> Mark:
         """Where a message about `path` points: its key for a mapping key, its own position for a
         list item (no key); an unwritten path points at its nearest located ancestor, by that rule."""
-        path = tuple(path)
-        while path:
-            if path in self.key_marks:
-                return self.key_marks[path]
-            if path in self.marks:
-                return self.marks[path]
-            path = path[:-1]
-        return self.marks.get((), Mark(1, 1))
+        return nearest(path, (self.key_marks, self.marks), Mark(1, 1))
+
+
+def nearest(path: KeyPath, tables: tuple[dict[KeyPath, Any], ...], default: Any) -> Any:
+    """The position recorded for `path`, else for its nearest ancestor that has one (the document itself
+    last): at each level, the first of `tables` that records it; `default` when none does."""
+    path = tuple(path)
+    while True:
+        for table in tables:
+            if path in table:
+                return table[path]
+        if not path:
+            return default
+        path = path[:-1]
 
 
 def load_yaml(text: str | bytes, file: str, line_offset: int = 0) -> Document:
@@ -157,13 +158,13 @@ class _Walker:
     def mark_of(self, node: yaml.Node) -> Mark:
         return Mark(node.start_mark.line + 1 + self.offset, node.start_mark.column + 1)
 
-    def error(self, path: Path_, message: str, node: yaml.Node | None = None) -> None:
+    def error(self, path: KeyPath, message: str, node: yaml.Node | None = None) -> None:
         """A problem with the value at `path`, located by Document.where (at its key, if it has
         one); `node` instead for a problem with a key node itself."""
         m = self.mark_of(node) if node is not None else self.doc.where(path)
         self.errors.append(Diagnostic(self.doc.file, m.line, m.col, dotted(path), message))
 
-    def value(self, node: yaml.Node, path: Path_) -> Any:
+    def value(self, node: yaml.Node, path: KeyPath) -> Any:
         self.count += 1
         self.doc.marks[path] = self.mark_of(node)
         if self.count > MAX_NODES:
@@ -192,7 +193,7 @@ class _Walker:
         finally:
             self.active.discard(id(node))
 
-    def scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+    def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
         if node.tag == _TIMESTAMP and not node.style and self._implicit(node):
             # Configuration never wants a date object (nor an error for `2024-13-45`): keep the text,
             # and remember it looked like a date so validation can explain a type mismatch.
@@ -224,7 +225,7 @@ class _Walker:
         """True when the node's type comes from how its text looks, not from an explicit `!!tag`."""
         return bool(self.loader.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag)
 
-    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+    def mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         own_keys = {id(k) for k, _ in node.value}
         try:
             self.loader.flatten_mapping(node)  # `<<: *base` merge keys
@@ -261,7 +262,7 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def dotted(path: Path_) -> str:
+def dotted(path: KeyPath) -> str:
     """`('agents', 'a', 'triggers', 0)` → `agents.a.triggers[0]`."""
     out = ""
     for part in path:

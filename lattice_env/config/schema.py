@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean
-from .document import Path_, dotted
+from .document import KeyPath, dotted
 from .sources import ResolvedConfig
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -147,7 +147,7 @@ def validate_shape(config: ResolvedConfig) -> list[Diagnostic]:
 
 
 def validate_mapping(data: Any, schema: dict[str, Any], where: Any,
-                     raw: dict[Path_, tuple[str, str]], base: Path_ = ()) -> list[Diagnostic]:
+                     raw: dict[KeyPath, tuple[str, str]], base: KeyPath = ()) -> list[Diagnostic]:
     """Validate `data` against a cerberus `schema`. `where(path)` gives an Origin-like object
     (file, line, col): the key's position for a mapping key, the item's for a list item. `raw`
     holds the source text of plain scalars for YAML 1.1 hints."""
@@ -218,7 +218,7 @@ def _branch_index(child: Any, parent: Any) -> int:
         return -1
 
 
-def _get(data: Any, path: Path_) -> Any:
+def _get(data: Any, path: KeyPath) -> Any:
     for part in path:
         try:
             data = data[part]
@@ -227,7 +227,7 @@ def _get(data: Any, path: Path_) -> Any:
     return data
 
 
-def _rules_at(schema: dict[str, Any], path: Path_) -> dict[str, Any] | None:
+def _rules_at(schema: dict[str, Any], path: KeyPath) -> dict[str, Any] | None:
     """The cerberus rules that apply to the value at `path`, walking mapping and list schemas."""
     rules: dict[str, Any] = {"type": "dict", "schema": schema}
     for part in path:
@@ -248,7 +248,7 @@ def _rules_at(schema: dict[str, Any], path: Path_) -> dict[str, Any] | None:
     return rules
 
 
-def _siblings(schema: dict[str, Any], parent: Path_) -> list[str]:
+def _siblings(schema: dict[str, Any], parent: KeyPath) -> list[str]:
     rules = _rules_at(schema, parent) or {}
     if "oneof" in rules:
         rules = rules["oneof"][1]
@@ -272,8 +272,8 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _message(err: Any, schema: dict[str, Any], data: Any, raw: dict[Path_, tuple[str, str]],
-             full_path: Path_) -> str | None:
+def _message(err: Any, schema: dict[str, Any], data: Any, raw: dict[KeyPath, tuple[str, str]],
+             full_path: KeyPath) -> str | None:
     import cerberus
 
     codes = cerberus.errors

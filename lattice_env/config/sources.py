@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from .. import paths
 from ..errors import ConfigError, LatticeError
 from .diagnostics import Diagnostic
-from .document import Document, Mark, Path_, load_yaml
+from .document import Document, KeyPath, Mark, load_yaml, nearest
 
 
 @dataclass(frozen=True)
@@ -37,29 +37,23 @@ class ResolvedConfig:
     root: Path  # the project directory: relative paths in lattice.yaml are resolved from here
     project_file: Path
     files: list[Path] = field(default_factory=list)  # sources read, lowest first
-    origins: dict[Path_, Origin] = field(default_factory=dict)  # where each value starts
-    key_origins: dict[Path_, Origin] = field(default_factory=dict)  # where each key is written
-    raw: dict[Path_, tuple[str, str]] = field(default_factory=dict)  # YAML 1.1 trap candidates
+    origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each value starts
+    key_origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each key is written
+    raw: dict[KeyPath, tuple[str, str]] = field(default_factory=dict)  # YAML 1.1 trap candidates
 
-    def where(self, path: Path_, value: bool = False) -> Origin:
+    def where(self, path: KeyPath, value: bool = False) -> Origin:
         """Where a message about `path` points: at its key when it is a mapping's key (`strategy:`
         in `strategy: lottery`, whatever is wrong with the value), at its own position when it is a
         list item (no key). A path that is not written anywhere (a missing key, a place inside a
         scalar) points at its nearest located ancestor, by the same rule. `value=True` gives where
         the value itself starts instead (what `lattice config --sources` lists)."""
-        path = tuple(path)
-        while path:
-            if not value and path in self.key_origins:
-                return self.key_origins[path]
-            if path in self.origins:
-                return self.origins[path]
-            path = path[:-1]
-        return self.origins.get((), Origin(paths.display(self.project_file), 1, 1))
+        tables = (self.origins,) if value else (self.key_origins, self.origins)
+        return nearest(path, tables, Origin(paths.display(self.project_file), 1, 1))
 
-    def leaves(self) -> Iterator[tuple[Path_, Any, Origin]]:
+    def leaves(self) -> Iterator[tuple[KeyPath, Any, Origin]]:
         """Every scalar (and every list item) with where its value starts, in document order of the
         merged data."""
-        def walk(value: Any, path: Path_) -> Iterator[tuple[Path_, Any, Origin]]:
+        def walk(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any, Origin]]:
             if isinstance(value, dict) and value:
                 for k, v in value.items():
                     yield from walk(v, (*path, k))
@@ -140,7 +134,7 @@ def _origin(doc: Document, mark: Mark) -> Origin:
     return Origin(doc.file, mark.line, mark.col)
 
 
-def _forget(resolved: ResolvedConfig, path: Path_) -> None:
+def _forget(resolved: ResolvedConfig, path: KeyPath) -> None:
     """Drop the origins of `path` and everything under it (it is being replaced)."""
     n = len(path)
     for table in (resolved.origins, resolved.key_origins, resolved.raw):
@@ -148,7 +142,7 @@ def _forget(resolved: ResolvedConfig, path: Path_) -> None:
             del table[p]
 
 
-def _record(resolved: ResolvedConfig, doc: Document, path: Path_) -> None:
+def _record(resolved: ResolvedConfig, doc: Document, path: KeyPath) -> None:
     """Copy the marks of `path` and everything under it from `doc`."""
     n = len(path)
     for p, m in doc.marks.items():
@@ -163,7 +157,7 @@ def _record(resolved: ResolvedConfig, doc: Document, path: Path_) -> None:
 
 
 def _overlay(resolved: ResolvedConfig, dst: dict[str, Any], src: dict[str, Any], doc: Document,
-             path: Path_) -> None:
+             path: KeyPath) -> None:
     for key, value in src.items():
         p = (*path, key)
         if value is None and key in dst:

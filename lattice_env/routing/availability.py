@@ -116,12 +116,6 @@ def record_rate_limit(ref: str, retry_after: float | str | None = None, *, now: 
         return float(state["cooldowns"][ref]["until"])
 
 
-def clear_cooldown(ref: str, *, now: float | None = None, path: Path | None = None) -> bool:
-    """End a cool-down early (a request to the model succeeded). True when there was one."""
-    with transaction(path, now) as state:
-        return state["cooldowns"].pop(ref, None) is not None
-
-
 def skip_over_budget(table: RouteTable, agent: str, over_budget: Mapping[str, tuple[str, float]],
                      state: dict[str, Any], session: str, now: float) -> list[str]:
     """The design's `hooks.on_budget_exceeded: [{action: route.skip_provider}]`: leave each provider a

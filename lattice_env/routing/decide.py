@@ -69,9 +69,12 @@ def agent_entry(state: dict[str, Any], agent: str, routing: Routing, digest: str
     return fresh
 
 
-def _decide(table: RouteTable, agent: str, routing: Routing, entry: Mapping[str, Any],
-            state: Mapping[str, Any], prompt: str, session: str | None, environ: Mapping[str, str],
-            now: float, available: Availability | None = None) -> Choice:
+def next_choice(table: RouteTable, agent: str, routing: Routing, entry: Mapping[str, Any],
+                state: Mapping[str, Any], prompt: str, session: str | None, environ: Mapping[str, str],
+                now: float, available: Availability | None = None) -> Choice:
+    """What the agent's next call gets, from its state entry (`agent_entry`) and the whole state: the
+    strategy's choice at the entry's position (a weighted agent's draw for its next call), with the
+    unavailable candidates skipped. Reads only; `route` commits it, reports show it."""
     u = draw(seed_for(entry, environ), agent, int(entry.get("call_count", 0))) \
         if routing.strategy == "weighted" else 0.0
     if available is None:
@@ -123,12 +126,12 @@ def route(source: Any, agent: str, prompt: str = "", commit: bool = False, sessi
     if not commit:
         state = read_state(path, now, warnings)
         entry = agent_entry(state, agent, routing, digest, now)
-        choice = _decide(table, agent, routing, entry, state, prompt, session, environ, now)
+        choice = next_choice(table, agent, routing, entry, state, prompt, session, environ, now)
         return _decision(agent, routing, choice, False, warnings)
     with transaction(path, now, warnings) as state:
         entry = agent_entry(state, agent, routing, digest, now)
         available = Availability(table, state, environ, now, session)
-        choice = _decide(table, agent, routing, entry, state, prompt, session, environ, now, available)
+        choice = next_choice(table, agent, routing, entry, state, prompt, session, environ, now, available)
         if session and available.over_budget:
             warnings += skip_over_budget(table, agent, available.over_budget, state, session, now)
         entry["strategy"] = routing.strategy

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from ..errors import LatticeError
 from ..providers.kinds import is_local
 from .availability import period_spend
-from .decide import _decide, agent_entry
+from .decide import agent_entry, next_choice
 from .state import read_state
 from .table import routing_hash, table_for
 
@@ -35,7 +35,7 @@ def routing_rows(source: Any, *, environ: Mapping[str, str] | None = None, now: 
             "calls_today": int(entry.get("calls_today", 0)), "call_count": int(entry.get("call_count", 0)),
             "last_model": entry.get("last_model"), "next_model": None, "unavailable": None}
         try:
-            choice = _decide(table, agent, routing, entry, state, "", None, environ, now)
+            choice = next_choice(table, agent, routing, entry, state, "", None, environ, now)
             row["next_model"] = choice.model
             length = choice.length
         except LatticeError as exc:
