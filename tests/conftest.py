@@ -1,8 +1,10 @@
 """Test isolation: nothing in the suite touches the real home, store or global configuration."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +96,68 @@ def require_tool(name: str) -> str:
     if found is None:
         unavailable(f"{name} is not installed here")
     return found  # type: ignore[return-value]
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, str]]:
+    """Every entry under `root` (symlinks not followed): relative path → (mode, content hash or link
+    target). Equal snapshots mean nothing was created, changed, chmod'ed or deleted there."""
+    out: dict[str, tuple[int, str]] = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            full = os.path.join(directory, name)
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                what = "-> " + os.readlink(full)
+            elif stat.S_ISREG(st.st_mode):
+                with open(full, "rb") as f:
+                    what = hashlib.sha256(f.read()).hexdigest()
+            else:
+                what = ""
+            out[os.path.relpath(full, root)] = (st.st_mode, what)
+    return out
+
+
+class Decoy:
+    """A home directory full of things an attacker's lattice.yaml would like to read or change: an SSH
+    key, shell rc files, an opencode config. `SECRET` is in each, so a test can look for it anywhere."""
+
+    SECRET = b"decoy-secret-7f3a9c"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        files = {".ssh/id_rsa": 0o600, ".bashrc": 0o644, ".config/opencode/opencode.json": 0o644,
+                 "notes/todo.md": 0o644}
+        for rel, mode in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"# " + self.SECRET + b" " + rel.encode() + b"\n")
+            path.chmod(mode)
+        os.symlink(".bashrc", root / ".profile")
+        self.before = snapshot(root)
+
+    def assert_untouched(self) -> None:
+        assert snapshot(self.root) == self.before
+
+    def leaked_into(self, *trees: Path) -> list[str]:
+        """Files under `trees` that contain the decoy secret."""
+        found = []
+        for tree in trees:
+            for directory, _dirs, files in os.walk(tree):
+                for name in files:
+                    full = os.path.join(directory, name)
+                    if os.path.islink(full):
+                        continue
+                    try:
+                        with open(full, "rb") as f:
+                            if self.SECRET in f.read():
+                                found.append(full)
+                    except OSError:
+                        continue
+        return found
+
+
+@pytest.fixture
+def decoy(isolated_home: Path) -> Decoy:
+    """A decoy home (inside the test's HOME): assert_untouched() at the end of an attack test proves
+    nothing there was read into the project or store (leaked_into) or changed."""
+    return Decoy(isolated_home / "decoy")
