@@ -50,6 +50,12 @@ def test_wheel_from_clean_clone_works_in_fresh_venv(tmp_path):
     where = run([str(venv / "bin/python"), "-c", "import lattice_env; print(lattice_env.__file__)"],
                 env=lenv, cwd=tmp_path).stdout
     assert where.startswith(str(venv))
+    # The builder hash (an input of every workflow path's name) is the same for the wheel's files as for
+    # this checkout's: an installed Lattice and a development one name the same build alike.
+    from lattice_env.build.plan import builder_hash
+
+    code = "from lattice_env.build.plan import builder_hash; print(builder_hash())"
+    assert run([str(venv / "bin/python"), "-c", code], env=lenv, cwd=tmp_path).stdout.strip() == builder_hash()
 
 
 def test_flake_parses():

@@ -13,7 +13,7 @@ from .. import paths as locations
 from ..errors import LatticeError
 from .tree import canonical_json
 
-FORMAT = 1
+FORMAT = 2
 ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz"  # Nix's base32: no e, o, u, t
 HASH_CHARS = 32  # 160 bits
 _NAME = r"[A-Za-z0-9+_?=][A-Za-z0-9+._?=-]{0,199}"
