@@ -79,8 +79,8 @@ def test_the_hooks_when_and_notify_are_honoured(path):
     assert "s3" not in read_state(path)["skipped"]
 
 
-def bridge(environ: dict, op: str, payload: dict) -> dict:
-    done = subprocess.run([sys.executable, "-m", "lattice_env.routing.bridge", op, json.dumps(payload)],
+def bridge(environ: dict, op: str, payload: dict, module: str = "lattice_env.routing.bridge") -> dict:
+    done = subprocess.run([sys.executable, "-m", module, op, json.dumps(payload)],
                           env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout) if done.stdout else {}  # `usage` answers nothing
@@ -106,6 +106,15 @@ def test_the_bridge_process_skips_for_the_session_and_logs_the_notice(tmp_path):
         f"{SONNET} (cooling down after a 429 (60s left))")
     state = json.loads((home / "state.json").read_text())
     assert list(state["skipped"]) == ["ses_A"] and list(state["skipped"]["ses_A"]) == ["openai"]
+
+
+def test_environments_of_the_flat_layout_still_reach_their_bridge(tmp_path):
+    """Store paths built before the subpackage layout call `python -m lattice_env.bridge`: it answers as
+    the bridge does (a dry run, so both see the same state)."""
+    home = tmp_path / "data"
+    environ = clean_env(LATTICE_HOME=str(home), LATTICE_ENV=str(make_profile(home, cfg(SKIP))), **KEYS)
+    ask = {"agent": "impl", "prompt": "x", "commit": False}
+    assert bridge(environ, "route", ask, "lattice_env.bridge") == bridge(environ, "route", ask)
 
 
 def test_lattice_route_session_shows_and_applies_the_skip(run, isolated_home, monkeypatch):
