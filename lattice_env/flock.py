@@ -1,7 +1,6 @@
 """Advisory file locks (flock) for files that several lattice processes may update at once.
-
-A plain class, not `contextlib.contextmanager`: `rollback` takes a lock, and contextlib (with the
-collections and functools it imports) is a measurable share of its run time."""
+A plain class rather than a `contextlib.contextmanager`: `rollback` takes a lock (docs/architecture.md,
+"Hot paths")."""
 from __future__ import annotations
 
 import fcntl

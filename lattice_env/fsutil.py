@@ -53,7 +53,7 @@ def replace_link(link: str | os.PathLike[str], target: str) -> None:
     """Point the symlink `link` at `target` all at once: a `<link>.tmp-<pid>-<random>` symlink renamed over
     it, then the directory fsynced, so readers and crashes see the old link or the new one, never none."""
     link = os.fspath(link)
-    tmp = f"{link}.tmp-{os.getpid()}-{os.urandom(4).hex()}"  # not `secrets`: hot path
+    tmp = f"{link}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
     os.symlink(target, tmp)
     try:
         os.rename(tmp, link)

@@ -9,9 +9,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/arc
 if TYPE_CHECKING:
     from pathlib import Path
 
-# pathlib is imported inside the functions that make a Path (annotations are never evaluated here):
-# `rollback` runs on data_root() alone, and pathlib's import is a large share of its time.
-
 APP = "lattice"
 PROJECT_FILE = "lattice.yaml"
 LOCAL_FILE = "lattice.local.yaml"

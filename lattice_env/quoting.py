@@ -1,6 +1,6 @@
 """Quoting a value so that a shell reads it back as exactly that string, whatever it holds (spaces,
-quotes, `$`, backslashes, newlines, non-ASCII). Kept free of heavy imports: `print-env` uses it
-directly, and render.py exposes the same functions to templates as `shell_quote` and `fish_quote`."""
+quotes, `$`, backslashes, newlines, non-ASCII). `print-env` uses it directly
+(without jinja2), and render.py exposes the same functions to templates as `shell_quote` and `fish_quote`."""
 from __future__ import annotations
 
 __all__ = ["fish_quote", "posix_quote"]

@@ -161,7 +161,7 @@ def test_store_config_names_agents_md_unless_the_workflow_turns_it_off(design_pr
 
 
 def test_each_provider_keeps_its_protocol_and_endpoint(run, tmp_path):
-    """provider_kinds.py: a native provider with base_url stays opencode's own provider (only its endpoint
+    """providers/kinds.py: a native provider with base_url stays opencode's own provider (only its endpoint
     moves); another name with base_url is OpenAI-compatible there; ollama alone gets the local server."""
     write_project(tmp_path,
         "name: t\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\n    base_url: https://gateway.example/v1/\n"

@@ -65,7 +65,7 @@ def test_reachable_server_and_set_key_give_no_warning(run, tmp_path, model_serve
 
 
 def test_a_provider_nothing_can_reach_is_a_located_warning(run, tmp_path):
-    """provider_kinds.py: only anthropic, google, openai and ollama have a default endpoint."""
+    """providers/kinds.py: only anthropic, google, openai and ollama have a default endpoint."""
     write_project(tmp_path,
         "name: t\nproviders:\n  ollama:\n  anthropic:\n    base_url: https://gateway.example/v1\n"
         "  mystery:\n    env: MYSTERY_KEY\n  bare:\n  served:\n    base_url: http://127.0.0.1:9/v1\n"

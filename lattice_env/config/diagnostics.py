@@ -1,11 +1,11 @@
 """`Diagnostic`: one located problem in a configuration file, as `ConfigError` carries them. Kept out
-of errors.py, which every hot command imports: NamedTuple needs `typing`, a tenth of `rollback`'s time."""
+of errors.py, which every hot command imports: NamedTuple needs `typing`."""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 
-class Diagnostic(NamedTuple):  # not a dataclass: dataclasses imports inspect
+class Diagnostic(NamedTuple):
     """One located problem: `file:line:col: key.path: message`.
 
     `line`/`col` are 1-based; 0 means unknown (the message then omits them). Immutable, hashable and

@@ -1,13 +1,9 @@
 """What "this environment is active" means, as data: which store path a profile points at, and the
 variables a shell gets (PATH with the environment's `bin/` first, LATTICE_ENV, LATTICE_PROFILE).
 
-This module is on the hot path of `lattice print-env` (run by direnv and shell rc files on every prompt or
-directory change), so it imports only the standard library's cheapest modules: no jinja2, no YAML, no
-cerberus. print-env's few lines are therefore built here with `quoting.posix_quote`/`fish_quote` directly
-rather than through a template; the files `lattice shell` writes (rc files) do come from
-`templates/shell/` (see shell.py). Which store path a profile points at is read through
-generation_links.py, which needs only `os`: like it, this module uses str paths and plain classes
-(pathlib, dataclasses and typing each cost more to import here than print-env's own work)."""
+print-env runs on every prompt (docs/architecture.md, "Hot paths"): its few lines are built here with
+`quoting` directly rather than through a template, which would load jinja2; the rc files `lattice shell`
+writes do come from `templates/shell/` (shell.py)."""
 from __future__ import annotations
 
 import os

@@ -3,7 +3,7 @@
 The shell replaces the lattice process (os.execve), so it owns the terminal, job control and signals
 exactly as if the user had started it, and its exit status is the command's. The temporary gc root is
 named by our pid, which exec keeps: it stays live exactly as long as the shell runs, and gc drops it once
-that pid is gone (storegc.gc_roots).
+that pid is gone (store/gc.py gc_roots).
 
 Interactive shells read the user's own rc files first, then activate (so the environment's bin/ stays
 first on PATH whatever the rc files prepend), through files rendered from `templates/shell/`:
@@ -15,10 +15,8 @@ first on PATH whatever the rc files prepend), through files rendered from `templ
 The temporary directory removes itself once read. With `-c`, the command runs non-interactively with the
 variables in its environment (fish also gets the PATH line as init command, since config.fish runs
 even for `fish -c`).
-
-Only what `-c` needs is imported up front (it is benchmarked against `bash -c true`): `os` and str
-paths, a plain class rather than a dataclass; jinja2, pathlib and tempfile load for interactive shells
-only."""
+`shell -c` is a hot command (docs/architecture.md): jinja2, pathlib and tempfile load for interactive
+shells only."""
 from __future__ import annotations
 
 import os

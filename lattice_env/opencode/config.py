@@ -60,7 +60,7 @@ def provider_entries(workflow: Workflow) -> dict[str, Any]:
     for name, provider in workflow.providers.items():
         entry: dict[str, Any] = {}
         options: dict[str, Any] = {}
-        # provider_kinds.py: native names keep opencode's own provider (a base_url only moves its endpoint);
+        # providers/kinds.py: native names keep opencode's own provider (a base_url only moves its endpoint);
         # any other name is an OpenAI-compatible provider at its base_url.
         custom = name not in NATIVE and endpoint(name, provider.base_url) is not None
         if custom:

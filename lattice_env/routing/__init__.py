@@ -3,7 +3,7 @@
 One implementation for every caller — `lattice route`, `lattice run` and the bridge inside opencode —
 so a pattern advances the same way whoever asks. Modules, one concept each:
 
-    types.py        Routing and Provider (model.py re-exports them), as NamedTuples: no dataclasses
+    types.py        Routing and Provider (config/model.py re-exports them)
     table.py        the routing-relevant part of a configuration (a manifest's dict or a Workflow)
     strategies.py   pure functions: routing + position + prompt + availability → choice
     availability.py why a model cannot be used now; rate-limit cool-downs and session skips (also by
@@ -14,6 +14,6 @@ so a pattern advances the same way whoever asks. Modules, one concept each:
     decide.py       `route()`, the one entry point, plus reset
     report.py       rows for `lattice routing` and `lattice status providers`
 
-Nothing here imports yaml, jinja2, cerberus or the rest of model.py: `route()` runs once per prompt
-inside opencode, each time in a fresh interpreter.
+`route()` runs once per LLM call inside opencode, each time in a fresh interpreter: this package keeps
+the import rule of docs/architecture.md ("Hot paths").
 """

@@ -13,9 +13,8 @@ local_budget applies `hooks.on_budget_exceeded: route.skip_provider` to it. Warn
 a skip with `notify: true`, a corrupt state.json) go to `<data dir>/bridge.log` and stderr, and into the
 answer's `warnings`: inside opencode's TUI the terminal is opencode's, so the log is where they stay.
 
-The configuration is the environment's own (LATTICE_ENV's manifest), as `lattice run` reads it. Only the
-routing package is imported (stdlib only): no click, YAML or jinja2, so a call costs about one bare
-interpreter start."""
+The configuration is the environment's own (LATTICE_ENV's manifest), as `lattice run` reads it. A hot
+path (docs/architecture.md): a call costs about one bare interpreter start."""
 from __future__ import annotations
 
 import json
@@ -38,7 +37,7 @@ def _config() -> dict[str, Any]:
 
 
 def _answer(decision: Any, table: Any) -> dict[str, Any]:
-    """The decision and how to reach it: the protocol and endpoint come from provider_kinds.py."""
+    """The decision and how to reach it: the protocol and endpoint come from providers/kinds.py."""
     provider = table.providers.get(decision.provider)
     kind = provider_kind(decision.provider)
     base_url = endpoint(decision.provider, provider.base_url if provider else None)

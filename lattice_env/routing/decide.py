@@ -20,7 +20,7 @@ from .table import RouteTable, routing_hash, table_for
 from .types import Routing, split_model
 
 
-class Decision(NamedTuple):  # NamedTuple, not dataclass: cheaper to import on the per-prompt path
+class Decision(NamedTuple):
     agent: str
     strategy: str
     position: int  # the slot the strategy scheduled, 0-based

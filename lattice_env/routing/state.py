@@ -1,52 +1,8 @@
-"""`<data dir>/state.json`: routing positions, provider usage, cool-downs and session skips.
-
-Shape (the design's "State Tracking", plus what the design left implicit):
-
-    {"version": 1,
-     "routing_state":  {agent: {strategy, routing_hash, pattern_index, call_count, last_model,
-                                calls_today, day, distribution?, seed?}},
-     "provider_usage": {provider: {calls_today, estimated_tokens, estimated_spend, input_tokens,
-                                   output_tokens, rate_limited_today, day,
-                                   calls_month, estimated_tokens_month, estimated_spend_month,
-                                   input_tokens_month, output_tokens_month, month}},
-     "cooldowns":      {"provider/model" or "provider": {until, since, reason}},
-     "skipped":        {session: {provider: since}}}
-
-Atomicity. Every change is a read-modify-write under `<data>/state.lock` (flock): read, decide, write
-the temp file `.state.json.tmp`, rename it over `state.json`. Concurrent `lattice route --commit`s and
-the bridge never lose an update, and a process that dies at any moment — SIGKILL included — leaves the
-old file or the new one, never a mix: the rename is atomic, and the temp file may have a fixed name
-because only the lock holder writes it. Readers that change nothing (dry runs, `lattice routing`) read
-without the lock.
-
-Durability is a group commit, as in SQLite's WAL with synchronous=NORMAL or PostgreSQL's
-synchronous_commit=off. A per-commit fsync costs ~0.4 ms for the file and ~0.2 ms for the directory on
-ext4 — more than the whole 200 µs budget of a routing decision — so `state.json` is renamed into place
-*without* fsync. At most about once a second (when `state.durable.json` is more than a second old: one
-stat of its mtime), the commit also writes that durable checkpoint with temp + fsync + rename + directory
-fsync. Elsewhere Lattice writes every tearable file with temp + fsync + rename; skipping the fsync here is
-acceptable only because a torn `state.json` is always recoverable from the fsynced checkpoint: after a
-power loss `state.json` may come back empty, garbage or older than the checkpoint, and the reader then
-takes the checkpoint — at most about a second of counts older — with a warning. What a power loss can
-cost is that last second of counting (a pattern slot, a usage report), never the state as a whole. Each
-document carries a commit number (`seq`) and the kernel's boot id (`boot`): a document written before
-the current boot is compared with the checkpoint and the newer one wins, so a state.json that is valid
-but stale (its last renames never reached the disk) cannot silently win either. Only when both files are
-unreadable is `state.json` moved aside to `state.json.corrupt-<timestamp>` with a warning, and routing
-starts afresh rather than stopping (an unreadable file is always moved aside, so a hand-edit is kept).
-A recovery, or a missing `state.json`, writes the checkpoint at once.
-
-The temp file's inode is recycled: the replaced `state.json` keeps a second link and becomes the next
-temp file, rewritten in place. Renaming over a file frees its blocks, and on ext4 that alone costs ~0.2 ms
-(more than everything else in a commit); the recycled inode frees nothing. The price is that a lock-free
-reader descheduled between its open and its read for two whole commits can read a file being rewritten;
-it retries, and a dry run is only a prediction anyway.
-
-Day counters (`calls_today`, tokens, spend) belong to the local day in `day` and read as zero once it
-has passed; a provider's `*_month` counters belong to the local calendar month in `month` ("2026-03")
-and read as zero from the first of the next month (`local_budget` caps one of the two periods:
-`budget_period`, a month by default).
-"""
+"""`<data dir>/state.json`: routing positions, provider usage, cool-downs and session skips — read,
+changed under a lock and replaced atomically; made durable by a checkpoint at most once a second, from
+which a torn or stale file is recovered. The shape and the durability contract (why the commit is not
+fsynced, how recovery works, why the replaced inode is recycled) are in docs/architecture.md,
+"Routing state: the durability contract"."""
 from __future__ import annotations
 
 import json

@@ -37,7 +37,7 @@ class NoModelAvailable(LatticeError):
     """Every candidate of an agent is unavailable; the message names each one and why."""
 
 
-class Choice(NamedTuple):  # NamedTuple, not dataclass: cheaper to import on the per-prompt path
+class Choice(NamedTuple):
     model: str
     scheduled: str  # what the strategy wanted before availability was considered
     position: int  # the slot the strategy scheduled (0-based; 0 for weighted)

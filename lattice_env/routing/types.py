@@ -1,9 +1,7 @@
 """The routing parts of the Workflow model — an agent's `Routing`, a `Provider` — and `split_model`.
-
-NamedTuples rather than the frozen dataclasses of the rest of model.py (which re-exports these): the
-bridge routes every prompt in a fresh interpreter, and importing dataclasses (with inspect) and creating
-frozen dataclasses cost more than the routing decision itself. Like the dataclasses they are immutable,
-hashable and compared by value."""
+NamedTuples rather than the frozen dataclasses of config/model.py (which re-exports them): the bridge
+routes every call in a fresh interpreter (docs/architecture.md, "Hot paths"). Like the dataclasses they
+are immutable, hashable and compared by value."""
 from __future__ import annotations
 
 from typing import Any, NamedTuple
