@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .app import cli as root
 from .app import json_option
-from .output import emit, show
+from .output import show
 
 
 @root.command()
@@ -14,12 +14,15 @@ def doctor(as_json: bool) -> None:
     from ..doctor import diagnose, failed
 
     findings = diagnose()
-    if as_json:
-        show({"ok": not failed(findings), "findings": [f.as_json() for f in findings]}, True)
-    else:
+
+    def lines() -> list[str]:
+        out = []
         for f in findings:
-            emit(f"{'ok  ' if f.ok else 'FAIL'}  {f.check}: {f.detail}")
+            out.append(f"{'ok  ' if f.ok else 'FAIL'}  {f.check}: {f.detail}")
             if f.fix:
-                emit(f"      fix: {f.fix}")
+                out.append(f"      fix: {f.fix}")
+        return out
+
+    show({"ok": not failed(findings), "findings": [f.as_json() for f in findings]}, as_json, lines)
     if failed(findings):
         raise SystemExit(1)

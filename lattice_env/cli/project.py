@@ -98,9 +98,9 @@ def config_cmd(app: App, as_json: bool, sources: bool) -> None:
         show([{"key": k, "value": v, "source": s} for k, v, s in rows], as_json,
              [f"{key} = {json.dumps(value, ensure_ascii=False)}  # {source}" for key, value, source in rows])
         return
-    if as_json:
-        show(config.data, True)
-        return
-    import yaml
+    def as_yaml() -> list[str]:
+        import yaml
 
-    click.echo(yaml.safe_dump(config.data, sort_keys=False, allow_unicode=True), nl=False)
+        return yaml.safe_dump(config.data, sort_keys=False, allow_unicode=True).splitlines()
+
+    show(config.data, as_json, as_yaml)
