@@ -175,3 +175,23 @@ def test_concurrent_cli_processes_lose_nothing(profile, tmp_path):
     state = json.loads((Path(os.environ["LATTICE_HOME"]) / "state.json").read_text())
     assert state["routing_state"]["impl"]["call_count"] == 60
     assert state["routing_state"]["impl"]["pattern_index"] == 0
+
+
+def test_run_sees_only_its_own_command_line(tmp_path):
+    """`--` after `run` passes the rest to opencode untouched, for that call only: a later call in the same
+    process routes its trigger (the pass-through once lived in a module global that outlived the call)."""
+    home = tmp_path / "data"
+    env_path = make_profile(home, {"name": "w", "agents": {}})
+    (env_path / "bin").mkdir()
+    (env_path / "bin" / "opencode").write_text("#!/bin/sh\necho \"opencode got: $*\"\n")
+    (env_path / "bin" / "opencode").chmod(0o755)
+    code = ("import sys; from lattice_env.cli.main import main\n"
+            "first = main(['run', '--profile', 'nope', '--', 'x'])\n"
+            "print('first', first, flush=True)\n"
+            "sys.exit(main(['run', '/a', 'm']))\n")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "LATTICE_HOME": str(home)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout == "first 1\n"  # no generation for profile nope; nothing was exec'd
+    assert (done.returncode, done.stderr.splitlines()) == (2, [
+        "lattice: error: profile nope has no generation; run `lattice switch`",
+        "lattice: error: unknown trigger /a (known: none)"])
