@@ -10,6 +10,14 @@ if TYPE_CHECKING:
 # No pathlib import: annotations are never evaluated, and `rollback` calls replace_link with str paths.
 
 
+def remove(path: str | os.PathLike[str]) -> None:
+    """Unlink `path` if it is there (a file or a symlink; never what a symlink points at)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def fsync_path(path: str | os.PathLike[str]) -> None:
     """fsync a file or directory by name (read-only files too: fsync needs no write access)."""
     fd = os.open(path, os.O_RDONLY)
@@ -41,10 +49,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        remove(tmp)
         raise
     fsync_dir(path.parent)
 
@@ -58,9 +63,6 @@ def replace_link(link: str | os.PathLike[str], target: str) -> None:
     try:
         os.rename(tmp, link)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        remove(tmp)
         raise
     fsync_dir(os.path.dirname(link) or ".")

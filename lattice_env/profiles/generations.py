@@ -11,7 +11,7 @@ from typing import Any, Iterator, NamedTuple
 
 from ..errors import LatticeError, UsageError
 from ..flock import file_lock
-from ..fsutil import fsync_dir, replace_link
+from ..fsutil import fsync_dir, remove, replace_link
 from ..paths import data_root
 from . import links
 
@@ -50,10 +50,7 @@ def _sweep(name: str) -> None:
     root = links.profiles_root()
     for entry in os.listdir(root):
         if pattern.fullmatch(entry):
-            try:
-                os.unlink(os.path.join(root, entry))
-            except FileNotFoundError:
-                pass
+            remove(os.path.join(root, entry))
 
 
 def switch_to(store_path: str | os.PathLike[str], name: str | None = None) -> links.Moved:
@@ -115,10 +112,7 @@ def delete_generations(specs: list[str], name: str | None = None, dry_run: bool 
         chosen = _select(specs, rows, name)
         if not dry_run:
             for row in chosen:
-                try:
-                    os.unlink(row.link)
-                except FileNotFoundError:
-                    pass
+                remove(row.link)
             if chosen:
                 fsync_dir(links.profiles_root())
     return chosen
@@ -186,8 +180,5 @@ def use(name: str) -> None:
     with file_lock(os.path.join(links.profiles_root(), ".use-lock")):
         for entry in os.listdir(data):
             if re.fullmatch("profile" + _TMP.pattern, entry):
-                try:
-                    os.unlink(os.path.join(data, entry))
-                except FileNotFoundError:
-                    pass
+                remove(os.path.join(data, entry))
         replace_link(os.path.join(data, "profile"), f"profiles/{name}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from ..flock import file_lock
-from ..fsutil import fsync_dir
+from ..fsutil import fsync_dir, remove
 from ..paths import store_root
 
 
@@ -55,7 +55,4 @@ class temp_root:  # noqa: N801 — used like a function: `with temp_root(path):`
         return self.link
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            os.unlink(self.link)
-        except FileNotFoundError:
-            pass
+        remove(self.link)
