@@ -12,15 +12,11 @@ from pathlib import Path
 
 import pytest
 from conftest import write_project
+from test_profiles import fake_lock
 
 from lattice_env.build.plan import builder_files
 
 REPO = Path(__file__).resolve().parent.parent
-# A lock with just what planning reads: roots, the opencode binary packages, node identity, no sources.
-LOCK = {"format": 1, "node": {"engine": "node 20", "npm": "11"}, "roots": {}, "sources": {}, "unavailable": {},
-        "packages": {f"node_modules/{name}": {"name": name, "version": "1.18.33", "integrity": "sha512-x"}
-                     for name in ("opencode-linux-x64", "opencode-linux-x64-baseline", "opencode-linux-arm64",
-                                  "opencode-linux-x64-musl", "opencode-darwin-arm64", "opencode-darwin-x64")}}
 PLAN = """
 import json, sys
 from lattice_env.build.plan import builder_hash, plan
@@ -58,7 +54,7 @@ def copy_package(to: Path) -> Path:
 def plan_with(package: Path, project: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(package), "PYTHONDONTWRITEBYTECODE": "1"}
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(package)!r})\n{PLAN}",
-                          str(project), json.dumps(LOCK)], env=env, capture_output=True, text=True, timeout=120)
+                          str(project), json.dumps(fake_lock())], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
