@@ -334,3 +334,46 @@ def test_plugins_lists_the_built_versions(built, tmp_path):
     data, _ = _fresh_home(built, tmp_path)  # an empty store: nothing built there yet
     rows = json.loads(built.lattice("plugins", "--json", "--offline", data=data).stdout)
     assert all(r["built"] is None for r in rows)
+
+
+def test_switch_builds_links_and_outlives_a_concurrent_gc(built):
+    """`lattice switch` loads lattice.yaml, builds and links what it built, while `lattice store gc` runs
+    beside it the whole time: the path is rooted from the build to the link (profiles/switch.py), so no
+    switch ever links a collected path."""
+    import threading
+
+    keep = json.loads(built.lattice("switch", "--profile", "keep", "--json").stdout)  # roots what others use
+    assert keep["store_path"] == str(built.path) and keep["generation"] == 1
+    assert built.lattice("switch", "--profile", "keep").stdout == "profile keep is already at generation 1\n"
+    env = {**{k: v for k, v in built.env.items() if v is not None}, "PATH": os.environ["PATH"]}
+    stop, collections = threading.Event(), []
+
+    def collect() -> None:
+        while not stop.is_set():
+            done = subprocess.run([sys.executable, "-m", "lattice_env", "store", "gc"], env=env,
+                                  capture_output=True, text=True, timeout=120)
+            collections.append(done.returncode)
+
+    prompt = built.project / "agents/quick.md"
+    old = prompt.read_text()
+    gc = threading.Thread(target=collect)
+    gc.start()
+    try:
+        for i in range(4):
+            prompt.write_text(old + f"Rule {i}.\n")  # a new workflow path each time
+            r = built.lattice("switch", "--profile", "race", "--json")
+            assert r.code == 0, r.stderr
+            result = json.loads(r.stdout)
+            assert result["generation"] == i + 1 and result["created"] is True
+            assert Path(result["store_path"]).is_dir()
+    finally:
+        stop.set()
+        gc.join()
+        prompt.write_text(old)
+    assert collections and set(collections) == {0}
+    store = built.store()
+    from lattice_env.store.verify import verify
+
+    for link in (built.data / "profiles").glob("race-*-link"):
+        assert verify([os.readlink(link)], root=store) == []
+    assert built.path.is_dir()  # kept by profile keep

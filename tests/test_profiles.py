@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DESIGN
 
 from lattice_env.errors import LatticeError, UsageError
 from lattice_env.paths import data_root
@@ -30,7 +29,6 @@ from lattice_env.profiles.links import (
     switch_generation,
 )
 from lattice_env.store.add import add as add_path
-from lattice_env.store.gc import gc_roots
 from lattice_env.store.names import derivation
 from lattice_env.store.verify import verify
 
@@ -283,37 +281,6 @@ def test_sigkill_at_random_moments_leaves_a_complete_generation():
     switch_to(make_path("after"))  # sweeps what killed switches left
     assert not [e for e in os.listdir(pdir) if ".tmp-" in e]
     assert_sane()
-
-
-def test_switch_builds_the_project_workflow_and_roots_it(run, monkeypatch):
-    """`lattice switch` without --generation: load lattice.yaml, build, switch — with the build faked
-    (the real npm build is proven in test_build.py) but the workflow, store path and link real."""
-    from lattice_env.build import builder as build_mod
-    from lattice_env.profiles import generations as generations_mod
-
-    seen = {}
-    real_switch_to = switch_to
-
-    def fake_build(loaded, offline=False):
-        seen["workflow"] = loaded.workflow.name
-        path = Path(make_path("design", str(loaded.config.data.get("version")), loaded.workflow.name))
-        return build_mod.BuildResult(path, [path.name], False)
-
-    def rooted_switch_to(path, name=None):
-        seen["rooted"] = any(n == Path(path).name and "/roots/" in link for link, n in gc_roots())
-        return real_switch_to(path, name)
-
-    monkeypatch.setattr(build_mod, "build", fake_build)
-    monkeypatch.setattr(generations_mod, "switch_to", rooted_switch_to)
-    r = run("switch", cwd=DESIGN)
-    path = current_path()
-    assert (r.code, r.stdout) == (0, f"switched profile default to generation 1 ({path})\n")
-    assert path is not None and path.endswith(seen["workflow"])
-    assert seen["rooted"]  # a gc between build and link could not have collected it
-    r = run("switch", cwd=DESIGN)
-    assert r.stdout == "profile default is already at generation 1\n"
-    r = run("switch", "--profile", "other", "--json", cwd=DESIGN)
-    assert json.loads(r.stdout)["generation"] == 1 and current_path("other") == path
 
 
 HOT = [["rollback"], ["generations"], ["generations", "--json"], ["switch", "--generation", "1"]]
