@@ -6,16 +6,16 @@
     ---
     You are a senior software architect...
 
-Paths are confined to `agents_dir`: no absolute path, no `..` escape, no symlink that leads out."""
+Paths are confined to `agents_dir` (config/confine.py), itself confined to the project directory."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import paths
 from ..errors import ConfigError
+from .confine import PathError, confine
 from .diagnostics import Diagnostic
 from .document import load_yaml
 
@@ -29,28 +29,15 @@ class AgentFile:
     frontmatter: dict[str, Any]
 
 
-class AgentPathError(ValueError):
-    """An agent path that is not acceptable; message is one line."""
-
-
 def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
-    """Where `relpath` points inside `agents_dir`, refusing anything that would leave it."""
-    candidate = Path(relpath)
-    if candidate.is_absolute() or relpath.startswith("~"):
-        raise AgentPathError(f"'{relpath}' must be relative to agents_dir, not absolute")
-    if ".." in candidate.parts:
-        raise AgentPathError(f"'{relpath}' leaves agents_dir ('..' is not allowed)")
-    full = agents_dir / candidate
+    """Where `relpath` points inside `agents_dir`, refusing anything that would leave it (PathError)."""
+    full = confine(agents_dir, relpath, "agents_dir")
     if not full.exists() and not full.is_symlink():
-        raise AgentPathError(f"agent file {paths.display(full)} does not exist")
-    real_dir = Path(os.path.realpath(agents_dir))
-    real = Path(os.path.realpath(full))
-    if real != real_dir and real_dir not in real.parents:
-        raise AgentPathError(f"'{relpath}' is a symlink that leads out of agents_dir (to {real})")
-    if not real.exists():
-        raise AgentPathError(f"agent file {paths.display(full)} is a broken symlink")
-    if not real.is_file():
-        raise AgentPathError(f"agent file {paths.display(full)} is not a regular file")
+        raise PathError(f"agent file {paths.display(full)} does not exist")
+    if not full.exists():
+        raise PathError(f"agent file {paths.display(full)} is a broken symlink")
+    if not full.is_file():
+        raise PathError(f"agent file {paths.display(full)} is not a regular file")
     return full
 
 
