@@ -107,3 +107,162 @@ def test_agents_dir_inside_the_project_still_works(run, tmp_path, written):
     r = run("generate", cwd=root)
     assert r.code == 0, r.stderr
     assert (root / ".opencode" / "agent" / "a.md").read_text().endswith(AGENT)
+
+
+# ── point 2: `file:` plugins ──────────────────────────────────────────────────
+
+def plugin_project(root: Path, spec: str) -> Path:
+    """A project whose only plugin is `spec`, at lattice.yaml line 10."""
+    project(root, extra=f"plugins:\n  - {spec}\n")
+    return root
+
+
+def npm_package(directory: Path, files: dict[str, str], manifest: str | None = None) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "package.json").write_text(manifest or '{"name": "p", "version": "1.0.0", "main": "index.js"}\n')
+    for rel, text in files.items():
+        (directory / rel).parent.mkdir(parents=True, exist_ok=True)
+        (directory / rel).write_text(text)
+    return directory
+
+
+def _static_attacks(decoy, tmp_path: Path) -> list[tuple[Path, str, str]]:
+    """(project dir, spec, what follows `plugins[0]: '<spec>'`) for places a file: plugin may not be."""
+    flat = tmp_path  # the decoy home (a sibling of tmp_path's own directory) is one level up from here
+    deep = tmp_path / "work" / "project"
+    deep.mkdir(parents=True)
+    (tmp_path / "work" / "keys").symlink_to(decoy.root / ".ssh", target_is_directory=True)
+    (tmp_path / "work" / "home").symlink_to(decoy.root, target_is_directory=True)
+    ssh = os.path.relpath(decoy.root / ".ssh", flat)
+    real = os.path.realpath(decoy.root / ".ssh")
+    return [
+        (deep, "file:/etc", ": '/etc' must be relative to the project, not absolute"),
+        (deep, f"file:{decoy.root}/.ssh", f": '{decoy.root}/.ssh' must be relative to the project, not absolute"),
+        (deep, "file:~/.ssh", ": '~/.ssh' must be relative to the project, not absolute"),
+        (deep, "file:../../", " must end in the plugin's directory name (like file:../my-plugin)"),
+        (deep, "file:../../../home0", ": '../../../home0' climbs above the directory that holds the project "
+                                      "(only the project and directories beside it, like ../my-plugin)"),
+        (deep, "file:sub/../../../x", ": 'sub/../../../x' climbs above the directory that holds the project "
+                                      "(only the project and directories beside it, like ../my-plugin)"),
+        (deep, "file:../keys", f": '../keys' is a symlink that leads out of the directory that holds the "
+                               f"project (to {real})"),
+        (deep, "file:../home/.ssh", f": '../home/.ssh' is a symlink that leads out of the directory that holds "
+                                    f"the project (to {real})"),
+        (flat, f"file:{ssh}", f": {ssh} is not an npm package (it has no package.json)"),
+        (flat, f"file:{os.path.relpath(decoy.root / '.bashrc', flat)}",
+         f": {os.path.relpath(decoy.root / '.bashrc', flat)} is not a directory (a file: plugin is an npm "
+         f"package directory)"),
+    ]
+
+
+def test_file_plugin_paths_that_lead_out_are_refused(run, tmp_path, decoy, isolated_home):
+    """`plugins: [file:/etc]` hashed /etc and copied it, shadow included, into a world-readable store path;
+    `file:../../` and `file:../home/u/.ssh` passed too. Each is now a located error, before anything is
+    read past package.json, from validate, generate, lock and switch alike."""
+    for root, spec, message in _static_attacks(decoy, tmp_path):
+        plugin_project(root, spec)
+        line = f"lattice.yaml:10:5: plugins[0]: '{spec}'{message}"
+        for command in (["validate", "--offline"], ["generate"], ["lock"], ["switch", "--offline"]):
+            refused(run(*command, cwd=root), line)
+        assert not (root / "lattice.lock").exists() and not (root / "opencode.json").exists(), spec
+    assert_contained(decoy, tmp_path, isolated_home / "lattice-data")
+
+
+@pytest.mark.parametrize(("manifest", "message"), [
+    ("{}", "../plugin/package.json needs a name and a version (npm packs nothing without them)"),
+    ('{"name": "p"}', "../plugin/package.json needs a name and a version (npm packs nothing without them)"),
+    ("not json", "../plugin/package.json is not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+])
+def test_file_plugin_must_be_an_npm_package(run, tmp_path, manifest, message):
+    root = tmp_path / "project"
+    npm_package(tmp_path / "plugin", {"index.js": ""}, manifest=manifest)
+    plugin_project(root, "file:../plugin")
+    refused(run("validate", "--offline", cwd=root), f"lattice.yaml:10:5: plugins[0]: 'file:../plugin': {message}")
+
+
+def test_package_json_symlinked_out_is_not_read(run, tmp_path, decoy):
+    root = tmp_path / "project"
+    (tmp_path / "plugin").mkdir()
+    (tmp_path / "plugin" / "package.json").symlink_to(decoy.root / ".ssh" / "id_rsa")
+    plugin_project(root, "file:../plugin")
+    refused(run("validate", "--offline", cwd=root),
+            "lattice.yaml:10:5: plugins[0]: 'file:../plugin': package.json is a symlink (Lattice copies none: "
+            "a symlink could lead out of the package)")
+    decoy.assert_untouched()
+
+
+def test_bundled_dependency_symlinked_to_home_is_refused(run, tmp_path, decoy, isolated_home):
+    """npm itself follows a symlinked bundled dependency: `npm pack --dry-run` of this package lists the
+    decoy's .bashrc and SSH key. Lattice opens every listed file without following symlinks, so the
+    package is refused (at lock time: validate does not run npm) and nothing reaches the store."""
+    root = tmp_path / "project"
+    plugin = npm_package(tmp_path / "plugin", {"index.js": "export const P = async () => ({});\n"},
+                         '{"name": "p", "version": "1.0.0", "main": "index.js", "dependencies": {"dep": "1.0.0"},'
+                         ' "bundleDependencies": ["dep"]}\n')
+    (plugin / "node_modules").mkdir()
+    (plugin / "node_modules" / "dep").symlink_to(os.path.relpath(decoy.root, plugin / "node_modules"))
+    listed = _npm_pack_dry_run(plugin)
+    assert "node_modules/dep/.ssh/id_rsa" in listed  # what a copy of npm's list would have published
+    plugin_project(root, "file:../plugin")
+    assert run("validate", "--offline", cwd=root).code == 0
+    line = ("lattice: error: lattice.yaml:10:5: plugins[0]: 'file:../plugin': node_modules/dep is a symlink "
+            "(Lattice copies none: a symlink could lead out of the package)\n")
+    for command in (["lock"], ["switch", "--offline"]):
+        r = run(*command, cwd=root)
+        assert (r.code, r.stdout, r.stderr) == (1, "", line)
+    assert not (root / "lattice.lock").exists()
+    assert_contained(decoy, tmp_path, isolated_home / "lattice-data")
+
+
+def test_file_readable_only_by_its_owner_is_refused(run, tmp_path, isolated_home):
+    """The store is readable by every user of the machine: a 0600 file of the package would be published."""
+    root = tmp_path / "project"
+    plugin = npm_package(tmp_path / "plugin", {"index.js": "", "lib/private.js": "TOKEN"})
+    (plugin / "lib" / "private.js").chmod(0o600)
+    plugin_project(root, "file:../plugin")
+    r = run("lock", cwd=root)
+    assert (r.code, r.stdout, r.stderr) == (1, "", (
+        "lattice: error: lattice.yaml:10:5: plugins[0]: 'file:../plugin': lib/private.js is not readable by "
+        "others (mode 0600); the store is readable by every user of this machine, so Lattice does not copy "
+        "it there (chmod o+r it, or leave it out of the package)\n"))
+    (plugin / "lib").chmod(0o700)
+    (plugin / "lib" / "private.js").chmod(0o644)
+    assert "lib is not readable by others (mode 0700)" in run("lock", cwd=root).stderr
+
+
+def _npm_pack_dry_run(directory: Path) -> list[str]:
+    """What real npm lists for `npm pack --dry-run` in `directory` (scripts off, a throwaway HOME)."""
+    import json
+    import subprocess
+
+    env = {"PATH": os.environ["PATH"], "HOME": str(directory.parent / "npm-home"),
+           "npm_config_cache": str(directory.parent / "npm-cache")}
+    done = subprocess.run(["npm", "pack", "--dry-run", "--json", "--ignore-scripts", "--offline"], cwd=directory,
+                          env=env, capture_output=True, text=True, check=True, timeout=120)
+    return sorted(f["path"] for f in json.loads(done.stdout)[0]["files"])
+
+
+def test_sibling_plugin_is_what_npm_packs(tmp_path):
+    """The design's `file:../my-local-plugin` keeps working, and what Lattice hashes and copies is exactly
+    npm's own list: its `files`, a nested `.npmignore`, no stray file, no symlink (the store copy itself is
+    checked in test_build.py)."""
+    from lattice_env.build.file_plugins import content_hash, packed_files, write_files
+    from lattice_env.config.load import load_workflow
+
+    root = tmp_path / "project"
+    plugin = npm_package(tmp_path / "my-local-plugin", {
+        "index.js": "export const P = async () => ({});\n", "lib/helper.js": "export const h = 1;\n",
+        "lib/helper.test.js": "test\n", "lib/.npmignore": "*.test.js\n", "notes.txt": "not in files\n",
+        "README.md": "# p\n"},
+        '{"name": "my-local-plugin", "version": "0.1.0", "main": "index.js", "files": ["index.js", "lib"]}\n')
+    (plugin / "lib" / "link.js").symlink_to("helper.js")
+    plugin_project(root, "file:../my-local-plugin")
+    loaded = load_workflow(directory=root)
+    files = packed_files(loaded, 0)
+    assert [f.path for f in files] == _npm_pack_dry_run(plugin) == [
+        "README.md", "index.js", "lib/helper.js", "package.json"]
+    assert content_hash(files)[1] == 4
+    write_files(files, tmp_path / "copy")
+    copied = sorted(str(p.relative_to(tmp_path / "copy")) for p in (tmp_path / "copy").rglob("*") if p.is_file())
+    assert copied == [f.path for f in files]
+    assert all((tmp_path / "copy" / f.path).read_bytes() == (plugin / f.path).read_bytes() for f in files)

@@ -8,8 +8,10 @@ import shlex
 import string
 from typing import Any
 
+from ..build.file_plugins import locate
 from ..hooks import conditions
 from ..providers.kinds import NATIVE, reachable_without_base_url
+from .confine import PathError
 from .diagnostics import Diagnostic, did_you_mean
 from .document import KeyPath, dotted
 from .mcp import KNOWN as _KNOWN
@@ -221,8 +223,11 @@ class Checker:
                 self.error(("plugins", i), f"plugin '{plugin.short_name}' is listed twice "
                                            f"(also plugins[{seen[plugin.short_name]}])")
             seen.setdefault(plugin.short_name, i)
-            if plugin.kind == "file" and not (self.config.root / plugin.name).exists():
-                self.error(("plugins", i), f"'{spec}': {plugin.name} does not exist")
+            if plugin.kind == "file":
+                try:
+                    locate(self.config.root, plugin.name)
+                except PathError as exc:
+                    self.error(("plugins", i), f"'{spec}': {exc}")
         for name in self.get("plugin_config", kind=dict) or {}:
             if name not in seen:
                 self.error(("plugin_config", name), f"plugin '{name}' is not in plugins; this "
