@@ -17,7 +17,8 @@ from .. import paths
 from ..errors import ConfigError
 from .confine import PathError, confine
 from .diagnostics import Diagnostic
-from .document import load_yaml
+from .document import dotted, load_yaml
+from .references import describe, opencode_references
 
 FENCE = "---"
 
@@ -95,5 +96,8 @@ def _check_frontmatter(doc: Any, shown: str) -> None:
                                  "for a hint"))
     data = {k: v for k, v in doc.data.items() if k != "model"}
     errors += validate_mapping(data, FRONTMATTER, _Where, doc.raw)
+    for path, value, reference in opencode_references(doc.data):  # the prompt is text; these are values
+        m = doc.where(path)
+        errors.append(Diagnostic(shown, m.line, m.col, dotted(path), describe(value, reference)))
     if errors:
         raise ConfigError(errors)
