@@ -433,3 +433,101 @@ def test_real_opencode_reads_no_file_through_a_generated_config(run, tmp_path, d
     assert Decoy.SECRET.decode() not in out
     decoy.assert_untouched()
 
+
+class Server:
+    """A real HTTP server on `host` that logs every request and answers `status` (with `location`)."""
+
+    def __init__(self, host: str, status: int = 200, location: str = "") -> None:
+        import http.server
+        import threading
+
+        log = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                log.append(self.path)
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def this_machine_not_loopback() -> str:
+    """An address of this machine that is not a loopback one (the source address of its default route;
+    no packet is sent)."""
+    import ipaddress
+    import socket
+
+    from conftest import unavailable
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("198.51.100.1", 9))  # TEST-NET-2: never answered
+            address = s.getsockname()[0]
+        except OSError:
+            address = "127.0.0.1"
+    if ipaddress.ip_address(address).is_loopback:
+        unavailable("this machine has no address but loopback ones")
+    return address
+
+
+def probe_project(root: Path, base_url: str) -> Path:
+    """A keyless provider at `base_url`: what validate treats as a local model server."""
+    text = STRANGER.replace("  evil:\n    base_url: https://evil.example/v1\n", f"  lan:\n    base_url: {base_url}\n")
+    return stranger(root, text)
+
+
+def test_validate_probes_no_host_but_this_machine(run, tmp_path):
+    """`validate` sent GET <base_url>/models to any host a workflow named. A server on a non-loopback
+    address of this machine stands for that host: it must see nothing, and nothing is reported about it."""
+    server = Server("0.0.0.0")
+    try:
+        root = probe_project(tmp_path / "project", f"http://{this_machine_not_loopback()}:{server.port}/v1")
+        r = run("validate", cwd=root)
+        assert (r.code, r.stderr) == (0, "lattice.yaml:3:15: warning: providers.anthropic.env: ANTHROPIC_API_KEY "
+                                         "is not set in this environment\n")
+        assert server.requests == []
+        r = run("validate", cwd=probe_project(root, f"http://127.0.0.1:{server.port}/v1"))
+        assert (r.code, server.requests) == (0, ["/v1/models"])  # the same server, by loopback: probed
+    finally:
+        server.close()
+
+
+def test_probe_does_not_follow_a_redirect_off_this_machine(run, tmp_path):
+    """A loopback server that redirects the probe elsewhere has answered: it is up, and the probe stops."""
+    remote = Server("0.0.0.0")
+    address = this_machine_not_loopback()
+    local = Server("127.0.0.1", status=302, location=f"http://{address}:{remote.port}/v1/models")
+    try:
+        root = probe_project(tmp_path / "project", f"http://127.0.0.1:{local.port}/v1")
+        r = run("validate", cwd=root)
+        assert (r.code, "no model server answers" in r.stderr) == (0, False), r.stderr
+        assert (local.requests, remote.requests) == (["/v1/models"], [])
+    finally:
+        local.close()
+        remote.close()
+
+
+@pytest.mark.parametrize(("url", "probed"), [
+    ("http://127.0.0.1:11434/v1", True), ("http://127.1.2.3/v1", True), ("http://[::1]:8080/v1", True),
+    ("http://localhost:8080/v1", True), ("http://192.0.2.7:11434/v1", False), ("http://10.0.0.1/v1", False),
+    ("http://127.0.0.1.evil.example/v1", False), ("http://localhost.evil.example/v1", False),
+    ("http://0x7f.1/v1", False), ("http://evil.example@127.0.0.1/v1", True),
+    ("http://127.0.0.1@evil.example/v1", False),
+])
+def test_only_loopback_hosts_are_probed(url, probed):
+    from lattice_env.providers.probe import is_loopback
+
+    assert is_loopback(url) is probed
