@@ -117,6 +117,18 @@ def test_agents_dir_works_inside_the_project_and_only_there(run, tmp_path, decoy
     decoy.assert_untouched()
 
 
+def test_nul_in_a_path_is_a_located_error_not_a_crash(run, tmp_path):
+    """The OS refuses a path with a NUL character by raising ValueError: that was exit 3, a "bug"."""
+    root = project(tmp_path / "project", defaults='  agents_dir: "ag\\0ents"\n', agents='  a:\n    path: "a\\0.md"\n')
+    refused(run("validate", "--offline", cwd=root),
+            "lattice.yaml:5:3: defaults.agents_dir: 'ag\\x00ents' contains a NUL character")
+    project(root, agents='  a:\n    path: "a\\0.md"\n')
+    refused(run("validate", "--offline", cwd=root), "lattice.yaml:8:5: agents.a.path: 'a\\x00.md' contains a NUL character")
+    project(root, extra='plugins: ["file:../x\\0y"]\n')
+    refused(run("validate", "--offline", cwd=root),
+            "lattice.yaml:9:11: plugins[0]: 'file:../x\0y': '../x\\x00y' contains a NUL character")
+
+
 # ── point 2: `file:` plugins ──────────────────────────────────────────────────
 
 def plugin_project(root: Path, spec: str) -> Path:

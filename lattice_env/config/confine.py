@@ -17,6 +17,8 @@ def confine(base: Path, relpath: str, name: str, beside: bool = False) -> Path:
     """`base / relpath`, refusing anything that would leave `base` (`name` says what base is, in
     messages). `beside=True` also admits the directories beside `base` (`../my-plugin`), never their
     parent itself: `..` may climb one level, and the result must lie inside one of them."""
+    if "\0" in relpath:  # no file name holds one; the OS would refuse the path with a ValueError
+        raise PathError(f"{relpath!r} contains a NUL character")
     candidate = Path(relpath)
     if candidate.is_absolute() or relpath.startswith("~"):
         raise PathError(f"'{relpath}' must be relative to {name}, not absolute")
