@@ -117,8 +117,9 @@ def test_agents_dir_works_inside_the_project_and_only_there(run, tmp_path, decoy
     decoy.assert_untouched()
 
 
-def test_nul_in_a_path_is_a_located_error_not_a_crash(run, tmp_path):
-    """The OS refuses a path with a NUL character by raising ValueError: that was exit 3, a "bug"."""
+def test_unusable_paths_are_located_errors_not_crashes(run, tmp_path):
+    """The OS refuses a path with a NUL character (ValueError) or a name too long (OSError): each was
+    exit 3, a "bug"."""
     root = project(tmp_path / "project", defaults='  agents_dir: "ag\\0ents"\n', agents='  a:\n    path: "a\\0.md"\n')
     refused(run("validate", "--offline", cwd=root),
             "lattice.yaml:5:3: defaults.agents_dir: 'ag\\x00ents' contains a NUL character")
@@ -127,6 +128,11 @@ def test_nul_in_a_path_is_a_located_error_not_a_crash(run, tmp_path):
     project(root, extra='plugins: ["file:../x\\0y"]\n')
     refused(run("validate", "--offline", cwd=root),
             "lattice.yaml:9:11: plugins[0]: 'file:../x\0y': '../x\\x00y' contains a NUL character")
+    long = "x" * 300
+    project(root, agents=f"  a:\n    path: {long}.md\n", extra=f"plugins: ['file:../{long}']\n")
+    refused(run("validate", "--offline", cwd=root),
+            f"lattice.yaml:8:5: agents.a.path: agent file agents/{long}.md cannot be read: File name too long",
+            f"lattice.yaml:9:11: plugins[0]: 'file:../{long}': ../{long} cannot be read: File name too long")
 
 
 # ── point 2: `file:` plugins ──────────────────────────────────────────────────

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config.confine import PathError, confine
+from ..config.confine import PathError, confine, stat_of
 from ..errors import LatticeError
 
 MANIFEST = "package.json"
@@ -39,9 +39,10 @@ def locate(root: Path, relpath: str) -> Path:
     """The package directory `file:relpath` names from the project `root`; PathError (one line) for a
     place it may not be or for something that is not an npm package. Reads package.json, nothing else."""
     directory = confine(root, relpath, "the project", beside=True)
-    if not directory.exists():
+    st = stat_of(directory, relpath)
+    if st is None:
         raise PathError(f"{relpath} does not exist")
-    if not directory.is_dir():
+    if not stat.S_ISDIR(st.st_mode):
         raise PathError(f"{relpath} is not a directory (a file: plugin is an npm package directory)")
     if not os.path.lexists(directory / MANIFEST):
         raise PathError(f"{relpath} is not an npm package (it has no {MANIFEST})")

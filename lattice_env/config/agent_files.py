@@ -9,13 +9,15 @@
 Paths are confined to `agents_dir` (config/confine.py), itself confined to the project directory."""
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import paths
 from ..errors import ConfigError
-from .confine import PathError, confine
+from .confine import PathError, confine, stat_of
 from .diagnostics import Diagnostic
 from .document import dotted, load_yaml
 from .references import describe, opencode_references
@@ -33,12 +35,12 @@ class AgentFile:
 def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
     """Where `relpath` points inside `agents_dir`, refusing anything that would leave it (PathError)."""
     full = confine(agents_dir, relpath, "agents_dir")
-    if not full.exists() and not full.is_symlink():
-        raise PathError(f"agent file {paths.display(full)} does not exist")
-    if not full.exists():
-        raise PathError(f"agent file {paths.display(full)} is a broken symlink")
-    if not full.is_file():
-        raise PathError(f"agent file {paths.display(full)} is not a regular file")
+    shown = f"agent file {paths.display(full)}"
+    st = stat_of(full, shown)
+    if st is None:
+        raise PathError(f"{shown} is a broken symlink" if os.path.islink(full) else f"{shown} does not exist")
+    if not stat.S_ISREG(st.st_mode):
+        raise PathError(f"{shown} is not a regular file")
     return full
 
 

@@ -42,6 +42,17 @@ def confine(base: Path, relpath: str, name: str, beside: bool = False) -> Path:
     return full
 
 
+def stat_of(path: Path, shown: str) -> os.stat_result | None:
+    """`os.stat(path)`, or None when nothing is there; PathError for any other failure (a name too long,
+    a directory on the way that cannot be searched, a symlink loop)."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise PathError(f"{shown} cannot be read: {exc.strerror or exc}") from None
+
+
 def _climb(parts: tuple[str, ...]) -> int:
     """How many levels above its start a relative path goes at most (`a/../../b` → 1)."""
     depth = lowest = 0
