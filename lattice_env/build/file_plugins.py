@@ -110,7 +110,7 @@ def _read(directory: Path, rel: str) -> PackedFile:
     parts = rel.split("/")
     if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise PathError(f"'{rel}' is not a path inside the package")
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    fd = _open(os.fspath(directory), os.O_RDONLY | os.O_DIRECTORY, None, "the package directory")
     try:
         _check_mode(fd, ".", directory=True)
         for i, part in enumerate(parts[:-1]):
@@ -125,12 +125,14 @@ def _read(directory: Path, rel: str) -> PackedFile:
         mode = _check_mode(file_fd, rel, directory=False)
         with os.fdopen(file_fd, "rb", closefd=False) as f:
             data = f.read()
+    except OSError as exc:
+        raise PathError(f"{rel} cannot be read: {exc.strerror or exc}") from None
     finally:
         os.close(file_fd)
     return PackedFile(rel, bool(mode & 0o111), data)
 
 
-def _open(name: str, flags: int, dir_fd: int, shown: str) -> int:
+def _open(name: str, flags: int, dir_fd: int | None, shown: str) -> int:
     try:
         return os.open(name, flags, dir_fd=dir_fd)
     except OSError as exc:
