@@ -100,8 +100,8 @@ def _providers(env_path: Path) -> list[Finding]:
                                "" if present else f"export {var}=…  (in your shell profile or a secrets manager)"))
         provider = Provider(name=name, env=var, auth=spec.get("auth"), base_url=spec.get("base_url"))
         url = base_url(provider)
-        if url and is_local(provider):
-            up = server_reachable(url)
+        up = server_reachable(url) if url and is_local(provider) else None
+        if up is not None:  # None: not on this machine, and not probed
             out.append(Finding(f"provider {name}", up, f"model server {'answers' if up else 'does not answer'} at {url}",
                                "" if up else "start the server (e.g. `ollama serve`)"))
     return out

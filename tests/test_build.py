@@ -19,8 +19,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 
 SECRET = "sk-lattice-test-secret-0123456789abcdef"
 PLUGINS = ["opencode-antigravity-auth@1.6.0", "opencode-openai-codex-auth@4.4.0"]
-MARKER_PLUGIN = {
-    "package.json": '{"name": "marker-plugin", "version": "1.0.0", "type": "module", "main": "index.js"}\n',
+MARKER_PLUGIN = {  # npm packs package.json, index.js and lib/helper.js of it (its `files`, lib/.npmignore)
+    "package.json": '{"name": "marker-plugin", "version": "1.0.0", "type": "module", "main": "index.js", '
+                    '"files": ["index.js", "lib"]}\n',
+    "lib/helper.js": "export const helper = 1;\n",
+    "lib/helper.test.js": "not packed\n",
+    "lib/.npmignore": "*.test.js\n",
+    "notes.txt": "not in files\n",
     "index.js": (
         'import { writeFileSync } from "node:fs";\n'
         "export const MarkerPlugin = async (input, options) => {\n"
@@ -44,6 +49,7 @@ def write_project(root: Path, base_url: str) -> None:
     plugin = root.parent / "marker-plugin"
     plugin.mkdir()
     for name, text in MARKER_PLUGIN.items():
+        (plugin / name).parent.mkdir(parents=True, exist_ok=True)
         (plugin / name).write_text(text)
     plugins = "\n".join(f"  - {p}" for p in PLUGINS)
     (root / "lattice.yaml").write_text(f"""\
@@ -239,6 +245,21 @@ def test_config_change_rebuilds_only_the_workflow_path(built):
         assert result["path"] != str(built.path)
     finally:
         prompt.write_text(old)
+
+
+def test_file_plugin_in_the_store_is_what_npm_packs(built):
+    """The store holds exactly the files real `npm pack --dry-run` lists for the plugin, byte for byte —
+    not its notes, tests or .npmignore."""
+    plugin = built.project.parent / "marker-plugin"
+    done = subprocess.run(["npm", "pack", "--dry-run", "--json", "--ignore-scripts", "--offline"], cwd=plugin,
+                          env={"PATH": os.environ["PATH"], "HOME": str(built.home)}, capture_output=True,
+                          text=True, check=True, timeout=120)
+    packed = sorted(f["path"] for f in json.loads(done.stdout)[0]["files"])
+    assert packed == ["index.js", "lib/helper.js", "package.json"]
+    copy = built.path / "plugins" / "marker-plugin"
+    stored = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if not p.is_dir())
+    assert stored == packed
+    assert all((copy / rel).read_bytes() == (plugin / rel).read_bytes() for rel in packed)
 
 
 def test_file_plugin_edit_relocks_and_rebuilds(built):

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from opencode_support import CACHE
 
+from lattice_env.build.file_plugins import content_hash, packed_files
 from lattice_env.build.lockfile import BRIDGE_PACKAGES, read_lock
-from lattice_env.build.resolve import directory_hash, find_installed, nearest
+from lattice_env.build.resolve import find_installed, nearest
 from lattice_env.config.load import load_workflow
 from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 
@@ -166,19 +167,28 @@ def test_file_plugin_content_is_hashed(project, run):
     assert after["packages"] == lock["packages"]
 
 
-def test_directory_hash_sees_content_names_and_modes(tmp_path):
-    d = tmp_path / "p"
-    d.mkdir()
-    (d / "a.js").write_text("a")
-    first = directory_hash(d)
-    (d / "node_modules").mkdir()
-    (d / "node_modules" / "junk.js").write_text("x")
-    assert directory_hash(d) == first  # dependencies installed in place are not the plugin's content
-    (d / "a.js").chmod(0o755)
-    assert directory_hash(d) != first
-    (d / "a.js").chmod(0o644)
-    (d / "a.js").rename(d / "b.js")
-    assert directory_hash(d)[0] != first[0]
+def test_file_plugin_hash_sees_packed_content_names_and_modes(tmp_path):
+    """The hash covers what npm would pack: content, names and the executable bit of packed files, and
+    nothing else (dependencies installed in place, files npm leaves out)."""
+    root = write_project(tmp_path / "project")
+    marker = root / "plugins" / "marker"
+    loaded = load_workflow(directory=root)
+    index = next(i for i, p in enumerate(loaded.workflow.plugins) if p.kind == "file")
+
+    def digest() -> tuple[str, int]:
+        return content_hash(packed_files(loaded, index))
+
+    first = digest()
+    (marker / "node_modules" / "dep").mkdir(parents=True)
+    (marker / "node_modules" / "dep" / "junk.js").write_text("x")
+    (marker / ".npmignore").write_text("notes.txt\n")
+    (marker / "notes.txt").write_text("not packed")
+    assert digest() == first  # npm packs neither of them (nor .npmignore itself)
+    (marker / "index.js").chmod(0o755)
+    assert digest() != first
+    (marker / "index.js").chmod(0o644)
+    (marker / "index.js").rename(marker / "main.js")
+    assert digest()[0] != first[0]
 
 
 def test_missing_plugin_and_missing_pin_are_one_line_errors(design_project, run, isolated_home):

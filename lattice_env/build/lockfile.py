@@ -10,8 +10,8 @@ Shape (format 1; JSON with sorted keys, 2-space indent, trailing newline, so equ
   the build installs from whatever registry the user configures and checks the integrity.
 - `unavailable`: optional packages a locked package declares but the registry did not have (a mirror may
   lack some platforms); the lock then installs only where its platform package is present.
-- `sources`: `file:` plugins with a content hash of their directory (an edit changes the lock, hence the
-  build), `github:` plugins with the commit their ref resolved to.
+- `sources`: `file:` plugins with a content hash of what npm would pack of them (build/file_plugins.py:
+  an edit changes the lock, hence the build), `github:` plugins with the commit their ref resolved to.
 
 Re-locking keeps what is already locked: npm is seeded with the previous closure, so transitive versions
 move only with `--refresh`, and an up-to-date lock needs no network at all (like `cargo build`).
@@ -145,12 +145,12 @@ def fresh_lock(loaded: Any) -> dict[str, Any] | None:
     lock = read_lock(lock_path(loaded))
     if lock is None or lock.get("roots") != npm_roots(wf.plugins):
         return None
-    for plugin in wf.plugins:
+    for index, plugin in enumerate(wf.plugins):
         source = (lock.get("sources") or {}).get(plugin.raw)
         if plugin.kind == "file":
-            from .resolve import directory_hash
+            from .file_plugins import content_hash, packed_files
 
-            if source is None or source.get("sha256") != directory_hash(wf.root / plugin.name)[0]:
+            if source is None or source.get("sha256") != content_hash(packed_files(loaded, index))[0]:
                 return None
         if plugin.kind == "github" and source is None:
             return None

@@ -3,11 +3,8 @@ script runs), `file:` plugins' content hashes and `github:` refs' commits throug
 that name the plugin behind a failure and the versions that do exist."""
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,13 +12,13 @@ from typing import Any
 from ..config.plugin_specs import PluginSpec
 from ..errors import LatticeError
 from ..proc import ProcessError, clean_env, run
+from .file_plugins import content_hash, packed_files
 from .npm import ROOT_NAME, NpmFailure, npm, package_name, to_npm_lockfile, view_versions
 
 # Keys of npm's lockfile entries worth keeping: what an install needs, nothing that names a host or path.
 KEEP = ("version", "integrity", "name", "os", "cpu", "libc", "optional", "peer", "dev", "devOptional",
         "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "bin",
         "engines", "hasInstallScript", "license", "inBundle", "bundleDependencies")
-SKIP_DIRS = {".git", "node_modules"}  # not part of a file: plugin's own content
 
 
 def resolve_closure(roots: dict[str, str], loaded: Any, seed: dict[str, Any] | None,
@@ -122,17 +119,14 @@ def nearest(wanted: str, versions: tuple[str, ...]) -> list[str]:
 
 
 def lock_sources(loaded: Any, old: dict[str, Any] | None, offline: bool = False) -> dict[str, Any]:
-    """`file:` plugins → content hash; `github:` plugins → commit (kept from the old lock while the
-    ref is unchanged: a moving branch moves only with `--refresh` or an update)."""
+    """`file:` plugins → content hash of what npm would pack of them (file_plugins.py); `github:` plugins
+    → commit (kept from the old lock while the ref is unchanged: a moving branch moves only with
+    `--refresh` or an update)."""
     sources: dict[str, Any] = {}
     previous = (old or {}).get("sources") or {}
     for index, plugin in enumerate(loaded.workflow.plugins):
         if plugin.kind == "file":
-            directory = (Path(loaded.workflow.root) / plugin.name)
-            if not directory.is_dir():
-                raise LatticeError(f"{loaded.config.where(('plugins', index))}: plugins[{index}]: "
-                                   f"{plugin.raw}: no such directory")
-            digest, count = directory_hash(directory)
+            digest, count = content_hash(packed_files(loaded, index))
             sources[plugin.raw] = {"kind": "file", "sha256": digest, "files": count}
         elif plugin.kind == "github":
             kept = previous.get(plugin.raw)
@@ -141,25 +135,6 @@ def lock_sources(loaded: Any, old: dict[str, Any] | None, offline: bool = False)
                 continue
             sources[plugin.raw] = {"kind": "github", "commit": resolve_github(loaded, index, plugin, offline)}
     return sources
-
-
-def directory_hash(directory: Path) -> tuple[str, int]:
-    """sha256 over the sorted (path, kind, content hash) of every file under `directory`, so any edit,
-    rename, new file or mode change gives a new hash. `.git` and `node_modules` are not content."""
-    rows: list[list[str]] = []
-    for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in filenames:
-            full = Path(dirpath, name)
-            rel = full.relative_to(directory).as_posix()
-            st = full.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                rows.append([rel, "link", hashlib.sha256(os.readlink(full).encode()).hexdigest()])
-            elif stat.S_ISREG(st.st_mode):
-                kind = "exec" if st.st_mode & 0o111 else "file"
-                rows.append([rel, kind, hashlib.sha256(full.read_bytes()).hexdigest()])
-    rows.sort()
-    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest(), len(rows)
 
 
 def resolve_github(loaded: Any, index: int, plugin: PluginSpec, offline: bool = False) -> str:

@@ -1,16 +1,17 @@
 """The workflow environment store path: opencode's config directory rendered from the Workflow, the
-routing bridge, copied `file:` plugins, an empty home and the `bin/opencode` wrapper. It references the
-node environment and the npm closure; everything in it is relative to its own location."""
+routing bridge, `file:` plugins as npm would pack them, an empty home and the `bin/opencode` wrapper. It
+references the node environment and the npm closure; everything in it is relative to its own location."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from ..config.load import Loaded
+from ..errors import LatticeError
 from ..opencode.config import store_instructions, store_plugin_entries
 from ..opencode.generate import Layout, render_files
 from ..render import render
+from .file_plugins import content_hash, packed_files, write_files
 from .plan import Plan
 
 CONFIG_DIR = "config/opencode"  # inside the workflow path: XDG_CONFIG_HOME=<path>/config
@@ -28,10 +29,13 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
         target.write_bytes(data)
     # opencode writes a .gitignore into config dirs that lack one, and dies on a read-only one.
     (config / ".gitignore").write_text("node_modules\npackage.json\nbun.lock\n.gitignore\n")
-    for plugin in wf.plugins:
-        if plugin.kind == "file":
-            shutil.copytree(wf.root / plugin.name, out / "plugins" / plugin.short_name, symlinks=True,
-                            ignore=shutil.ignore_patterns(".git", "node_modules"))
+    for index, plugin in enumerate(wf.plugins):
+        if plugin.kind == "file":  # what npm would pack, as hashed in the lock: the same bytes or nothing
+            files = packed_files(loaded, index)
+            if content_hash(files)[0] != p.lock["sources"][plugin.raw]["sha256"]:
+                raise LatticeError(f"{loaded.config.where(('plugins', index))}: plugins[{index}]: "
+                                   f"'{plugin.raw}' changed while it was being built; build again")
+            write_files(files, out / "plugins" / plugin.short_name)
     bridge = out / "bridge"  # the per-call routing provider that opencode.json's `lattice` names
     bridge.mkdir()
     for name in ("package.json", "index.mjs"):

@@ -6,18 +6,21 @@
     ---
     You are a senior software architect...
 
-Paths are confined to `agents_dir`: no absolute path, no `..` escape, no symlink that leads out."""
+Paths are confined to `agents_dir` (config/confine.py), itself confined to the project directory."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import paths
 from ..errors import ConfigError
+from .confine import PathError, confine, stat_of
 from .diagnostics import Diagnostic
-from .document import load_yaml
+from .document import dotted, load_yaml
+from .references import describe, opencode_references
 
 FENCE = "---"
 
@@ -29,28 +32,15 @@ class AgentFile:
     frontmatter: dict[str, Any]
 
 
-class AgentPathError(ValueError):
-    """An agent path that is not acceptable; message is one line."""
-
-
 def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
-    """Where `relpath` points inside `agents_dir`, refusing anything that would leave it."""
-    candidate = Path(relpath)
-    if candidate.is_absolute() or relpath.startswith("~"):
-        raise AgentPathError(f"'{relpath}' must be relative to agents_dir, not absolute")
-    if ".." in candidate.parts:
-        raise AgentPathError(f"'{relpath}' leaves agents_dir ('..' is not allowed)")
-    full = agents_dir / candidate
-    if not full.exists() and not full.is_symlink():
-        raise AgentPathError(f"agent file {paths.display(full)} does not exist")
-    real_dir = Path(os.path.realpath(agents_dir))
-    real = Path(os.path.realpath(full))
-    if real != real_dir and real_dir not in real.parents:
-        raise AgentPathError(f"'{relpath}' is a symlink that leads out of agents_dir (to {real})")
-    if not real.exists():
-        raise AgentPathError(f"agent file {paths.display(full)} is a broken symlink")
-    if not real.is_file():
-        raise AgentPathError(f"agent file {paths.display(full)} is not a regular file")
+    """Where `relpath` points inside `agents_dir`, refusing anything that would leave it (PathError)."""
+    full = confine(agents_dir, relpath, "agents_dir")
+    shown = f"agent file {paths.display(full)}"
+    st = stat_of(full, shown)
+    if st is None:
+        raise PathError(f"{shown} is a broken symlink" if os.path.islink(full) else f"{shown} does not exist")
+    if not stat.S_ISREG(st.st_mode):
+        raise PathError(f"{shown} is not a regular file")
     return full
 
 
@@ -108,5 +98,8 @@ def _check_frontmatter(doc: Any, shown: str) -> None:
                                  "for a hint"))
     data = {k: v for k, v in doc.data.items() if k != "model"}
     errors += validate_mapping(data, FRONTMATTER, _Where, doc.raw)
+    for path, value, reference in opencode_references(doc.data):  # the prompt is text; these are values
+        m = doc.where(path)
+        errors.append(Diagnostic(shown, m.line, m.col, dotted(path), describe(value, reference)))
     if errors:
         raise ConfigError(errors)

@@ -1,5 +1,5 @@
 """Semantic checks: rules that look at more than one key (routing vs providers, triggers across agents,
-per-strategy keys, built-in actions, `when` conditions, MCP servers). Each problem is one located
+per-strategy keys, built-in actions, `when` conditions, MCP servers, opencode references in any value). Each problem is one located
 diagnostic; the checks are defensive because they also run when the schema already found errors."""
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import shlex
 import string
 from typing import Any
 
+from ..build.file_plugins import locate
 from ..hooks import conditions
 from ..providers.kinds import NATIVE, reachable_without_base_url
+from .confine import PathError
 from .diagnostics import Diagnostic, did_you_mean
 from .document import KeyPath, dotted
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugin_specs import PluginSpecError, parse_plugin
+from .references import OPENCODE_REF, describe, opencode_references
 from .schema import VCS_CONFIG, VCS_PRESETS
 from .sources import ResolvedConfig
 
@@ -71,7 +74,7 @@ class Checker:
 
     def run(self) -> list[Diagnostic]:
         for check in (self.metadata, self.routing, self.triggers, self.providers, self.plugins,
-                      self.mcp, self.commands, self.hooks, self.vcs):
+                      self.mcp, self.commands, self.hooks, self.vcs, self.references):
             check()
         return self.out
 
@@ -221,8 +224,11 @@ class Checker:
                 self.error(("plugins", i), f"plugin '{plugin.short_name}' is listed twice "
                                            f"(also plugins[{seen[plugin.short_name]}])")
             seen.setdefault(plugin.short_name, i)
-            if plugin.kind == "file" and not (self.config.root / plugin.name).exists():
-                self.error(("plugins", i), f"'{spec}': {plugin.name} does not exist")
+            if plugin.kind == "file":
+                try:
+                    locate(self.config.root, plugin.name)
+                except PathError as exc:
+                    self.error(("plugins", i), f"'{spec}': {exc}")
         for name in self.get("plugin_config", kind=dict) or {}:
             if name not in seen:
                 self.error(("plugin_config", name), f"plugin '{name}' is not in plugins; this "
@@ -262,6 +268,8 @@ class Checker:
         for ref in _ENV_REF.findall(value):
             if not _IDENT.fullmatch(ref):
                 self.error(path, f"'${{{ref}}}' is not a valid environment variable name")
+        if OPENCODE_REF.search(value + var):
+            return  # an error already (references()), and no plain-text secret
         if not _ENV_REF.search(value) and re.search(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", var, re.I):
             self.error(path, f"looks like a secret written in plain text; reference an environment "
                              f"variable instead (\"${{{var.upper()}}}\")", severity="warning")
@@ -321,6 +329,12 @@ class Checker:
                         self.error(("vcs", "config", key), f"unknown placeholder '{{{field}}}' "
                                    f"(expected {expected})"
                                    + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(MESSAGE_FIELDS)]))
+
+
+    def references(self) -> None:
+        """No value may carry an opencode `{file:…}` or `{env:…}` into a generated file (references.py)."""
+        for path, value, reference in opencode_references(self.data):
+            self.error(path, describe(value, reference))
 
 
 def _format_fields(template: str) -> list[str]:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .agent_files import AgentPathError, read_agent_file, resolve_agent_path
+from .agent_files import read_agent_file, resolve_agent_path
 from .checks import semantic_checks
+from .confine import PathError, confine
 from .diagnostics import Diagnostic
 from .document import dotted
 from .mcp import KNOWN as KNOWN_MCP
@@ -42,18 +43,25 @@ def load_workflow(file: Path | None = None, directory: Path | None = None) -> Lo
 
 
 def agents_dir(config: ResolvedConfig) -> Path:
+    """`defaults.agents_dir` (default ./agents) inside the project directory; PathError when it would
+    lead out of it (a shared lattice.yaml must not make its agents' prompts out of ~/.ssh or /etc)."""
     defaults = config.data.get("defaults")
     rel = defaults.get("agents_dir") if isinstance(defaults, dict) else None
-    return config.root / (rel if isinstance(rel, str) else DEFAULT_AGENTS_DIR)
+    return confine(config.root, rel if isinstance(rel, str) else DEFAULT_AGENTS_DIR, "the project directory")
 
 
 def _read_agents(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnostic]]:
     files: dict[str, Any] = {}
     diags: list[Diagnostic] = []
+    try:
+        base = agents_dir(config)
+    except PathError as exc:
+        where = ("defaults", "agents_dir")
+        o = config.where(where)
+        return files, [Diagnostic(o.file, o.line, o.col, dotted(where), str(exc))]
     agents = config.data.get("agents")
     if not isinstance(agents, dict):
         return files, diags
-    base = agents_dir(config)
     for name, agent in agents.items():
         if not isinstance(agent, dict):
             continue
@@ -64,7 +72,7 @@ def _read_agents(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnosti
         try:
             full = resolve_agent_path(base, rel)
             files[name] = read_agent_file(full)
-        except AgentPathError as exc:
+        except PathError as exc:
             o = config.where(where)  # at `path:`, or at the agent's name when there is no path
             diags.append(Diagnostic(o.file, o.line, o.col, dotted(where), str(exc)))
         except ConfigError as exc:

@@ -2,6 +2,7 @@
 `file:path`. Only exact versions are accepted: a range would make two machines build different things."""
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ class PluginSpec:
         """The name `plugin_config` uses for this plugin."""
         if self.kind == "npm":
             return self.name
-        return self.name.rstrip("/").rsplit("/", 1)[-1]
+        return posixpath.basename(posixpath.normpath(self.name))
 
 
 def parse_plugin(spec: str) -> PluginSpec:
@@ -36,6 +37,9 @@ def parse_plugin(spec: str) -> PluginSpec:
         path = spec[len("file:"):]
         if not path:
             raise PluginSpecError("file: plugin needs a path (file:../my-plugin)")
+        if posixpath.basename(posixpath.normpath(path)) in (".", ".."):
+            # the last name is the plugin's own (plugin_config, its directory in the store)
+            raise PluginSpecError(f"'{spec}' must end in the plugin's directory name (like file:../my-plugin)")
         return PluginSpec(spec, "file", path, "")
     if spec.startswith("github:"):
         m = _GITHUB.fullmatch(spec)

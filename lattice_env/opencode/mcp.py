@@ -1,21 +1,14 @@
 """How each MCP server becomes an opencode `mcp` entry (the servers known by name: config/mcp.py).
 
-`${VAR}` in `env`/`headers` (the design's syntax) becomes opencode's `{env:VAR}`, so the value is read
-from the environment when opencode starts and never written into a generated file."""
+`${VAR}` in `env`/`headers` (the design's syntax) becomes opencode's `{env:VAR}` (config/references.py),
+so the value is read from the environment when opencode starts and never written into a generated file."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..config.mcp import KNOWN
 from ..config.model import McpServer
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def env_refs(value: str) -> str:
-    """`Bearer ${TOKEN}` → `Bearer {env:TOKEN}`."""
-    return _ENV_REF.sub(lambda m: "{env:" + m.group(1) + "}", value)
+from ..config.references import env_refs
 
 
 def opencode_entry(server: McpServer) -> dict[str, Any]:
