@@ -1,11 +1,18 @@
-"""Writes that a crash cannot tear: temp file in the same directory, fsync, rename, fsync the dir."""
+"""Writes that a crash cannot tear: temp file in the same directory, fsync, rename, fsync the dir.
+
+A full disk, a read-only filesystem or a refused permission while writing is an ordinary fault: the
+temporary files (and the directories made for them) are removed, nothing was replaced, and the error is
+one line naming the file (errors.FilesystemError)."""
 from __future__ import annotations
 
 import os
 
+from .errors import FilesystemError
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import NoReturn
 
 # No pathlib import: annotations are never evaluated, and `rollback` calls replace_link with str paths.
 
@@ -19,7 +26,7 @@ def fsync_path(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -27,26 +34,111 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace `path` with `data` all at once: readers see the old file or the new one, never half."""
-    import tempfile  # deferred: rollback and switch only replace links
+def _reraise(exc: BaseException, path: str, doing: str = "write") -> NoReturn:
+    """Raise the one-line error for an ordinary fault while writing `path`, else `exc` itself."""
+    fault = FilesystemError.of(exc, path, doing) if isinstance(exc, OSError) else None
+    if fault is None:
+        raise exc
+    raise fault from exc
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
+
+class Staged:
+    """Files written beside their targets under temporary names, each fsynced, then renamed into place by
+    `commit` — all of them, or one at a time where the caller orders the renames (generate.py). A failure
+    while writing replaces nothing: leaving the `with` block removes every temp file not committed and
+    every directory made for them that is still empty. `atomic_write` is the one-file case."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, str] = {}  # target → its temp file, in the order written
+        self.made: list[str] = []  # directories created for the targets, outermost first
+
+    def __enter__(self) -> Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def write(self, path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+        """Write `data` to a temp file beside `path` (its directory made if needed), fsynced."""
+        import tempfile  # deferred: rollback and switch only replace links
+
+        target = os.fspath(path)
+        directory = os.path.dirname(target) or "."
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(path.parent)
+            self._makedirs(directory)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+        except OSError as exc:
+            _reraise(exc, target)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+        except BaseException as exc:
+            _unlink(tmp)
+            _reraise(exc, target)
+        if target in self.pending:
+            _unlink(self.pending[target])
+        self.pending[target] = tmp
+
+    def commit(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Rename the temp file of `path` (default: every pending one, in the order written) over its
+        target, then fsync the directories, so each target holds its old bytes or its new ones."""
+        targets = list(self.pending) if path is None else [os.fspath(path)]
+        directories: dict[str, None] = {}
+        for target in targets:
+            try:
+                os.replace(self.pending[target], target)
+            except OSError as exc:
+                _reraise(exc, target)
+            del self.pending[target]
+            directories[os.path.dirname(target) or "."] = None
+        for directory in directories:
+            fsync_dir(directory)
+        if not self.pending:
+            self.made.clear()  # they hold committed files now
+
+    def discard(self) -> None:
+        """Remove every temp file not committed, and the directories made for them if still empty."""
+        for tmp in self.pending.values():
+            _unlink(tmp)
+        self.pending.clear()
+        for directory in reversed(self.made):
+            try:
+                os.rmdir(directory)
+            except OSError:  # it holds something now (committed files): it stays
+                pass
+        self.made.clear()
+
+    def _makedirs(self, directory: str) -> None:
+        missing = []
+        while not os.path.isdir(directory):
+            missing.append(directory)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        for d in reversed(missing):
+            try:
+                os.mkdir(d)
+            except FileExistsError:  # made meanwhile by someone else: theirs, not ours to remove
+                continue
+            self.made.append(d)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def atomic_write(path: Path | str, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` with `data` all at once: readers see the old file or the new one, never half."""
+    with Staged() as staged:
+        staged.write(path, data, mode)
+        staged.commit()
 
 
 def replace_link(link: str | os.PathLike[str], target: str) -> None:
@@ -54,13 +146,13 @@ def replace_link(link: str | os.PathLike[str], target: str) -> None:
     it, then the directory fsynced, so readers and crashes see the old link or the new one, never none."""
     link = os.fspath(link)
     tmp = f"{link}.tmp-{os.getpid()}-{os.urandom(4).hex()}"  # not `secrets`: hot path
-    os.symlink(target, tmp)
     try:
-        os.rename(tmp, link)
-    except BaseException:
+        os.symlink(target, tmp)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            os.rename(tmp, link)
+        except BaseException:
+            _unlink(tmp)
+            raise
+    except OSError as exc:
+        _reraise(exc, link, "update")
     fsync_dir(os.path.dirname(link) or ".")

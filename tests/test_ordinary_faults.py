@@ -1,0 +1,157 @@
+"""Ordinary faults are one-line errors, never "internal error … this is a bug" (exit 3): a full disk, a
+read-only data directory, a `when:` nested too deep to parse, names too long to be file names, a gc root
+removed while gc reads it. Each leaves nothing half-written.
+
+The faults are real: a full disk is a small tmpfs (`mount -t tmpfs -o size=…`), a read-only data
+directory is a read-only bind mount of it (as root, who ignores file modes) or mode 0555 (anyone else).
+Both need mount privileges or a non-root user; elsewhere the proofs are skipped (CI must run them)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import snapshot, unavailable, write_project
+
+from lattice_env.paths import data_root
+from lattice_env.profiles.generations import switch_to
+from lattice_env.store.add import add as add_path
+from lattice_env.store.names import derivation
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _mount(*args: str) -> None:
+    r = subprocess.run(["mount", *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        unavailable(f"mount {' '.join(args)} is not permitted here ({r.stderr.strip()})")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: int) -> Iterator[Path]:
+    """A real filesystem of `size` bytes at `path`, full when it is full."""
+    path.mkdir(parents=True, exist_ok=True)
+    _mount("-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path))
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def resize(path: Path, size: int) -> None:
+    _mount("-o", f"remount,size={size}", str(path))
+
+
+def used(path: Path) -> int:
+    st = os.statvfs(path)
+    return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` and everything under it cannot be changed: a read-only bind mount as root (EROFS), or
+    every directory at mode 0555 for anyone else (EACCES)."""
+    if os.geteuid() != 0:
+        dirs = [Path(d) for d, _, _ in os.walk(path)]
+        for d in dirs:
+            d.chmod(0o555)
+        try:
+            yield
+        finally:
+            for d in dirs:
+                d.chmod(0o755)
+        return
+    _mount("--bind", str(path), str(path))
+    try:
+        _mount("-o", "remount,bind,ro", str(path))
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def assert_one_line_error(r, *fragments: str) -> None:
+    assert r.code == 1, (r.code, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lattice: error: "), r.stderr
+    assert "internal error" not in r.stderr and "Traceback" not in r.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+# ── a read-only data directory ─────────────────────────────────────────────────
+
+ROUTED = {"name": "t", "providers": {"anthropic": {"env": "ANTHROPIC_API_KEY"}},
+          "agents": {"impl": {"triggers": ["/impl"], "routing": ["anthropic/m1", "anthropic/m2"]}}}
+
+
+def _environment(tag: str) -> str:
+    """A real store path whose manifest carries a routable config (what `route` reads)."""
+    drv = derivation("t", "workflow", {"config": ROUTED, "tag": tag})
+    return str(add_path(drv, lambda out: (out / "bin").mkdir()))
+
+
+READ_ONLY_COMMANDS = [
+    ["route", "--commit", "/impl", "x"],
+    ["routing", "reset"],
+    ["store", "gc"],
+    ["store", "optimise"],
+    ["switch", "--generation", "1"],  # the click-free fast path
+    ["switch", "--generation=1", "--json"],  # the click path
+    ["rollback"],
+    ["rollback", "--json"],
+    ["delete-generations", "1"],
+    ["lock"],
+]
+
+
+@pytest.mark.parametrize("args", READ_ONLY_COMMANDS, ids=" ".join)
+def test_a_read_only_data_directory_is_a_one_line_error(args, run, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    for tag in "ab":
+        switch_to(_environment(tag))
+    add_path(derivation("garbage", "test", {}), lambda out: (out / "f").write_text("x"))  # for gc
+    assert run("route", "--commit", "/impl", "x").code == 0  # state.json and its lock exist
+    write_project(tmp_path / "project", "name: p\nproviders: {anthropic: {}}\n"
+                                        "agents: {a: {path: a.md, routing: [anthropic/m]}}\n")
+    data = Path(data_root())
+    before = snapshot(data)
+    with read_only(data):
+        r = run(*args, cwd=tmp_path / "project")
+    assert_one_line_error(r, str(data), "ead-only file system" if os.geteuid() == 0 else "ermission denied")
+    assert snapshot(data) == before
+
+
+PAST_THE_LOCK = {  # the lock stays writable (a bind mount over it), so the command gets to its writes
+    "store gc": ("store/.locks", "store"),
+    "switch --generation 1": ("profiles/.default.lock", "profiles/default"),
+    "rollback": ("profiles/.default.lock", "profiles/default"),
+    "route --commit /impl x": ("state.lock", "state.json"),
+}
+
+
+@pytest.mark.parametrize("command", PAST_THE_LOCK)
+def test_a_read_only_data_directory_past_its_lock_is_a_one_line_error(command, run, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    for tag in "ab":
+        switch_to(_environment(tag))
+    add_path(derivation("garbage", "test", {}), lambda out: (out / "f").write_text("x"))
+    assert run("route", "--commit", "/impl", "x").code == 0
+    data = Path(data_root())
+    lock, named = PAST_THE_LOCK[command]
+    spare = tmp_path / "spare"
+    shutil.copytree(data / lock, spare) if (data / lock).is_dir() else shutil.copy(data / lock, spare)
+    before = snapshot(data)
+    with read_only(data):
+        if os.geteuid() != 0:
+            pytest.skip("a writable lock inside a read-only directory needs a bind mount")
+        _mount("--bind", str(spare), str(data / lock))
+        try:
+            r = run(*command.split())
+        finally:
+            subprocess.run(["umount", "-l", str(data / lock)], check=True)
+    assert_one_line_error(r, str(data / named), "Read-only file system")
+    assert snapshot(data) == before
