@@ -155,3 +155,22 @@ def test_a_read_only_data_directory_past_its_lock_is_a_one_line_error(command, r
             subprocess.run(["umount", "-l", str(data / lock)], check=True)
     assert_one_line_error(r, str(data / named), "Read-only file system")
     assert snapshot(data) == before
+
+
+# ── a full disk ────────────────────────────────────────────────────────────────
+
+def test_init_on_a_full_disk_leaves_nothing(run, tmp_path):
+    """Whatever file the disk fills at, init fails in one line and leaves no file, and no directory it
+    created (before: an empty `agents/` or project directory)."""
+    seen = set()
+    for pages in range(1, 9):
+        with tmpfs(tmp_path / "disk", pages * PAGE) as disk:
+            r = run("init", str(disk / "new"), "--name", "x")
+            if r.code == 0:
+                seen.add("complete")
+                assert sorted(p.name for p in (disk / "new").iterdir()) == ["agents", "lattice.yaml"]
+                continue
+            seen.add("full")
+            assert_one_line_error(r, "No space left on device", str(disk / "new"))
+            assert list(disk.iterdir()) == []
+    assert seen == {"complete", "full"}
