@@ -174,3 +174,33 @@ def test_init_on_a_full_disk_leaves_nothing(run, tmp_path):
             assert_one_line_error(r, "No space left on device", str(disk / "new"))
             assert list(disk.iterdir()) == []
     assert seen == {"complete", "full"}
+
+
+# ── a `when:` nested deeper than the parser goes ───────────────────────────────
+
+HOOKED = ("name: t\nproviders: {anthropic: {}}\nagents: {a: {path: a.md, routing: [anthropic/m]}}\n"
+          "hooks:\n  post_agent:\n    - action: log.info\n      when: \"%s\"\n")
+
+
+@pytest.mark.parametrize("when,column", [("(" * 900 + "always" + ")" * 900, 65),
+                                         ("not " * 5000 + "always", 257),
+                                         ("(not " * 40 + "always" + ")" * 40, 161)],
+                         ids=["parentheses", "nots", "both"])
+def test_a_deeply_nested_condition_is_a_located_validation_error(when, column, run, tmp_path):
+    write_project(tmp_path, HOOKED % when)
+    r = run("validate", "--offline")
+    assert r.code == 1, r.stderr
+    assert r.stderr.splitlines() == [
+        f"lattice.yaml:7:7: hooks.post_agent[0].when: invalid condition: nested deeper than 64 levels "
+        f"at column {column}", "1 error"]
+
+
+def test_a_long_flat_condition_validates_and_evaluates_without_recursion(run, tmp_path):
+    """20,000 `or`s nest nothing: valid, and evaluated in a loop (routing evaluates `when:` per call)."""
+    from lattice_env.hooks.conditions import evaluate, parse
+
+    when = " or ".join(["never"] * 20000 + ['agent == "a"'])
+    write_project(tmp_path, HOOKED % when.replace('"', '\\"'))
+    assert run("validate", "--offline").code == 0
+    assert evaluate(parse(when), {"agent": "a"}) is True
+    assert evaluate(parse(" and ".join(["always"] * 20000 + ["never"])), {}) is False
