@@ -204,3 +204,45 @@ def test_a_long_flat_condition_validates_and_evaluates_without_recursion(run, tm
     assert run("validate", "--offline").code == 0
     assert evaluate(parse(when), {"agent": "a"}) is True
     assert evaluate(parse(" and ".join(["always"] * 20000 + ["never"])), {}) is False
+
+
+# ── names that cannot be file names ────────────────────────────────────────────
+
+LONG = "a" * 201  # agent/<name>.md, command/<name>.md and the store path <hash>-<name> hold 200 at most
+NAMED = {
+    "agent": (f"agents: {{{LONG}: {{path: a.md, routing: [anthropic/m]}}}}\n", f"agents.{LONG}"),
+    "trigger": (f"agents: {{a: {{path: a.md, routing: [anthropic/m], triggers: [/{LONG}]}}}}\n",
+                "agents.a.triggers[0]"),
+    "command": (f"agents: {{a: {{path: a.md, routing: [anthropic/m]}}}}\ncommands: {{{LONG}: {{action: status}}}}\n",
+                f"commands.{LONG}"),
+    "mcp": (f"agents: {{a: {{path: a.md, routing: [anthropic/m]}}}}\nmcp: {{{LONG}: {{command: x}}}}\n",
+            f"mcp.{LONG}"),
+    "provider": (f"agents: {{a: {{path: a.md, routing: [{LONG}/m]}}}}\nproviders: {{{LONG}: {{base_url: http://h}}}}\n",
+                 f"providers.{LONG}"),
+}
+
+
+@pytest.mark.parametrize("kind", NAMED)
+def test_names_too_long_for_a_file_name_fail_validation_and_generate_writes_nothing(kind, run, tmp_path):
+    body, key = NAMED[kind]
+    providers = "" if kind == "provider" else "providers: {anthropic: {}}\n"
+    write_project(tmp_path, "name: t\n" + providers + body)
+    before = snapshot(tmp_path)
+    for args in (("validate", "--offline"), ("generate",)):
+        r = run(*args)
+        assert r.code == 1, (args, r.stderr)
+        assert f": {key}: is 201 characters long; at most 200 (" in r.stderr, r.stderr
+        assert "internal error" not in r.stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_names_of_200_characters_generate(run, tmp_path):
+    name = "b" * 200
+    write_project(tmp_path, f"name: {name}\nproviders: {{anthropic: {{}}}}\n"
+                            f"agents: {{{name}: {{path: a.md, routing: [anthropic/m], triggers: [/{name}]}}}}\n")
+    r = run("generate")
+    assert r.code == 0, r.stderr
+    assert (tmp_path / ".opencode" / "agent" / f"{name}.md").is_file()
+    assert (tmp_path / ".opencode" / "command" / f"{name}.md").is_file()
+    write_project(tmp_path, f"name: {name}x\n")
+    assert "name: is 201 characters long; at most 200" in run("validate", "--offline").stderr

@@ -19,7 +19,7 @@ from ..errors import LatticeError
 from ..flock import is_locked
 from ..fsutil import fsync_dir
 from .manifest import references
-from .names import STORE_NAME_RE, paths, resolve, root_dir
+from .names import HASH_CHARS, STORE_NAME_RE, paths, resolve, root_dir
 from .roots import gc_lock, pid_alive, pid_of
 from .tree import remove_tree
 
@@ -107,7 +107,8 @@ def gc(dry_run: bool = False, root: Path | None = None) -> GcResult:
         if dry_run:
             return result
         for path in doomed:  # rename first: a final name is never half deleted
-            trash = root / f".trash-{path.name}-{os.getpid()}-{secrets.token_hex(4)}"
+            # the hash alone: the whole name (up to 233 characters) and a 7-digit pid overflow 255 bytes
+            trash = root / f".trash-{path.name[:HASH_CHARS]}-{os.getpid()}-{secrets.token_hex(4)}"
             os.rename(path, trash)
             stale.append(trash)
         fsync_dir(root)
