@@ -8,6 +8,7 @@ Both need mount privileges or a non-root user; elsewhere the proofs are skipped 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from conftest import snapshot, unavailable, write_project
 from lattice_env.paths import data_root
 from lattice_env.profiles.generations import switch_to
 from lattice_env.store.add import add as add_path
+from lattice_env.store.gc import gc_roots
 from lattice_env.store.names import derivation
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -246,3 +248,36 @@ def test_names_of_200_characters_generate(run, tmp_path):
     assert (tmp_path / ".opencode" / "command" / f"{name}.md").is_file()
     write_project(tmp_path, f"name: {name}x\n")
     assert "name: is 201 characters long; at most 200" in run("validate", "--offline").stderr
+
+
+# ── a gc root removed while gc reads the roots ────────────────────────────────
+
+def _churn(store: str, target: str, stop) -> None:
+    """Roots come and go as shells start and exit: made under the gc lock, removed without it."""
+    from lattice_env.store.roots import temp_root
+
+    while not stop.is_set():
+        with temp_root(target, root=store):
+            pass
+
+
+def test_gc_tolerates_roots_vanishing_while_it_reads_them(tmp_path):
+    keep = add_path(derivation("kept", "test", {}), lambda out: (out / "f").write_text("x"))
+    switch_to(keep)  # rooted for good, by a profile; the churners root it for moments
+    store = str(keep.parent)
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    churners = [ctx.Process(target=_churn, args=(store, str(keep), stop)) for _ in range(3)]
+    for p in churners:
+        p.start()
+    try:
+        from lattice_env.store.gc import gc
+
+        for _ in range(300):
+            gc_roots()
+            assert gc().removed == []
+    finally:
+        stop.set()
+        for p in churners:
+            p.join(timeout=30)
+    assert keep.is_dir()

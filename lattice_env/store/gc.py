@@ -40,7 +40,10 @@ def gc_roots(root: Path | None = None) -> list[tuple[str, str]]:
                 links.append(link)
     bases = {root.absolute(), root.resolve()}
     for link in links:
-        target = Path(os.path.normpath(link.parent / os.readlink(link)))
+        try:
+            target = Path(os.path.normpath(link.parent / os.readlink(link)))
+        except FileNotFoundError:  # a shell exited, or a generation was deleted, since we listed
+            continue
         for candidate in (target, target.resolve()):
             name = _name_under(candidate, bases)
             if name:
