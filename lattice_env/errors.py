@@ -5,6 +5,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     import os
+    from typing import NoReturn
 
     from .config.diagnostics import Diagnostic
 
@@ -41,6 +42,15 @@ class FilesystemError(LatticeError):
         name = exc.filename if exc.filename is not None else "a file"
         also = f" (and {exc.filename2})" if exc.filename2 is not None else ""
         return cls(f"{name}{also}: {reason}")
+
+    @classmethod
+    def reraise(cls, exc: OSError, path: str | os.PathLike[str] | None = None,
+                doing: str | None = None) -> NoReturn:
+        """In `except OSError as exc:`, raise `of(exc, path, doing)` for an ordinary fault, else `exc`."""
+        fault = cls.of(exc, path, doing)
+        if fault is None:
+            raise exc
+        raise fault from exc
 
 
 class ConfigError(LatticeError):

@@ -6,6 +6,7 @@ one line naming the file (errors.FilesystemError)."""
 from __future__ import annotations
 
 import os
+import stat
 
 from .errors import FilesystemError
 
@@ -35,11 +36,9 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
 
 
 def _reraise(exc: BaseException, path: str, doing: str = "write") -> NoReturn:
-    """Raise the one-line error for an ordinary fault while writing `path`, else `exc` itself."""
-    fault = FilesystemError.of(exc, path, doing) if isinstance(exc, OSError) else None
-    if fault is None:
-        raise exc
-    raise fault from exc
+    if isinstance(exc, OSError):
+        FilesystemError.reraise(exc, path, doing)
+    raise exc
 
 
 class Staged:
@@ -125,6 +124,32 @@ class Staged:
             except FileExistsError:  # made meanwhile by someone else: theirs, not ours to remove
                 continue
             self.made.append(d)
+
+
+def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> bytes | None | bool:
+    """The bytes of the regular file at `path`, never following a symlink (a planted link could point
+    anywhere); None when there is nothing there, False for anything else — a symlink, a directory, a
+    fifo (opened without blocking) — or a file over `limit` bytes."""
+    import errno  # deferred: rollback and switch read no files
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return False
+        FilesystemError.reraise(exc, path, "read")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (limit is not None and st.st_size > limit):
+            return False
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _unlink(path: str) -> None:
