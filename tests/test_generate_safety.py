@@ -1,24 +1,31 @@
-"""`lattice generate` on a repository nobody on this machine wrote.
+"""`lattice generate` on a repository nobody on this machine wrote, and killed at any moment.
 
 The generate manifest (`.opencode/lattice-generated.json`) and the `.opencode/` tree come with the
 repository: a manifest entry naming a file outside the generated set (`../../.bashrc`, an absolute path,
 lattice.yaml) is ignored with a located warning, never deleted; a symlink planted for a generated
 directory, file or the lock is refused or replaced, never written through. A decoy home (conftest.Decoy)
-is compared before and after."""
+is compared before and after. And a generate SIGKILLed at random moments, twenty times in a row, leaves
+a project the next run completes without --force, exactly as if it had never been interrupted."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
-from conftest import Run, snapshot, write_project
+from conftest import DESIGN, Run, snapshot, write_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+HERE = Path(__file__).parent
 MANIFEST = ".opencode/lattice-generated.json"
 SMALL = "name: t\nproviders: {anthropic: {}}\nagents: {a: {path: a.md, routing: [anthropic/m], triggers: [/a]}}\n"
 
@@ -216,3 +223,105 @@ def test_no_manifest_or_planted_tree_makes_generate_crash_or_touch_anything_outs
         assert sorted(os.listdir(root)) == ["beside", "project"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# ── killed at random moments ──────────────────────────────────────────────────
+
+def _variants(tmp_path: Path) -> dict[str, Path]:
+    """Two inputs that differ in nearly every generated file: A is the design without its `refactor`
+    agent; B also changes a model and every prompt."""
+    out = {}
+    text = (DESIGN / "lattice.yaml").read_text()
+    start = text.index("  refactor:\n")
+    without = text[:start] + text[text.index("# ─", start):]
+    for name in "AB":
+        v = tmp_path / f"variant-{name}"
+        shutil.copytree(DESIGN / "agents", v / "agents")
+        (v / "lattice.yaml").write_text(without if name == "A" else without.replace("claude-sonnet-4-5", "claude-sonnet-9"))
+        if name == "B":
+            for prompt in (v / "agents").glob("*.md"):
+                prompt.write_text(prompt.read_text() + "\nBe brief.\n")
+        out[name] = v
+    return out
+
+
+def _use(project: Path, variant: Path) -> None:
+    """Switch the project's input to `variant` (as a `git checkout` would)."""
+    shutil.copy(variant / "lattice.yaml", project / "lattice.yaml")
+    shutil.rmtree(project / "agents")
+    shutil.copytree(variant / "agents", project / "agents")
+
+
+def _child(project: Path) -> subprocess.Popen[bytes]:
+    child = subprocess.Popen([sys.executable, str(HERE / "generate_child.py")], cwd=project,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert child.stdout is not None and child.stdout.readline() == b"started\n"
+    return child
+
+
+@pytest.mark.slow
+def test_generate_killed_at_random_moments_always_completes_next_time_without_force(tmp_path):
+    variants = _variants(tmp_path)
+    project = tmp_path / "project"
+    shutil.copytree(DESIGN, project)
+    assert Run(project)("generate").code == 0  # with `refactor`: its files go stale below
+    edited = project / ".opencode/agent/refactor.md"
+    edited.write_text(edited.read_text() + "my notes, which no generate may lose\n")
+    (project / ".opencode/agent/mine.md").write_text("an agent the user wrote\n")
+    (project / ".opencode/command/mine.md").write_text("a command the user wrote\n")
+    mine = {p: p.read_bytes() for p in (edited, project / ".opencode/agent/mine.md",
+                                        project / ".opencode/command/mine.md")}
+
+    complete = {}  # variant → the tree an uninterrupted generate leaves
+    for name, variant in variants.items():
+        ref = tmp_path / f"reference-{name}"
+        shutil.copytree(project, ref, symlinks=True)
+        _use(ref, variant)
+        assert Run(ref)("generate").code == 0
+        complete[name] = snapshot(ref)
+
+    # how long one run takes after "started" (the median of three), so the kills spread over all of it
+    durations = []
+    for i in range(3):
+        timing = tmp_path / f"timing-{i}"
+        shutil.copytree(tmp_path / "reference-A", timing, symlinks=True)
+        _use(timing, variants["B"])
+        child = _child(timing)
+        t0 = time.perf_counter()
+        assert child.wait(timeout=60) == 0
+        durations.append(time.perf_counter() - t0)
+        assert child.stdout is not None
+        child.stdout.close()
+    duration = sorted(durations)[1]
+
+    rng = random.Random(20240610)
+    interrupted = 0
+    for round_ in range(20):
+        name, other = ("A", "B") if round_ % 2 == 0 else ("B", "A")
+        _use(project, variants[name])
+        before = snapshot(project)
+        child = _child(project)
+        time.sleep(rng.uniform(0, duration))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
+        state = snapshot(project)
+        interrupted += state not in (before, complete[name])
+        assert {p: p.read_bytes() for p in mine} == mine  # nothing the user edited or wrote is lost
+        # whatever the moment, the next run — with either input — completes without --force, and leaves
+        # exactly what an uninterrupted run leaves
+        for follow in (other, name):
+            scratch = tmp_path / f"scratch-{round_}-{follow}"
+            shutil.copytree(project, scratch, symlinks=True)
+            _use(scratch, variants[follow])
+            r = Run(scratch)("generate")
+            assert r.code == 0, (round_, follow, r.stderr)
+            assert snapshot(scratch) == complete[follow], (round_, follow)
+            shutil.rmtree(scratch)
+    assert interrupted >= 5, (interrupted, durations)  # kills landed mid-run, not only before or after it
+
+    _use(project, variants["A"])
+    r = Run(project)("generate")
+    assert r.code == 0, r.stderr
+    assert snapshot(project) == complete["A"]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import snapshot, unavailable, write_project
+from conftest import DESIGN, snapshot, unavailable, write_project
 
 from lattice_env.paths import data_root
 from lattice_env.profiles.generations import switch_to
@@ -176,6 +176,33 @@ def test_init_on_a_full_disk_leaves_nothing(run, tmp_path):
             assert_one_line_error(r, "No space left on device", str(disk / "new"))
             assert list(disk.iterdir()) == []
     assert seen == {"complete", "full"}
+
+
+def test_generate_on_a_full_disk_changes_nothing_and_the_next_run_completes(run, tmp_path):
+    """The disk fills at every possible moment of a generate that replaces the previous generation's
+    files: each time a one-line error, the project exactly as before; with room again, it completes
+    without --force."""
+    with tmpfs(tmp_path / "disk", 16 << 20) as disk:
+        project = disk / "design"
+        shutil.copytree(DESIGN, project)
+        assert run("generate", cwd=project).code == 0
+        config = project / "lattice.yaml"
+        config.write_text(config.read_text().replace("claude-sonnet-4-5", "claude-sonnet-9"))
+        for prompt in (project / "agents").glob("*.md"):  # every agent file changes too
+            prompt.write_text(prompt.read_text() + "\nBe brief.\n")
+        before = snapshot(project)
+        base = used(disk)
+        outcomes = []
+        for pages in range(200):
+            resize(disk, base + pages * PAGE)
+            r = run("generate", cwd=project)
+            outcomes.append(r.code)
+            if r.code == 0:
+                break
+            assert_one_line_error(r, "No space left on device")
+            assert snapshot(project) == before
+        assert outcomes[:10] == [1] * 10 and outcomes[-1] == 0, outcomes
+        assert "claude-sonnet-9" in (project / "opencode.json").read_text()
 
 
 # ── a `when:` nested deeper than the parser goes ───────────────────────────────

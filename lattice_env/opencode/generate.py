@@ -11,7 +11,12 @@ replace or delete only when the manifest lists it with its current content; anyt
 user wrote, or edited since) is left alone unless `--force`. Same input → byte-identical files.
 
 The manifest comes with the repository, so it is input like lattice.yaml (manifest.py): it can name only
-the files this layout generates, and writes and deletes never pass through a symlink.
+the files this layout generates, and writes and deletes never pass through a symlink. A run is
+crash-consistent: every new file is first written aside (fsutil.Staged, so a full disk changes
+nothing), then the manifest is replaced by one that also lists, under `previous`, the content each
+changing file holds now; only then are files renamed into place and stale ones removed, and the final
+manifest drops `previous`. Killed at any moment, the next run finds every file holding content a
+manifest calls ours, and completes without `--force`.
 """
 from __future__ import annotations
 
@@ -29,13 +34,14 @@ from ..config.model import Workflow
 from ..config.schema import NAME, NAME_MAX
 from ..errors import FilesystemError, LatticeError
 from ..flock import file_lock
-from ..fsutil import atomic_write, read_regular
+from ..fsutil import Staged, read_regular
 from ..render import render
 from .config import agent_settings, bridge_model, command_files, opencode_document
 from .manifest import MANIFEST, read_manifest
 
 LOCK = ".lattice-generate.lock"
 _NAME = re.compile(NAME)
+_TEMP = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # fsutil.Staged's temp files (tempfile.mkstemp names)
 
 
 @dataclass(frozen=True)
@@ -127,9 +133,62 @@ def _check_directories(layout: Layout) -> None:
             raise LatticeError(f"{shown} is not a directory; nothing was written (move it away)")
 
 
-def _manifest_bytes(files: dict[str, str]) -> bytes:
+def _sweep_temps(layout: Layout) -> None:
+    """Remove temp files a killed run left beside the files it was writing (we hold the lock, so none is
+    live): only fsutil's temp names of files this layout generates, only regular files."""
+    for rel in [".", *layout.directories()]:
+        directory = layout.base / rel
+        try:
+            entries = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            m = _TEMP.fullmatch(entry)
+            own = os.path.normpath(os.path.join(rel, m.group(1))) if m else ""
+            if m and (layout.generated(own) or own == layout.rel(MANIFEST)):
+                path = directory / entry
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    path.unlink()
+
+
+def _manifest_bytes(files: dict[str, str], previous: dict[str, str] | None = None) -> bytes:
     manifest: dict[str, Any] = {"generated_by": f"lattice {__version__}", "files": files}
+    if previous:
+        manifest["previous"] = previous
     return render("opencode/manifest.json.j2", manifest=manifest).encode()
+
+
+@dataclass
+class _Plan:
+    """What a run changes: files to write and stale ones to remove, those that are not Lattice's
+    (`conflicts`, written only with --force), and what each changing file holds now (`held`)."""
+
+    writes: list[str] = field(default_factory=list)
+    removals: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)  # rel → digest of its content now
+    existed: set[str] = field(default_factory=set)
+
+
+def _plan(layout: Layout, files: dict[str, bytes], ours: dict[str, set[str]]) -> _Plan:
+    plan = _Plan()
+    for rel in sorted(set(files) | set(ours)):
+        held = read_regular(layout.base / rel)
+        if rel not in files:  # listed before, no longer generated (an agent removed from lattice.yaml)
+            if isinstance(held, bytes) and digest(held) in ours[rel]:
+                plan.removals.append(rel)
+                plan.held[rel] = digest(held)
+            continue
+        if held == files[rel]:
+            continue
+        if held is not None:
+            plan.existed.add(rel)
+        if isinstance(held, bytes):
+            plan.held[rel] = digest(held)
+        if held is False or (isinstance(held, bytes) and plan.held[rel] not in ours.get(rel, ())):
+            plan.conflicts.append(rel)  # the user's, edited since, or a symlink or fifo
+        plan.writes.append(rel)
+    return plan
 
 
 def write_generated(workflow: Workflow, out: Path | None = None, force: bool = False) -> Result:
@@ -143,50 +202,42 @@ def write_generated(workflow: Workflow, out: Path | None = None, force: bool = F
         FilesystemError.reraise(exc, layout.base / layout.config_dir, "create")
     with file_lock(layout.base / layout.rel(LOCK)):
         _check_directories(layout)  # again, under the lock
+        _sweep_temps(layout)
         manifest, raw = read_manifest(manifest_path, layout.generated)
-        result = Result(out=layout.base, warnings=manifest.warnings)
-        held_now: dict[str, str] = {}  # rel → digest of what it holds, for each file replaced or removed
-        writes: list[str] = []
-        removals: list[str] = []
-        conflicts: list[str] = []
-        existed: set[str] = set()
-        for rel in sorted(set(files) | set(manifest.ours)):
-            held = read_regular(layout.base / rel)
-            if rel not in files:  # listed before, no longer generated (an agent removed from lattice.yaml)
-                if isinstance(held, bytes) and digest(held) in manifest.ours[rel]:
-                    removals.append(rel)
-                    held_now[rel] = digest(held)
-                continue
-            if held == files[rel]:
-                continue
-            if held is not None:
-                existed.add(rel)
-            if isinstance(held, bytes):
-                held_now[rel] = digest(held)
-            if held is False or (isinstance(held, bytes) and held_now[rel] not in manifest.ours.get(rel, ())):
-                conflicts.append(rel)
-            writes.append(rel)
-        if conflicts and not force:
-            shown = ", ".join(paths.display(layout.base / c) for c in conflicts)
+        plan = _plan(layout, files, manifest.ours)
+        if plan.conflicts and not force:
+            shown = ", ".join(paths.display(layout.base / c) for c in plan.conflicts)
             raise LatticeError(f"{shown}: not generated by lattice (or edited since); nothing was "
                                f"written (move it away, or use --force to overwrite)")
-        for rel in conflicts:
+        for rel in plan.conflicts:
             target = layout.base / rel
             if target.is_dir() and not target.is_symlink():
                 raise LatticeError(f"{paths.display(target)} is a directory; nothing was written (move it away)")
         digests = {rel: digest(data) for rel, data in files.items()}
         final = _manifest_bytes(digests)
-        for rel in writes:
-            atomic_write(layout.base / rel, files[rel])
-        for rel in removals:
-            try:
-                (layout.base / rel).unlink()
-            except FileNotFoundError:
-                pass
-        if writes or removals or final != raw:
-            atomic_write(manifest_path, final)
-        for rel in files:
-            result.files.append((rel, ("updated" if rel in existed else "created") if rel in writes
-                                 else "unchanged"))
-        result.files += [(rel, "removed") for rel in removals]
-    return result
+        changing = bool(plan.writes or plan.removals)
+        # The manifest that calls both the old and the new content ours; when nothing existing changes
+        # (a first run), that is the final manifest, written before the files instead of after them.
+        first = _manifest_bytes(digests, plan.held) if changing else None
+        with Staged() as staged, Staged() as intent, Staged() as closing:
+            try:  # everything that needs room on disk, before anything is replaced
+                for rel in plan.writes:
+                    staged.write(layout.base / rel, files[rel])
+                if first is not None:
+                    intent.write(manifest_path, first)
+                if final != (first or raw):
+                    closing.write(manifest_path, final)
+            except FilesystemError as exc:
+                raise FilesystemError(f"{exc}; nothing was changed") from exc
+            intent.commit()
+            staged.commit()
+            for rel in plan.removals:
+                try:
+                    (layout.base / rel).unlink()
+                except FileNotFoundError:
+                    pass
+            closing.commit()
+    statuses = {rel: ("updated" if rel in plan.existed else "created") for rel in plan.writes}
+    return Result(out=layout.base, warnings=manifest.warnings,
+                  files=[(rel, statuses.get(rel, "unchanged")) for rel in files]
+                  + [(rel, "removed") for rel in plan.removals])
