@@ -134,6 +134,18 @@ def test_a_symlinked_generated_directory_is_refused_and_nothing_is_written_throu
                             f"generated files only into real directories inside the project: remove it\n")
 
 
+def test_with_out_a_symlinked_agent_directory_is_refused_too(run, tmp_path, decoy):
+    project = write_project(tmp_path / "project", SMALL)
+    (project / "out").mkdir()
+    os.symlink(decoy.root / "notes", project / "out/agent")
+    r = run("generate", "--out", "out", cwd=project)
+    decoy.assert_untouched()
+    assert (r.code, r.stderr) == (1, f"lattice: error: out/agent is a symbolic link (to {decoy.root / 'notes'}); "
+                                     f"lattice writes generated files only into real directories inside the "
+                                     f"project: remove it\n")
+    assert sorted(os.listdir(project / "out")) == ["agent"]
+
+
 def test_a_symlinked_lock_file_is_refused_never_created_through(run, tmp_path, decoy):
     project = write_project(tmp_path / "project", SMALL)
     (project / ".opencode").mkdir()
