@@ -17,11 +17,20 @@ class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
         self.fd = -1
 
     def __enter__(self) -> None:
+        # O_NOFOLLOW: a lock file is never a symlink, and opening one planted in a project (O_CREAT follows
+        # a dangling link) would create or open a file wherever it points.
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:  # first use: create the directory (not on every call: a syscall or two)
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, flags, 0o644)
+            except FileNotFoundError:  # first use: create the directory (not on every call: a syscall or two)
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            fault = _fault(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
@@ -32,6 +41,17 @@ class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)  # closing releases the lock
         self.fd = -1
+
+
+def _fault(exc: OSError, path: str) -> Exception | None:
+    """A one-line error for a lock that cannot be taken for an ordinary reason; None for a bug."""
+    import errno  # on error paths only
+
+    from .errors import FilesystemError, LatticeError
+
+    if exc.errno == errno.ELOOP:
+        return LatticeError(f"cannot lock {path}: it is a symbolic link (remove it; lattice makes its own)")
+    return FilesystemError.of(exc, path, "lock")
 
 
 def is_locked(path: str | os.PathLike[str]) -> bool:

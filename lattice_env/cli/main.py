@@ -1,7 +1,14 @@
 """The `lattice` command's entry point (scripts/lattice, `python -m lattice_env`). The hot commands'
 plain forms run without click (fast.py); everything else goes through the click application. Errors
 are turned into output here, once: LatticeError → its message and exit code; click usage errors → 2;
-anything else is a bug → one line pointing at the crash log (the traceback with `--debug`)."""
+an OSError that is an ordinary fault (a full disk, a read-only data directory: errors.FilesystemError)
+→ one line naming the file, exit 1; anything else is a bug → one line pointing at the crash log (the
+traceback with `--debug`).
+
+fsutil and flock already raise FilesystemError for the writes and locks they make, naming the file
+meant rather than a temp file and cleaning up first; the handler here is the last line of defence for
+the direct os calls (gc's renames, optimise's links, generation links' unlinks), whose OSError names
+its own file."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +17,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        from ..errors import LatticeError
+        from ..errors import FilesystemError, LatticeError
         from .fast import fast
         from .output import emit
 
@@ -19,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
         except LatticeError as exc:
             emit(f"lattice: error: {exc}", err=True)
             return exc.exit_code
+        except OSError as exc:
+            fault = FilesystemError.of(exc)
+            if fault is None:
+                raise
+            emit(f"lattice: error: {fault}", err=True)
+            return fault.exit_code
         if code is not None:
             return code
     except Exception as exc:  # a bug on the fast path: reported like any other
@@ -32,7 +45,7 @@ def run_click(args: list[str]) -> int:
     """The click application alone, without the fast path (tests compare the two forms)."""
     import click
 
-    from ..errors import ConfigError, LatticeError
+    from ..errors import ConfigError, FilesystemError, LatticeError
     from . import build, doctor, launch, plugins, profiles, project, routing, status, store  # noqa: F401 — they register their commands
     from .app import App, cli
     from .output import emit, plural
@@ -62,6 +75,10 @@ def run_click(args: list[str]) -> int:
     except BrokenPipeError:
         return 141
     except Exception as exc:  # a bug: keep the traceback, in the log or with --debug
+        fault = FilesystemError.of(exc) if isinstance(exc, OSError) else None
+        if fault is not None:
+            emit(f"lattice: error: {fault}", err=True)
+            return fault.exit_code
         from ..crashlog import report_bug
 
         return report_bug(exc, args, debug="--debug" in args)

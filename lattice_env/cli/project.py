@@ -78,6 +78,7 @@ def generate(app: App, out: Path | None, force: bool, as_json: bool) -> None:
     loaded = app.load()
     warn(loaded.warnings)
     result = write_generated(loaded.workflow, out=out, force=force)
+    warn(result.warnings)
     show({"out": str(result.out), "files": [{"path": p, "status": s} for p, s in result.files]}, as_json,
          [*(f"  {status:9} {path}" for path, status in result.files),
           f"Generated {len(result.files)} files in {result.out}"])

@@ -18,7 +18,7 @@ from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugin_specs import PluginSpecError, parse_plugin
 from .references import OPENCODE_REF, describe, opencode_references
-from .schema import VCS_CONFIG, VCS_PRESETS
+from .schema import NAME_MAX, VCS_CONFIG, VCS_PRESETS
 from .sources import ResolvedConfig
 
 # Built-in actions: what hooks may do, and what custom commands may run.
@@ -179,6 +179,10 @@ class Checker:
                     words = re.findall(_TRIGGER[1:], trigger)
                     self.error(where, f"trigger '{trigger}' must start with '/' followed by a name "
                                       f"(like /{words[0] if words else 'plan'})")
+                    continue
+                if len(trigger) - 1 > NAME_MAX:
+                    self.error(where, f"is {len(trigger) - 1} characters long; at most {NAME_MAX} "
+                                      f"(a trigger becomes the command file command/{{name}}.md)")
                     continue
                 if trigger in seen:
                     self.error(where, f"trigger '{trigger}' is already used by agent '{seen[trigger]}'")

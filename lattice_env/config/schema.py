@@ -10,8 +10,13 @@ from .sources import ResolvedConfig
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # agents, commands, mcp servers: they become file names
-_name_key = {"type": "string", "regex": NAME,
-             "meta": {"regex": "a valid name (letters, digits, '.', '_' or '-', starting with a letter or digit)"}}
+# Names become file names (agent/<name>.md, command/<name>.md, and fsutil's temp `.<name>.md.XXXXXXXX.tmp`
+# beside each) and the workflow's store path name (`<hash>-<name>`, store/names.py: 200 at most), all
+# under the 255-byte limit of a file name. NAME is ASCII, so characters are bytes.
+NAME_MAX = 200
+_name_key = {"type": "string", "regex": NAME, "maxlength": NAME_MAX,
+             "meta": {"regex": "a valid name (letters, digits, '.', '_' or '-', starting with a letter or digit)",
+                      "maxlength": "names become file names"}}
 
 STRATEGIES = ["fallback", "pattern", "weighted", "round_robin", "burst"]
 VCS_PRESETS = ["jj-workspace", "jj-checkpoint", "git-stash", "none"]
@@ -95,7 +100,8 @@ VCS_CONFIG = {
 }
 
 SCHEMA: dict[str, Any] = {
-    "name": {"type": "string", "regex": NAME, "meta": {"regex": "letters, digits, '.', '_' or '-'"}},
+    "name": {"type": "string", "regex": NAME, "maxlength": NAME_MAX,
+             "meta": {"regex": "letters, digits, '.', '_' or '-'", "maxlength": "it names the store path"}},
     "description": _str,
     "version": _nonempty,
     "author": _str,
@@ -321,6 +327,8 @@ def _message(err: Any, schema: dict[str, Any], data: Any, raw: dict[KeyPath, tup
         return "must not be empty"
     if err.code == codes.REGEX_MISMATCH.code:
         return f"'{value}' is not {meta.get('regex', 'valid here')}"
+    if err.code == codes.MAX_LENGTH.code and isinstance(value, str):
+        return f"is {len(value)} characters long; at most {err.constraint} ({meta.get('maxlength', 'the limit')})"
     if err.code == codes.MIN_VALUE.code:
         return f"must be at least {err.constraint}, not {value}"
     if err.code == codes.MAX_VALUE.code:

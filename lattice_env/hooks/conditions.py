@@ -9,7 +9,10 @@
              | "error_count" ("==" | "!=" | ">" | ">=" | "<" | "<=") INT
     FIELD   := "agent" | "provider" | "model"
 
-`parse` returns a tree of tuples that `evaluate` walks against a context mapping.
+`parse` returns a tree of tuples that `evaluate` walks against a context mapping. `or` and `and` are
+n-ary nodes, so a long chain is wide rather than deep; nesting (parentheses, `not`) is refused deeper
+than MAX_DEPTH levels, a located validation error, so neither the parser nor `evaluate` can run out of
+stack on a lattice.yaml nobody on this machine wrote.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ FLAGS = {"always", "never", "files_changed"}
 TEXT_FIELDS = {"agent", "provider", "model"}
 NUMBER_FIELDS = {"error_count"}
 Node = tuple[Any, ...]
+MAX_DEPTH = 64  # far beyond any condition a person writes; far below Python's recursion limit
 
 
 class ConditionError(ValueError):
@@ -54,6 +58,13 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.toks, self.lex_error = _tokens(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self, col: int) -> None:
+        """One level deeper (a '(' or a `not` at column `col`)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ConditionError(f"nested deeper than {MAX_DEPTH} levels at column {col}")
 
     def peek(self) -> tuple[str, str, int] | None:
         if self.i < len(self.toks):
@@ -83,34 +94,39 @@ class _Parser:
         return node
 
     def or_(self) -> Node:
-        node = self.and_()
+        nodes = [self.and_()]
         while (tok := self.peek()) and tok[:2] == ("word", "or"):
             self.take()
-            node = ("or", node, self.and_())
-        return node
+            nodes.append(self.and_())
+        return nodes[0] if len(nodes) == 1 else ("or", *nodes)
 
     def and_(self) -> Node:
-        node = self.not_()
+        nodes = [self.not_()]
         while (tok := self.peek()) and tok[:2] == ("word", "and"):
             self.take()
-            node = ("and", node, self.not_())
-        return node
+            nodes.append(self.not_())
+        return nodes[0] if len(nodes) == 1 else ("and", *nodes)
 
     def not_(self) -> Node:
         tok = self.peek()
         if tok and tok[:2] == ("word", "not"):
             self.take()
-            return ("not", self.not_())
+            self.nest(tok[2])
+            node = ("not", self.not_())
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Node:
         kind, text, col = self.take()
         if (kind, text) == ("op", "("):
+            self.nest(col)
             node = self.or_()
             if self.peek() is None:
                 raise ConditionError(f"the '(' at column {col} is never closed")
             if self.expect("op", "')'") != ")":
                 raise ConditionError(f"expected ')' after column {col}")
+            self.depth -= 1
             return node
         if kind != "word":
             raise ConditionError(f"expected a condition at column {col}, found {text!r}")
@@ -152,9 +168,9 @@ def evaluate(node: Node, context: Mapping[str, Any]) -> bool:
     """Evaluate a parsed condition. `context` holds agent, provider, model, error_count, files_changed."""
     kind = node[0]
     if kind == "or":
-        return evaluate(node[1], context) or evaluate(node[2], context)
+        return any(evaluate(child, context) for child in node[1:])
     if kind == "and":
-        return evaluate(node[1], context) and evaluate(node[2], context)
+        return all(evaluate(child, context) for child in node[1:])
     if kind == "not":
         return not evaluate(node[1], context)
     if kind == "flag":

@@ -9,24 +9,39 @@ Two layouts:
 A manifest (`lattice-generated.json`) records the hash of every file written. A file is Lattice's to
 replace or delete only when the manifest lists it with its current content; anything else (a file the
 user wrote, or edited since) is left alone unless `--force`. Same input → byte-identical files.
+
+The manifest comes with the repository, so it is input like lattice.yaml (manifest.py): it can name only
+the files this layout generates, and writes and deletes never pass through a symlink. A run is
+crash-consistent: every new file is first written aside (fsutil.Staged, so a full disk changes
+nothing), then the manifest is replaced by one that also lists, under `previous`, the content each
+changing file holds now; only then are files renamed into place and stale ones removed, and the final
+manifest drops `previous`. Killed at any moment, the next run finds every file holding content a
+manifest calls ours, and completes without `--force`.
 """
 from __future__ import annotations
 
 import hashlib
-import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__, paths
+from ..config.diagnostics import Diagnostic
 from ..config.model import Workflow
-from ..errors import LatticeError
+from ..config.schema import NAME, NAME_MAX
+from ..errors import FilesystemError, LatticeError
 from ..flock import file_lock
-from ..fsutil import atomic_write
+from ..fsutil import Staged, read_regular
 from ..render import render
 from .config import agent_settings, bridge_model, command_files, opencode_document
+from .manifest import MANIFEST, read_manifest
 
-MANIFEST = "lattice-generated.json"
+LOCK = ".lattice-generate.lock"
+_NAME = re.compile(NAME)
+_TEMP = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # fsutil.Staged's temp files (tempfile.mkstemp names)
 
 
 @dataclass(frozen=True)
@@ -44,11 +59,31 @@ class Layout:
     def rel(self, name: str) -> str:
         return name if self.config_dir == "." else f"{self.config_dir}/{name}"
 
+    def directories(self) -> list[str]:
+        """The directories generated files go in, relative to base, parents first ("." is base)."""
+        inner = [self.rel("agent"), self.rel("command")]
+        return inner if self.config_dir == "." else [self.config_dir, *inner]
+
+    def generated(self, rel: object) -> bool:
+        """Whether `rel` is a path this layout generates — opencode.json, oh-my-opencode.json,
+        agent/<name>.md, command/<name>.md — and so the only kind a manifest may list."""
+        if not isinstance(rel, str):
+            return False
+        if rel in (self.config_file, self.rel("oh-my-opencode.json")):
+            return True
+        for kind in ("agent", "command"):
+            prefix = self.rel(f"{kind}/")
+            if rel.startswith(prefix) and rel.endswith(".md"):
+                name = rel[len(prefix):-len(".md")]
+                return len(name) <= NAME_MAX and _NAME.fullmatch(name) is not None
+        return False
+
 
 @dataclass
 class Result:
     out: Path
     files: list[tuple[str, str]] = field(default_factory=list)  # (relative path, status)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
 
 def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] | None = None,
@@ -75,56 +110,134 @@ def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] |
     return {k: v.encode("utf-8") for k, v in sorted(files.items())}
 
 
-def _digest(data: bytes) -> str:
+def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_manifest(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        files = data.get("files", {})
-        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
-    except (OSError, ValueError, AttributeError):
-        return {}
+def _check_directories(layout: Layout) -> None:
+    """Every directory generated files go in is a real directory (or absent): never a symlink planted
+    in the project to send writes and deletes elsewhere."""
+    for rel in layout.directories():
+        path = layout.base / rel
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue  # made by the run (its subdirectories are absent too)
+        except OSError as exc:
+            FilesystemError.reraise(exc, path, "read")
+        shown = paths.display(path)
+        if stat.S_ISLNK(st.st_mode):
+            raise LatticeError(f"{shown} is a symbolic link (to {os.readlink(path)}); lattice writes generated "
+                               f"files only into real directories inside the project: remove it")
+        if not stat.S_ISDIR(st.st_mode):
+            raise LatticeError(f"{shown} is not a directory; nothing was written (move it away)")
 
 
-def _ours(path: Path, recorded: str | None) -> bool:
-    """True when `path` holds exactly what Lattice wrote last time."""
-    try:
-        return recorded is not None and _digest(path.read_bytes()) == recorded
-    except OSError:
-        return False
+def _sweep_temps(layout: Layout) -> None:
+    """Remove temp files a killed run left beside the files it was writing (we hold the lock, so none is
+    live): only fsutil's temp names of files this layout generates, only regular files."""
+    for rel in [".", *layout.directories()]:
+        directory = layout.base / rel
+        try:
+            entries = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            m = _TEMP.fullmatch(entry)
+            own = os.path.normpath(os.path.join(rel, m.group(1))) if m else ""
+            if m and (layout.generated(own) or own == layout.rel(MANIFEST)):
+                path = directory / entry
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    path.unlink()
+
+
+def _manifest_bytes(files: dict[str, str], previous: dict[str, str] | None = None) -> bytes:
+    manifest: dict[str, Any] = {"generated_by": f"lattice {__version__}", "files": files}
+    if previous:
+        manifest["previous"] = previous
+    return render("opencode/manifest.json.j2", manifest=manifest).encode()
+
+
+@dataclass
+class _Plan:
+    """What a run changes: files to write and stale ones to remove, those that are not Lattice's
+    (`conflicts`, written only with --force), and what each changing file holds now (`held`)."""
+
+    writes: list[str] = field(default_factory=list)
+    removals: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)  # rel → digest of its content now
+    existed: set[str] = field(default_factory=set)
+
+
+def _plan(layout: Layout, files: dict[str, bytes], ours: dict[str, set[str]]) -> _Plan:
+    plan = _Plan()
+    for rel in sorted(set(files) | set(ours)):
+        held = read_regular(layout.base / rel)
+        if rel not in files:  # listed before, no longer generated (an agent removed from lattice.yaml)
+            if isinstance(held, bytes) and digest(held) in ours[rel]:
+                plan.removals.append(rel)
+                plan.held[rel] = digest(held)
+            continue
+        if held == files[rel]:
+            continue
+        if held is not None:
+            plan.existed.add(rel)
+        if isinstance(held, bytes):
+            plan.held[rel] = digest(held)
+        if held is False or (isinstance(held, bytes) and plan.held[rel] not in ours.get(rel, ())):
+            plan.conflicts.append(rel)  # the user's, edited since, or a symlink or fifo
+        plan.writes.append(rel)
+    return plan
 
 
 def write_generated(workflow: Workflow, out: Path | None = None, force: bool = False) -> Result:
     layout = Layout.for_output(workflow, out)
     files = render_files(workflow, layout)
     manifest_path = layout.base / layout.rel(MANIFEST)
-    layout.base.mkdir(parents=True, exist_ok=True)
-    with file_lock(layout.base / layout.rel(".lattice-generate.lock")):
-        previous = _read_manifest(manifest_path)
-        conflicts = [rel for rel in files
-                     if (layout.base / rel).exists() and not _ours(layout.base / rel, previous.get(rel))
-                     and (layout.base / rel).read_bytes() != files[rel]]
-        if conflicts and not force:
-            shown = ", ".join(paths.display(layout.base / c) for c in conflicts)
+    _check_directories(layout)
+    try:
+        (layout.base / layout.config_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        FilesystemError.reraise(exc, layout.base / layout.config_dir, "create")
+    with file_lock(layout.base / layout.rel(LOCK)):
+        _check_directories(layout)  # again, under the lock
+        _sweep_temps(layout)
+        manifest, raw = read_manifest(manifest_path, layout.generated)
+        plan = _plan(layout, files, manifest.ours)
+        if plan.conflicts and not force:
+            shown = ", ".join(paths.display(layout.base / c) for c in plan.conflicts)
             raise LatticeError(f"{shown}: not generated by lattice (or edited since); nothing was "
                                f"written (move it away, or use --force to overwrite)")
-        result = Result(out=layout.base)
-        for rel, data in files.items():
+        for rel in plan.conflicts:
             target = layout.base / rel
-            if target.exists() and target.read_bytes() == data:
-                result.files.append((rel, "unchanged"))
-                continue
-            status = "updated" if target.exists() else "created"
-            atomic_write(target, data)
-            result.files.append((rel, status))
-        for rel in sorted(set(previous) - set(files)):  # e.g. an agent removed from lattice.yaml
-            stale = layout.base / rel
-            if _ours(stale, previous[rel]):
-                stale.unlink()
-                result.files.append((rel, "removed"))
-        manifest = {"generated_by": f"lattice {__version__}",
-                    "files": {rel: _digest(data) for rel, data in files.items()}}
-        atomic_write(manifest_path, render("opencode/manifest.json.j2", manifest=manifest).encode())
-    return result
+            if target.is_dir() and not target.is_symlink():
+                raise LatticeError(f"{paths.display(target)} is a directory; nothing was written (move it away)")
+        digests = {rel: digest(data) for rel, data in files.items()}
+        final = _manifest_bytes(digests)
+        changing = bool(plan.writes or plan.removals)
+        # The manifest that calls both the old and the new content ours; when nothing existing changes
+        # (a first run), that is the final manifest, written before the files instead of after them.
+        first = _manifest_bytes(digests, plan.held) if changing else None
+        with Staged() as staged, Staged() as intent, Staged() as closing:
+            try:  # everything that needs room on disk, before anything is replaced
+                for rel in plan.writes:
+                    staged.write(layout.base / rel, files[rel])
+                if first is not None:
+                    intent.write(manifest_path, first)
+                if final != (first or raw):
+                    closing.write(manifest_path, final)
+            except FilesystemError as exc:
+                raise FilesystemError(f"{exc}; nothing was changed") from exc
+            intent.commit()
+            staged.commit()
+            for rel in plan.removals:
+                try:
+                    (layout.base / rel).unlink()
+                except FileNotFoundError:
+                    pass
+            closing.commit()
+    statuses = {rel: ("updated" if rel in plan.existed else "created") for rel in plan.writes}
+    return Result(out=layout.base, warnings=manifest.warnings,
+                  files=[(rel, statuses.get(rel, "unchanged")) for rel in files]
+                  + [(rel, "removed") for rel in plan.removals])

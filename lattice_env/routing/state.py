@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import FilesystemError
 from ..flock import file_lock
 
 VERSION = 1
@@ -320,9 +321,15 @@ class transaction:  # noqa: N801 — used like a function: `with transaction() a
                 data["seq"] = _seq(data) + 1
                 data["boot"] = boot_id()
                 raw = (_ENCODE(data) + "\n").encode()
-                _write(self.text, raw)
                 durable = os.path.join(self.directory, DURABLE)
-                if self.force or _checkpoint_due(durable):
-                    _write_durable(durable, raw)
+                try:
+                    _write(self.text, raw)
+                    if self.force or _checkpoint_due(durable):
+                        _write_durable(durable, raw)
+                except OSError as exc:  # a full disk, a read-only data dir: say which file, not its temp
+                    fault = FilesystemError.of(exc, self.text)
+                    if fault is None:
+                        raise
+                    raise fault from exc
         finally:
             self.lock.__exit__()

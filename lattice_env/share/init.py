@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from .. import paths
-from ..errors import LatticeError
-from ..fsutil import atomic_write
+from ..errors import FilesystemError, LatticeError
+from ..fsutil import Staged
 from ..render import read_template, render
 
 AGENTS = ("architect", "implementer", "reviewer", "quick")
@@ -22,7 +22,8 @@ def default_name(directory: Path) -> str:
 def init_project(directory: Path, force: bool = False, name: str | None = None) -> list[Path]:
     """Write lattice.yaml and the starter agents into `directory`; returns the paths written.
 
-    All-or-nothing: when any target exists (and not `force`), nothing is written."""
+    All-or-nothing: when any target exists (and not `force`), nothing is written; when the disk fills
+    (or is read-only), every file is still a temp file, so nothing is replaced and no directory is left."""
     name = name or default_name(directory)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise LatticeError(f"workflow name '{name}' must be letters, digits, '.', '_' or '-'")
@@ -34,6 +35,11 @@ def init_project(directory: Path, force: bool = False, name: str | None = None) 
         shown = ", ".join(paths.display(p) for p in existing)
         raise LatticeError(f"{shown} already exist{'s' if len(existing) == 1 else ''}; "
                            f"nothing was written (use --force to overwrite)")
-    for path, text in files.items():
-        atomic_write(path, text.encode("utf-8"))
+    with Staged() as staged:
+        try:
+            for path, text in files.items():
+                staged.write(path, text.encode("utf-8"))
+        except FilesystemError as exc:
+            raise FilesystemError(f"{exc}; nothing was written") from exc
+        staged.commit()
     return list(files)

@@ -19,7 +19,7 @@ from ..errors import LatticeError
 from ..flock import is_locked
 from ..fsutil import fsync_dir
 from .manifest import references
-from .names import STORE_NAME_RE, paths, resolve, root_dir
+from .names import HASH_CHARS, STORE_NAME_RE, paths, resolve, root_dir
 from .roots import gc_lock, pid_alive, pid_of
 from .tree import remove_tree
 
@@ -40,7 +40,10 @@ def gc_roots(root: Path | None = None) -> list[tuple[str, str]]:
                 links.append(link)
     bases = {root.absolute(), root.resolve()}
     for link in links:
-        target = Path(os.path.normpath(link.parent / os.readlink(link)))
+        try:
+            target = Path(os.path.normpath(link.parent / os.readlink(link)))
+        except FileNotFoundError:  # a shell exited, or a generation was deleted, since we listed
+            continue
         for candidate in (target, target.resolve()):
             name = _name_under(candidate, bases)
             if name:
@@ -107,7 +110,8 @@ def gc(dry_run: bool = False, root: Path | None = None) -> GcResult:
         if dry_run:
             return result
         for path in doomed:  # rename first: a final name is never half deleted
-            trash = root / f".trash-{path.name}-{os.getpid()}-{secrets.token_hex(4)}"
+            # the hash alone: the whole name (up to 233 characters) and a 7-digit pid overflow 255 bytes
+            trash = root / f".trash-{path.name[:HASH_CHARS]}-{os.getpid()}-{secrets.token_hex(4)}"
             os.rename(path, trash)
             stale.append(trash)
         fsync_dir(root)
