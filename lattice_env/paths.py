@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .errors import LatticeError
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
@@ -54,13 +56,41 @@ def global_config_file() -> Path:
 
 
 def find_project_file(start: Path) -> Path | None:
-    """The nearest `lattice.yaml` in `start` or one of its ancestors (like git finds `.git`)."""
+    """The nearest `lattice.yaml` in `start` or one of its ancestors (like git finds `.git`). One that
+    is there but is no file stops the search with an error: a parent's is never used instead."""
     start = start.absolute()
     for directory in (start, *start.parents):
         candidate = directory / PROJECT_FILE
-        if candidate.is_file():
+        if is_config_file(candidate):
             return candidate
     return None
+
+
+def is_config_file(path: Path) -> bool:
+    """True for a regular file (or a symlink to one), False when nothing is at `path`; a LatticeError
+    naming anything else there (a directory, a FIFO, a broken symlink), which is never skipped."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            return False
+        raise LatticeError(f"{display(path)}: is a broken symlink (to {os.readlink(path)}), not a file") from None
+    except OSError as exc:  # a symlink loop, a parent that is a file, no permission
+        raise LatticeError(f"{display(path)}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISREG(mode):
+        return True
+    raise LatticeError(f"{display(path)}: is {not_regular(mode)}, not a file")
+
+
+def not_regular(mode: int) -> str:
+    """What a file of `mode` that is not a regular file is, for messages ("a directory", "a FIFO")."""
+    import stat
+
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def display(path: Path, base: Path | None = None) -> str:
