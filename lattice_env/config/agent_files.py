@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..errors import ConfigError
+from ..errors import ConfigError, LatticeError
 from .diagnostics import Diagnostic
 from .document import load_yaml
+from .limits import MAX_AGENT_FILE_BYTES, read_limited, too_large
 
 FENCE = "---"
 
@@ -33,8 +34,9 @@ class AgentPathError(ValueError):
     """An agent path that is not acceptable; message is one line."""
 
 
-def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
-    """Where `relpath` points inside `agents_dir`, refusing anything that would leave it."""
+def resolve_agent_path(agents_dir: Path, relpath: str) -> tuple[Path, int]:
+    """Where `relpath` points inside `agents_dir` and its size, refusing anything that would leave it
+    and a file larger than an agent file may be (before it is read)."""
     candidate = Path(relpath)
     if candidate.is_absolute() or relpath.startswith("~"):
         raise AgentPathError(f"'{relpath}' must be relative to agents_dir, not absolute")
@@ -51,16 +53,20 @@ def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
         raise AgentPathError(f"agent file {paths.display(full)} is a broken symlink")
     if not real.is_file():
         raise AgentPathError(f"agent file {paths.display(full)} is not a regular file")
-    return full
+    size = real.stat().st_size
+    if size > MAX_AGENT_FILE_BYTES:
+        raise AgentPathError(f"agent file {paths.display(full)}: "
+                             f"{too_large(size, MAX_AGENT_FILE_BYTES, 'an agent file')}")
+    return full, size
 
 
 def read_agent_file(path: Path) -> AgentFile:
     """Read an agent file. Frontmatter errors are located inside the .md file."""
     shown = paths.display(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError([Diagnostic(shown, 0, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
+        data = read_limited(path, MAX_AGENT_FILE_BYTES, shown, "an agent file")
+    except LatticeError as exc:  # cannot read, or replaced since resolve_agent_path looked at it
+        raise ConfigError([Diagnostic(shown, 0, 0, "", str(exc).removeprefix(f"{shown}: "))]) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -30,8 +30,13 @@ MAX_AGENT_FILE_BYTES = MIB
 # All agent files together: what one validation reads and one build copies into the store.
 MAX_AGENT_FILES_BYTES = 16 * MIB
 
-def size_text(n: int) -> str:
-    return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n} bytes"
+def too_large(size: int, limit: int, what: str) -> str:
+    """`<size> is more than <what> may hold (<limit>)`, the size in MiB to a tenth, or in bytes where
+    that would read as the limit itself."""
+    shown = f"{size / MIB:.1f} MiB"
+    if size < MIB or shown == f"{limit / MIB:.1f} MiB":
+        shown = f"{size} bytes"
+    return f"{shown} is more than {what} may hold ({limit // MIB} MiB)"
 
 
 def read_limited(path: str | os.PathLike[str], limit: int, shown: str, what: str) -> bytes:
@@ -48,8 +53,7 @@ def read_limited(path: str | os.PathLike[str], limit: int, shown: str, what: str
         if not stat.S_ISREG(st.st_mode):
             raise LatticeError(f"{shown}: is {not_regular(st.st_mode)}, not a file")
         if st.st_size > limit:
-            raise LatticeError(f"{shown}: {size_text(st.st_size)} is more than {what} may hold "
-                               f"({size_text(limit)})")
+            raise LatticeError(f"{shown}: {too_large(st.st_size, limit, what)}")
         chunks, left = [], limit + 1
         while left > 0:
             chunk = os.read(fd, min(left, MIB))
@@ -58,7 +62,7 @@ def read_limited(path: str | os.PathLike[str], limit: int, shown: str, what: str
             chunks.append(chunk)
             left -= len(chunk)
         if left <= 0:
-            raise LatticeError(f"{shown}: more than {what} may hold ({size_text(limit)})")
+            raise LatticeError(f"{shown}: grew while it was read: {too_large(limit + 1, limit, what)}")
         return b"".join(chunks)
     except OSError as exc:  # EIO, EISDIR on exotic file systems
         raise LatticeError(f"{shown}: cannot read: {exc.strerror or exc}") from None
