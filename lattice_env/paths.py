@@ -21,17 +21,43 @@ LOCAL_FILE = "lattice.local.yaml"
 
 def data_root() -> str:
     """Root of the store, profiles and state (`~/.local/share/lattice` by default). A str: the hot
-    commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths")."""
+    commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths"). A directory
+    whose path opencode could not read back is refused here, once for every command (see _plain)."""
     override = os.environ.get("LATTICE_HOME")
     if override:
-        return os.path.expanduser(override)
+        return _plain(os.path.expanduser(override))
     if sys.platform == "linux" and "ANDROID_DATA" not in os.environ:
         # platformdirs' Unix rule, spelled out: importing platformdirs costs more than a rollback.
         base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
-        return os.path.join(base, APP)
+        return _plain(os.path.join(base, APP))
     import platformdirs
 
-    return platformdirs.user_data_dir(APP, appauthor=False)
+    return _plain(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+# Store paths reach opencode through {env:…} references, which opencode pastes into its JSON unescaped:
+# a quote or backslash there breaks the JSON, a control character (a newline) is not allowed in a JSON
+# string at all, and undecodable bytes are not UTF-8.
+_UNSAFE = frozenset('"\\' + "".join(map(chr, range(32))))
+
+
+def _plain(root: str) -> str:
+    """`root`, or a LatticeError when its absolute path holds a character opencode cannot read back."""
+    full = root if root.startswith("/") else os.path.abspath(root)
+    if _UNSAFE.isdisjoint(full) and (full.isascii() or _encodes(full)):
+        return root
+    bad = next((repr(c) for c in full if c in _UNSAFE), "bytes that are not UTF-8")
+    raise LatticeError(f"the data directory {full!r} contains {bad}, which opencode cannot read in its "
+                       f"configuration; set LATTICE_HOME to a plain path")
+
+
+def _encodes(text: str) -> bool:
+    """False for text holding undecodable bytes (surrogate escapes), which cannot be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def store_root() -> str:

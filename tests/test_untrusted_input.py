@@ -1,0 +1,157 @@
+"""Input nobody on this machine wrote: what it costs to refuse, and where Lattice's own writes go.
+
+- Cost before the checks (config/limits.py): an oversized lattice.yaml is refused before it is read, a
+  document of too many nodes while it is parsed, too many agents before validation, an oversized agent
+  file before it is read; each with a one-line error naming the file, the line and the key.
+- A data directory whose path opencode cannot read back (a newline, a quote, a backslash) is refused
+  by every command before anything is written (paths.data_root).
+- Writes never follow a planted symlink: state.json and its temp files, lock files, the crash log and
+  bridge.log (the decoy home must come out unchanged).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import write_project
+
+from lattice_env.config import limits
+
+AGENT = "  a:\n    routing: [anthropic/claude-sonnet-4-5]\n"
+HEAD = "name: big\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\nagents:\n" + AGENT
+
+
+def one_line_agents(count: int) -> str:
+    """`count` one-line agents after HEAD (agent `a` on line 6; agent i on line 8 + i)."""
+    return HEAD + "".join(f"  agent{i:07d}: {{description: d}}\n" for i in range(count))
+
+
+def assert_refused(r, *lines: str) -> None:
+    """Exit 1, nothing on stdout, exactly `lines` (then the count line, for located diagnostics)."""
+    located = all(line.startswith("lattice.yaml:") for line in lines)
+    tail = [f"{len(lines)} error{'s' if len(lines) != 1 else ''}"] if located else []
+    assert (r.code, r.stdout, r.stderr.splitlines()) == (1, "", [*lines, *tail])
+
+
+# ── cost before the checks ────────────────────────────────────────────────────
+
+def test_an_oversized_lattice_yaml_is_refused_before_it_is_read(run, tmp_path):
+    """The issue's 31 MB file of one-line agents took 78 s and 2.9 GB to refuse; just over the limit
+    is enough to show the size is checked first (the message names it, not what parsing found)."""
+    text = one_line_agents(limits.MAX_CONFIG_BYTES // 32 + 1000)
+    assert len(text) > limits.MAX_CONFIG_BYTES
+    write_project(tmp_path, text)
+    assert_refused(run("validate", "--offline"),
+                   f"lattice: error: lattice.yaml: {len(text) / limits.MIB:.1f} MiB is more than a "
+                   f"configuration file may hold (4 MiB)")
+
+
+def test_a_local_override_is_bounded_as_well(run, tmp_path):
+    write_project(tmp_path, HEAD)
+    with open(tmp_path / "lattice.local.yaml", "wb") as f:
+        f.truncate(limits.MAX_CONFIG_BYTES + 1)  # sparse: nothing is written, and nothing must be read
+    assert_refused(run("validate", "--offline"),
+                   "lattice: error: lattice.local.yaml: 4194305 bytes is more than a configuration file may "
+                   "hold (4 MiB)")
+
+
+def test_a_document_of_too_many_nodes_is_refused_while_it_is_parsed(run, tmp_path):
+    """Under the size limit but over the node limit: refused at the first node too many, found on the
+    parser's events (before, the whole graph was composed first and the walk then stopped at some
+    value of the 100,000th agent)."""
+    agents = limits.MAX_NODES // 3 + 100  # key, mapping, key and value: the agents take four nodes each
+    text = one_line_agents(agents)
+    assert len(text) < limits.MAX_CONFIG_BYTES
+    write_project(tmp_path, text)
+    # HEAD holds 16 nodes (the document's mapping first); each later line four
+    first_over = limits.MAX_NODES + 1 - 16
+    line, within = 8 + (first_over - 1) // 4, (first_over - 1) % 4
+    col = {0: 3, 1: 17, 2: 18, 3: 31}[within]
+    assert_refused(run("validate", "--offline"),
+                   f"lattice.yaml:{line}:{col}: document has more than {limits.MAX_NODES} nodes (keys, values "
+                   f"and list items); refusing to load it")
+
+
+def test_too_many_agents_are_refused_before_they_are_validated_or_read(run, tmp_path):
+    """One located error, not one per agent (none of their files exists: none was looked for)."""
+    write_project(tmp_path, one_line_agents(limits.MAX_AGENTS))
+    assert_refused(run("validate", "--offline"),
+                   f"lattice.yaml:5:1: agents: {limits.MAX_AGENTS + 1} agents are more than a workflow may "
+                   f"have ({limits.MAX_AGENTS})")
+
+
+def _sparse(path: Path, size: int) -> None:
+    with open(path, "wb") as f:
+        f.truncate(size)
+
+
+def test_an_oversized_agent_file_is_refused_before_it_is_read(run, tmp_path):
+    write_project(tmp_path, HEAD)
+    _sparse(tmp_path / "agents" / "a.md", limits.MAX_AGENT_FILE_BYTES + 1)
+    assert_refused(run("validate", "--offline"),
+                   "lattice.yaml:6:3: agents.a: agent file agents/a.md: 1048577 bytes is more than an agent "
+                   "file may hold (1 MiB)")
+    assert not list(tmp_path.glob(".opencode")) and run("generate").code == 1
+
+
+def test_agent_files_together_are_bounded(run, tmp_path):
+    """Each under its own limit, together over theirs: the agent that crosses it is named."""
+    count = limits.MAX_AGENT_FILES_BYTES // limits.MAX_AGENT_FILE_BYTES + 1
+    config = HEAD + "".join(f"  a{i}:\n    routing: [anthropic/claude-sonnet-4-5]\n" for i in range(count))
+    write_project(tmp_path, config)
+    for i in range(count):
+        _sparse(tmp_path / "agents" / f"a{i}.md", limits.MAX_AGENT_FILE_BYTES)
+    over = count - 2  # agent `a` (HEAD's) holds a few bytes too
+    assert_refused(run("validate", "--offline"),
+                   f"lattice.yaml:{8 + 2 * over}:3: agents.a{over}: the agent files up to this one: "
+                   f"{limits.MAX_AGENT_FILES_BYTES + 11} bytes is more than all agent files together may hold "
+                   f"(16 MiB)")
+
+
+# ── a data directory opencode could not read back ─────────────────────────────
+
+BAD_DATA_DIRS = {"newline": "lat\ntice", "quote": 'lat"tice', "backslash": "lat\\tice",
+                 "undecodable": "lat\udcfftice"}
+
+
+@pytest.mark.parametrize("name", BAD_DATA_DIRS)
+@pytest.mark.parametrize("args", [
+    ("validate", "--offline"), ("build", "--offline"), ("generations",), ("rollback",), ("print-env",),
+    ("switch", "--generation", "1"), ("route", "/a", "x"), ("status", "--json"), ("store", "gc"),
+], ids=lambda args: args[0])
+def test_a_data_directory_opencode_cannot_read_is_refused_first(run, tmp_path, name, args):
+    """One line, exit 1, and nothing created: not the data directory, not a lock file or a lock."""
+    write_project(tmp_path / "p", "name: p\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\n"
+                                  "agents:\n  a:\n    triggers: [/a]\n    routing: [anthropic/x]\n")
+    data = str(tmp_path / BAD_DATA_DIRS[name])
+    before = sorted(os.listdir(tmp_path / "p"))
+    r = run(*args, env={"LATTICE_HOME": data}, cwd=tmp_path / "p")
+    assert (r.code, r.stdout) == (1, ""), r.stderr
+    assert r.stderr.startswith(f"lattice: error: the data directory {data!r} contains ")
+    assert r.stderr.endswith(", which opencode cannot read in its configuration; set LATTICE_HOME to a plain "
+                             "path\n") and r.stderr.count("\n") == 1
+    assert not os.path.lexists(data.encode("utf-8", "surrogateescape"))
+    assert sorted(os.listdir(tmp_path / "p")) == before
+
+
+def test_the_bridge_and_shell_refuse_it_too(tmp_path):
+    """The hot paths that run as their own processes (the bridge answers in JSON)."""
+    data = str(tmp_path / "lat\ntice")
+    env = {**os.environ, "LATTICE_HOME": data, "LATTICE_ENV": str(tmp_path)}
+    (tmp_path / "manifest.json").write_text(json.dumps({"derivation": {"inputs": {"config": {
+        "providers": {"anthropic": {"env": "ANTHROPIC_API_KEY"}},
+        "agents": {"a": {"routing": ["anthropic/x"]}}}}}}))
+    done = subprocess.run([sys.executable, "-m", "lattice_env.routing.bridge", "route",
+                           json.dumps({"agent": "a", "prompt": "x", "commit": True})],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"].startswith(f"the data directory {data!r} contains '\\n'")
+    done = subprocess.run([sys.executable, "-m", "lattice_env", "shell", "-c", "echo ran"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith(f"lattice: error: the data directory {data!r} contains '\\n'")
+    assert not os.path.lexists(data)
