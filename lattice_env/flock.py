@@ -4,8 +4,15 @@ A plain class, not `contextlib.contextmanager`: `rollback` takes a lock, and con
 collections and functools it imports) is a measurable share of its run time."""
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+
+from .errors import LatticeError
+
+# A lock file planted as a symlink (a cloned project's `.lattice-generate.lock` → ~/.bashrc) must not make
+# Lattice create or open the file it points to: never followed.
+_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
@@ -19,10 +26,16 @@ class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
 
     def __enter__(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:  # first use: create the directory (not on every call: a syscall or two)
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, _FLAGS, 0o644)
+            except FileNotFoundError:  # first use: create the directory (not on every call: a syscall or two)
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                fd = os.open(self.path, _FLAGS, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LatticeError(f"{self.path}: the lock file is a symlink, which Lattice never follows; "
+                                   f"remove it") from None
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
@@ -38,9 +51,13 @@ class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
 def is_locked(path: str | os.PathLike[str]) -> bool:
     """True when another process holds the lock on `path` right now (a missing file is unlocked)."""
     try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, IsADirectoryError):
         return False
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # not a lock anyone holds through Lattice
+            return False
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

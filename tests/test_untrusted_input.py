@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,8 @@ from conftest import write_project
 from lattice_env.config import limits
 
 AGENT = "  a:\n    routing: [anthropic/claude-sonnet-4-5]\n"
+VALID = ("name: p\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\n"
+         "agents:\n  a:\n    triggers: [/a]\n    routing: [anthropic/x]\n")
 HEAD = "name: big\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\nagents:\n" + AGENT
 
 
@@ -125,8 +128,7 @@ BAD_DATA_DIRS = {"newline": "lat\ntice", "quote": 'lat"tice', "backslash": "lat\
 ], ids=lambda args: args[0])
 def test_a_data_directory_opencode_cannot_read_is_refused_first(run, tmp_path, name, args):
     """One line, exit 1, and nothing created: not the data directory, not a lock file or a lock."""
-    write_project(tmp_path / "p", "name: p\nproviders:\n  anthropic:\n    env: ANTHROPIC_API_KEY\n"
-                                  "agents:\n  a:\n    triggers: [/a]\n    routing: [anthropic/x]\n")
+    write_project(tmp_path / "p", VALID)
     data = str(tmp_path / BAD_DATA_DIRS[name])
     before = sorted(os.listdir(tmp_path / "p"))
     r = run(*args, env={"LATTICE_HOME": data}, cwd=tmp_path / "p")
@@ -155,3 +157,190 @@ def test_the_bridge_and_shell_refuse_it_too(tmp_path):
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith(f"lattice: error: the data directory {data!r} contains '\\n'")
     assert not os.path.lexists(data)
+
+
+# ── writes never follow a planted symlink ─────────────────────────────────────
+
+CONFIG = {"providers": {"anthropic": {"env": "ANTHROPIC_API_KEY"}},
+          "agents": {"impl": {"routing": ["anthropic/claude-sonnet-4-5"]}}}
+KEYS = {"ANTHROPIC_API_KEY": "k"}
+
+
+def commit(state: Path, n: int = 3) -> list[list[str]]:
+    """`n` committed routing decisions against `state`; the warnings of each."""
+    from lattice_env.routing.decide import route
+
+    return [route(CONFIG, "impl", commit=True, environ=KEYS, path=state).warnings for _ in range(n)]
+
+
+def count(state: Path) -> int:
+    return json.loads(state.read_bytes())["routing_state"]["impl"]["call_count"]
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A JSON file outside the data dir that a state.json symlink could name: valid JSON, so that
+    reading through the link would succeed and the next commits would rewrite it."""
+    directory = tmp_path / "outside"
+    directory.mkdir()
+    (directory / "settings.json").write_text('{"theme": "dark"}\n')
+    from conftest import snapshot
+
+    before = snapshot(directory)
+    yield directory / "settings.json"
+    assert snapshot(directory) == before
+
+
+@pytest.mark.parametrize("target", ["json-outside", "decoy-file", "dangling-into-decoy"])
+def test_a_symlinked_state_json_is_moved_aside_never_followed(tmp_path, decoy, outside, target):
+    data = tmp_path / "data"
+    data.mkdir()
+    state = data / "state.json"
+    link = {"json-outside": outside, "decoy-file": decoy.root / ".bashrc",
+            "dangling-into-decoy": decoy.root / "created-by-lattice.json"}[target]
+    os.symlink(link, state)
+    warnings = commit(state)
+    assert warnings[1:] == [[], []] and len(warnings[0]) == 1
+    assert warnings[0][0].startswith(f"{state} was corrupt (a symlink, which is never followed); moved it "
+                                     f"to state.json.corrupt-")
+    assert not state.is_symlink() and count(state) == 3
+    (aside,) = data.glob("state.json.corrupt-*")
+    assert os.readlink(aside) == str(link)  # the link itself is kept, as a hand-edit would be
+    assert not any(p.is_symlink() for p in data.iterdir() if p != aside)
+    decoy.assert_untouched()
+
+
+@pytest.mark.parametrize("name", [".state.json.tmp", ".state.durable.json.tmp"])
+@pytest.mark.parametrize("kind", ["symlink", "dangling-symlink", "hard-link"])
+def test_a_planted_temp_file_is_replaced_never_written_through(tmp_path, decoy, name, kind):
+    """The recycled temp inode and the checkpoint's temp file: a symlink or a hard link planted at their
+    names (before the first commit, or between two) is replaced, the decoy file keeps its bytes."""
+    data = tmp_path / "data"
+    data.mkdir()
+    state = data / "state.json"
+    commit(state, 2)
+    planted = data / name
+    if planted.exists():
+        planted.unlink()
+    if kind == "symlink":
+        os.symlink(decoy.root / ".bashrc", planted)
+    elif kind == "dangling-symlink":
+        os.symlink(decoy.root / "created-by-lattice", planted)
+    else:
+        os.link(decoy.root / ".bashrc", planted)
+    os.utime(data / "state.durable.json", (0, 0))  # the next commit checkpoints, through its temp file
+    assert commit(state, 3) == [[], [], []]
+    assert count(state) == 5 and count(data / "state.durable.json") >= 3
+    assert not any(p.is_symlink() for p in data.iterdir())
+    decoy.assert_untouched()
+
+
+def test_a_fifo_planted_as_the_temp_file_does_not_hang_a_commit(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    os.mkfifo(data / ".state.json.tmp")  # an open for writing would wait for a reader forever
+    done = subprocess.run([sys.executable, "-c", "import sys, json; from pathlib import Path; "
+                           "from lattice_env.routing.decide import route; "
+                           "print(route(json.loads(sys.argv[1]), 'impl', commit=True, environ={'ANTHROPIC_API_KEY': "
+                           "'k'}, path=Path(sys.argv[2])).model)", json.dumps(CONFIG), str(data / "state.json")],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "anthropic/claude-sonnet-4-5\n"), done.stderr
+    assert count(data / "state.json") == 1
+    assert not any(stat.S_ISFIFO(os.lstat(p).st_mode) for p in data.iterdir())
+
+
+def test_a_symlinked_lock_file_is_refused_not_created_through(run, tmp_path, decoy):
+    """`.lattice-generate.lock` in a cloned project, `state.lock` in the data dir: opening one for the
+    lock would create (or open) the file it names."""
+    project = write_project(tmp_path / "p", VALID)
+    lock = project / ".opencode" / ".lattice-generate.lock"
+    lock.parent.mkdir()
+    os.symlink(decoy.root / "created-by-lattice", lock)
+    r = run("generate", cwd=project)
+    assert (r.code, r.stdout, r.stderr) == (1, "", f"lattice: error: {lock}: the lock file is a symlink, "
+                                                   f"which Lattice never follows; remove it\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    os.symlink(decoy.root / "state-lock", data / "state.lock")
+    from lattice_env.errors import LatticeError
+
+    with pytest.raises(LatticeError, match="state.lock: the lock file is a symlink, which Lattice never follows"):
+        commit(data / "state.json", 1)
+    assert not (data / "state.json").exists()
+    decoy.assert_untouched()
+
+
+@pytest.fixture
+def explode():
+    """A real failing command, registered for one test (as tests/test_cli.py does)."""
+    import click
+
+    from lattice_env.cli.app import cli
+
+    @click.command("explode")
+    @click.argument("words", nargs=-1)
+    def command(words):
+        raise RuntimeError("simulated bug")
+
+    cli.add_command(command)
+    yield
+    del cli.commands["explode"]
+
+
+def test_the_crash_log_is_private_and_never_written_through_a_symlink(run, tmp_path, decoy, explode):
+    data = Path(os.environ["LATTICE_HOME"])
+    r = run("explode", "the", "prompt")
+    log = data / "crash.log"
+    assert r.code == 3 and f"Details in {log}" in r.stderr
+    assert (log.stat().st_mode & 0o777, "'the', 'prompt'" in log.read_text()) == (0o600, True)
+    log.unlink()
+    os.symlink(decoy.root / ".bashrc", log)
+    r = run("explode", "secret", "prompt")
+    assert r.code == 3
+    assert r.stderr.startswith("lattice: internal error (RuntimeError: simulated bug); this is a bug. The crash "
+                               "log could not be written; the traceback follows\nTraceback (most recent call")
+    decoy.assert_untouched()
+
+
+def test_no_crash_log_in_a_shared_directory_when_the_data_dir_is_unwritable(run, tmp_path, decoy, explode,
+                                                                             monkeypatch):
+    """The old fallback was the predictable `$TMPDIR/crash.log`: anyone on the machine could plant a
+    symlink there and collect the argv (prompt text) of every crash appended to its target."""
+    import tempfile
+
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    os.symlink(decoy.root / "notes" / "todo.md", shared / "crash.log")
+    monkeypatch.setenv("TMPDIR", str(shared))
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    (tmp_path / "a-file").write_text("")
+    r = run("explode", "the", "prompt", env={"LATTICE_HOME": str(tmp_path / "a-file" / "data")})
+    assert r.code == 3 and "The crash log could not be written; the traceback follows" in r.stderr
+    assert "RuntimeError: simulated bug" in r.stderr.splitlines()[-1]
+    assert sorted(os.listdir(shared)) == ["crash.log"]
+    decoy.assert_untouched()
+
+
+def test_bridge_log_is_never_written_through_a_symlink(tmp_path, decoy, monkeypatch, capsys):
+    """A notice (here: a corrupt state.json) goes to stderr and bridge.log; a planted bridge.log symlink
+    gets nothing."""
+    from lattice_env.routing import bridge
+
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / "manifest.json").write_text(json.dumps({"derivation": {"inputs": {"config": CONFIG}}}))
+    data = Path(os.environ["LATTICE_HOME"])
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "state.json").write_text("garbage")
+    os.symlink(decoy.root / ".bashrc", data / "bridge.log")
+    monkeypatch.setenv("LATTICE_ENV", str(env))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    assert bridge.main(["route", json.dumps({"agent": "impl", "prompt": "x", "commit": True})]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["model"] == "anthropic/claude-sonnet-4-5" and "was corrupt" in answer["warnings"][0]
+    decoy.assert_untouched()
+    (data / "bridge.log").unlink()
+    (data / "state.json").write_text("garbage")
+    assert bridge.main(["route", json.dumps({"agent": "impl", "prompt": "x", "commit": True})]) == 0
+    assert "state.json was unreadable (not valid JSON" in (data / "bridge.log").read_text()
+    assert (data / "bridge.log").stat().st_mode & 0o777 == 0o600
