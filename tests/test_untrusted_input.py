@@ -344,3 +344,58 @@ def test_bridge_log_is_never_written_through_a_symlink(tmp_path, decoy, monkeypa
     assert bridge.main(["route", json.dumps({"agent": "impl", "prompt": "x", "commit": True})]) == 0
     assert "state.json was unreadable (not valid JSON" in (data / "bridge.log").read_text()
     assert (data / "bridge.log").stat().st_mode & 0o777 == 0o600
+
+
+# ── the generate manifest and the lock are input too ─────────────────────────
+
+def test_a_manifest_naming_files_outside_or_not_generated_deletes_nothing(run, tmp_path, decoy):
+    """lattice-generated.json lists what the last run wrote, with hashes; a file is deleted as stale
+    when its hash matches. Entries naming other files — out of the project, absolutely or by a chain of
+    `..`, or files of the project Lattice never generates — with their true hashes delete nothing."""
+    import hashlib
+
+    project = write_project(tmp_path / "p", VALID)
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text("[core]\n\tbare = false\n")  # a fresh clone's: predictable
+    targets = [decoy.root / ".bashrc", project / ".git" / "config", project / "agents" / "a.md"]
+    names = [str(decoy.root / ".bashrc"), os.path.relpath(decoy.root / ".bashrc", project),
+             ".opencode/../" + os.path.relpath(decoy.root / ".bashrc", project), ".git/config", "agents/a.md",
+             ".opencode/agent/../../agents/a.md"]
+    (project / ".opencode" / "agent").mkdir(parents=True)
+    files = {name: hashlib.sha256((project / name).read_bytes()).hexdigest() for name in names}
+    (project / ".opencode" / "lattice-generated.json").write_text(json.dumps({"files": files}))
+    before = {t: t.read_bytes() for t in targets}
+    r = run("generate", cwd=project)
+    assert r.code == 0, r.stderr
+    assert "removed" not in r.stdout
+    assert {t: t.read_bytes() for t in targets} == before
+    decoy.assert_untouched()
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"packages": [1, 2]}, "packages must be an object"),
+    ({"packages": None}, "packages must be an object"),
+    ({"node": "node 20"}, "node must be an object with the engine and npm it was resolved with"),
+    ({"node": {"engine": "node 20"}}, "node must be an object with the engine and npm it was resolved with"),
+    ({"roots": {"opencode-ai": 1}}, "roots.opencode-ai must be a version"),
+    ({"unavailable": ["x"]}, "unavailable must be an object"),
+    ({"sources": {"file:./plug": "x"}}, "sources.file:./plug must be an object"),
+    ({"sources": {"github:o/r@v1": {"commit": 7}}}, "sources.github:o/r@v1 has a name, version or hash that is not text"),
+    ({"packages": {"node_modules/../../../x": {}}}, "packages: 'node_modules/../../../x' is not an install path "
+                                                    "(node_modules/NAME/…)"),
+    ({"packages": {"/abs/node_modules/x": {}}}, "packages: '/abs/node_modules/x' is not an install path "
+                                                "(node_modules/NAME/…)"),
+], ids=lambda v: "" if isinstance(v, str) else "-".join(v))
+@pytest.mark.parametrize("command", [("status", "--json"), ("lock", "--offline"), ("plugins", "--offline")],
+                         ids=lambda c: c[0])
+def test_a_lock_of_the_wrong_shape_is_one_line_never_a_traceback(run, tmp_path, change, problem, command):
+    from lattice_env.build.lockfile import FORMAT, npm_roots
+
+    project = write_project(tmp_path / "p", VALID)
+    lock = {"format": FORMAT, "node": {"engine": "node 20", "npm": "11"}, "roots": npm_roots(()),
+            "packages": {"node_modules/opencode-ai": {"name": "opencode-ai", "version": "1.0.0"}},
+            "unavailable": {}, "sources": {}, **change}
+    (project / "lattice.lock").write_text(json.dumps(lock))
+    r = run(*command, cwd=project)
+    assert (r.code, r.stdout, r.stderr) == (1, "", f"lattice: error: lattice.lock: unreadable lock ({problem}); "
+                                                   f"delete it and run `lattice lock`\n")

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__, paths
 from ..config.model import Workflow
+from ..config.schema import NAME
 from ..errors import LatticeError
 from ..flock import file_lock
 from ..fsutil import atomic_write
@@ -43,6 +45,17 @@ class Layout:
 
     def rel(self, name: str) -> str:
         return name if self.config_dir == "." else f"{self.config_dir}/{name}"
+
+    def generates(self, rel: str) -> bool:
+        """Whether `rel` is a name render_files can give a file: opencode.json, oh-my-opencode.json, or an
+        agent or command file under a valid name (schema.NAME)."""
+        if rel in (self.config_file, self.rel("oh-my-opencode.json")):
+            return True
+        for kind in ("agent", "command"):
+            prefix = self.rel(f"{kind}/")
+            if rel.startswith(prefix) and rel.endswith(".md"):
+                return re.fullmatch(NAME, rel[len(prefix):-3]) is not None
+        return False
 
 
 @dataclass
@@ -79,13 +92,18 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_manifest(path: Path) -> dict[str, str]:
+def _read_manifest(path: Path, layout: Layout) -> dict[str, str]:
+    """The files the previous run wrote, with their hashes. The manifest sits in the project, so it is
+    input like lattice.yaml: an entry that names anything but a file this layout generates (a path out
+    of the project, `../`, `.git/config`) is dropped, never replaced or deleted."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = data.get("files", {})
-        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
     except (OSError, ValueError, AttributeError):
         return {}
+    if not isinstance(files, dict):
+        return {}
+    return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str) and layout.generates(k)}
 
 
 def _ours(path: Path, recorded: str | None) -> bool:
@@ -102,7 +120,7 @@ def write_generated(workflow: Workflow, out: Path | None = None, force: bool = F
     manifest_path = layout.base / layout.rel(MANIFEST)
     layout.base.mkdir(parents=True, exist_ok=True)
     with file_lock(layout.base / layout.rel(".lattice-generate.lock")):
-        previous = _read_manifest(manifest_path)
+        previous = _read_manifest(manifest_path, layout)
         conflicts = [rel for rel in files
                      if (layout.base / rel).exists() and not _ours(layout.base / rel, previous.get(rel))
                      and (layout.base / rel).read_bytes() != files[rel]]
