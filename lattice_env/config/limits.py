@@ -30,6 +30,7 @@ MAX_AGENT_FILE_BYTES = MIB
 # All agent files together: what one validation reads and one build copies into the store.
 MAX_AGENT_FILES_BYTES = 16 * MIB
 
+
 def too_large(size: int, limit: int, what: str) -> str:
     """`<size> is more than <what> may hold (<limit>)`, the size in MiB to a tenth, or in bytes where
     that would read as the limit itself."""
