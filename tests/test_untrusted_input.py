@@ -375,8 +375,8 @@ def test_a_manifest_naming_files_outside_or_not_generated_deletes_nothing(run, t
 @pytest.mark.parametrize(("change", "problem"), [
     ({"packages": [1, 2]}, "packages must be an object"),
     ({"packages": None}, "packages must be an object"),
-    ({"node": "node 20"}, "node must be an object with the engine and npm it was resolved with"),
-    ({"node": {"engine": "node 20"}}, "node must be an object with the engine and npm it was resolved with"),
+    ({"node": "node 20"}, "node must be an object of the toolchain's versions, npm's among them"),
+    ({"node": {"engine": "node 20"}}, "node must be an object of the toolchain's versions, npm's among them"),
     ({"roots": {"opencode-ai": 1}}, "roots.opencode-ai must be a version"),
     ({"unavailable": ["x"]}, "unavailable must be an object"),
     ({"sources": {"file:./plug": "x"}}, "sources.file:./plug must be an object"),

@@ -78,9 +78,10 @@ _INSTALL_PATH = re.compile(rf"node_modules/{_PACKAGE}(?:/node_modules/{_PACKAGE}
 
 def _shape_problem(lock: dict[str, Any]) -> str | None:
     """What keeps a format-1 lock from being used, or None."""
-    node = lock.get("node")
-    if not isinstance(node, dict) or not all(isinstance(node.get(k), str) for k in ("engine", "npm")):
-        return "node must be an object with the engine and npm it was resolved with"
+    node = lock.get("node")  # compared whole, and its npm major names the closure
+    if not isinstance(node, dict) or not isinstance(node.get("npm"), str) or \
+            not all(isinstance(v, str) for v in node.values()):
+        return "node must be an object of the toolchain's versions, npm's among them"
     for key, required in (("roots", True), ("packages", True), ("unavailable", False), ("sources", False)):
         section = lock.get(key)
         if section is None and not required:
