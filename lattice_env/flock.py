@@ -6,6 +6,10 @@ from __future__ import annotations
 import fcntl
 import os
 
+# A lock file planted as a symlink (a cloned project's `.lattice-generate.lock` → ~/.bashrc) must not make
+# Lattice create or open the file it points to: never followed.
+_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+
 
 class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
     """Hold an exclusive lock on `path` (created with its directory if needed) for the `with` block.
@@ -17,15 +21,12 @@ class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
         self.fd = -1
 
     def __enter__(self) -> None:
-        # O_NOFOLLOW: a lock file is never a symlink, and opening one planted in a project (O_CREAT follows
-        # a dangling link) would create or open a file wherever it points.
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
         try:
             try:
-                fd = os.open(self.path, flags, 0o644)
+                fd = os.open(self.path, _FLAGS, 0o644)
             except FileNotFoundError:  # first use: create the directory (not on every call: a syscall or two)
                 os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-                fd = os.open(self.path, flags, 0o644)
+                fd = os.open(self.path, _FLAGS, 0o644)
         except OSError as exc:
             fault = _fault(exc, self.path)
             if fault is None:
@@ -57,9 +58,15 @@ def _fault(exc: OSError, path: str) -> Exception | None:
 def is_locked(path: str | os.PathLike[str]) -> bool:
     """True when another process holds the lock on `path` right now (a missing file is unlocked)."""
     try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, IsADirectoryError):
         return False
+    except OSError as exc:
+        import errno  # on error paths only
+
+        if exc.errno == errno.ELOOP:  # not a lock anyone holds through Lattice
+            return False
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

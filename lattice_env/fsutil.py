@@ -1,4 +1,5 @@
-"""Writes that a crash cannot tear: temp file in the same directory, fsync, rename, fsync the dir.
+"""Writes that a crash cannot tear (temp file in the same directory, fsync, rename, fsync the dir), and
+none of them through a symlink: temp files are new (O_EXCL), logs are opened with O_NOFOLLOW.
 
 A full disk, a read-only filesystem or a refused permission while writing is an ordinary fault: the
 temporary files (and the directories made for them) are removed, nothing was replaced, and the error is
@@ -77,8 +78,8 @@ class Staged:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
+                os.fchmod(f.fileno(), mode)  # the file we opened, not whatever the name holds by now
                 os.fsync(f.fileno())
-            os.chmod(tmp, mode)
         except BaseException as exc:
             remove(tmp)
             _reraise(exc, target)
@@ -162,6 +163,21 @@ def atomic_write(path: Path | str, data: bytes, mode: int = 0o644) -> None:
     with Staged() as staged:
         staged.write(path, data, mode)
         staged.commit()
+
+
+def append_private(path: str, text: str) -> None:
+    """Append `text` to the log at `path`, created 0600 (a log may quote prompts). Only into a regular
+    file of Lattice's own: a symlink, a hard link to another file, a FIFO there is an OSError, never
+    written into. One write(2) with O_APPEND: concurrent appenders do not interleave within it."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                 0o600)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            raise OSError(f"{path} is not a log file of Lattice's own (a hard link, a FIFO or a device)")
+        os.write(fd, text.encode("utf-8", "backslashreplace"))
+    finally:
+        os.close(fd)
 
 
 def replace_link(link: str | os.PathLike[str], target: str) -> None:

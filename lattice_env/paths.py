@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .errors import LatticeError
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,17 +18,43 @@ LOCAL_FILE = "lattice.local.yaml"
 
 def data_root() -> str:
     """Root of the store, profiles and state (`~/.local/share/lattice` by default). A str: the hot
-    commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths")."""
+    commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths"). A directory
+    whose path opencode could not read back is refused here, once for every command (see _plain)."""
     override = os.environ.get("LATTICE_HOME")
     if override:
-        return os.path.expanduser(override)
+        return _plain(os.path.expanduser(override))
     if sys.platform == "linux" and "ANDROID_DATA" not in os.environ:
         # platformdirs' Unix rule, spelled out: importing platformdirs costs more than a rollback.
         base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
-        return os.path.join(base, APP)
+        return _plain(os.path.join(base, APP))
     import platformdirs
 
-    return platformdirs.user_data_dir(APP, appauthor=False)
+    return _plain(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+# Store paths reach opencode through {env:…} references, which opencode pastes into its JSON unescaped:
+# a quote or backslash there breaks the JSON, a control character (a newline) is not allowed in a JSON
+# string at all, and undecodable bytes are not UTF-8.
+_UNSAFE = frozenset('"\\' + "".join(map(chr, range(32))))
+
+
+def _plain(root: str) -> str:
+    """`root`, or a LatticeError when its absolute path holds a character opencode cannot read back."""
+    full = root if root.startswith("/") else os.path.abspath(root)
+    if _UNSAFE.isdisjoint(full) and (full.isascii() or _encodes(full)):
+        return root
+    bad = next((repr(c) for c in full if c in _UNSAFE), "bytes that are not UTF-8")
+    raise LatticeError(f"the data directory {full!r} contains {bad}, which opencode cannot read in its "
+                       f"configuration; set LATTICE_HOME to a plain path")
+
+
+def _encodes(text: str) -> bool:
+    """False for text holding undecodable bytes (surrogate escapes), which cannot be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def store_root() -> str:
@@ -51,13 +79,41 @@ def global_config_file() -> Path:
 
 
 def find_project_file(start: Path) -> Path | None:
-    """The nearest `lattice.yaml` in `start` or one of its ancestors (like git finds `.git`)."""
+    """The nearest `lattice.yaml` in `start` or one of its ancestors (like git finds `.git`). One that
+    is there but is no file stops the search with an error: a parent's is never used instead."""
     start = start.absolute()
     for directory in (start, *start.parents):
         candidate = directory / PROJECT_FILE
-        if candidate.is_file():
+        if is_config_file(candidate):
             return candidate
     return None
+
+
+def is_config_file(path: Path) -> bool:
+    """True for a regular file (or a symlink to one), False when nothing is at `path`; a LatticeError
+    naming anything else there (a directory, a FIFO, a broken symlink), which is never skipped."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            return False
+        raise LatticeError(f"{display(path)}: is a broken symlink (to {os.readlink(path)}), not a file") from None
+    except OSError as exc:  # a symlink loop, a parent that is a file, no permission
+        raise LatticeError(f"{display(path)}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISREG(mode):
+        return True
+    raise LatticeError(f"{display(path)}: is {not_regular(mode)}, not a file")
+
+
+def not_regular(mode: int) -> str:
+    """What a file of `mode` that is not a regular file is, for messages ("a directory", "a FIFO")."""
+    import stat
+
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def display(path: Path, base: Path | None = None) -> str:

@@ -244,3 +244,48 @@ def test_unreadable_project_file_is_one_line(run, tmp_path):
         assert r.stderr == "lattice: error: lattice.yaml: cannot read: Permission denied\n"
     finally:
         project.chmod(0o644)
+
+
+# ── a configuration file that is there but is no file ─────────────────────────
+
+def _not_a_file(path: Path, kind: str) -> str:
+    """Put `kind` at `path`; the words the error uses for it."""
+    if kind == "directory":
+        path.mkdir()
+        return "is a directory"
+    if kind == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+        return "is a FIFO"
+    os.symlink("gone.yaml", path)
+    return "is a broken symlink (to gone.yaml)"
+
+
+KINDS = ["directory", "fifo", "dangling-symlink"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_project_file_that_is_no_file_stops_the_search(run, trio, kind):
+    """Never "no lattice.yaml in any parent", and never the parent's lattice.yaml instead."""
+    inner = trio / "inner"
+    inner.mkdir()
+    words = _not_a_file(inner / "lattice.yaml", kind)
+    r = run("config", "--json", cwd=inner)
+    assert (r.code, r.stdout, r.stderr) == (1, "", f"lattice: error: lattice.yaml: {words}, not a file\n")
+    r = run("config", "--json", cwd=trio)  # the parent's own project is unaffected
+    assert r.code == 0 and json.loads(r.stdout)["name"] == "trio"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("which", ["local", "global"])
+def test_a_local_or_global_file_that_is_no_file_is_an_error(run, trio, global_file, kind, which):
+    target = trio / "lattice.local.yaml" if which == "local" else global_file
+    target.unlink()
+    words = _not_a_file(target, kind)
+    shown = "lattice.local.yaml" if which == "local" else str(global_file)
+    r = run("validate", "--offline")
+    assert (r.code, r.stdout, r.stderr) == (1, "", f"lattice: error: {shown}: {words}, not a file\n")
+
+
+def test_dash_dash_file_naming_a_directory_says_so(run, trio):
+    r = run("--file", "agents", "config")
+    assert (r.code, r.stdout, r.stderr) == (1, "", "lattice: error: agents: is a directory, not a file\n")

@@ -2,20 +2,28 @@
 
 Whatever lattice.yaml (and lattice.local.yaml, and an agent's frontmatter) contains, the command ends
 with exit code 0 (valid), 1 (invalid) or 2 (usage), and never prints a traceback or the one-line
-"internal error" of a bug. Two sources of input: (a) arbitrary YAML documents and arbitrary text or
-bytes, (b) the design's full example with random deletions, replacements, retypings and insertions.
+"internal error" of a bug. Sources of input: (a) arbitrary YAML documents and arbitrary text or
+bytes, (b) the design's full example with random deletions, replacements, retypings and insertions,
+(c) small edits that still validate, run through later commands, and (d) hostile inputs of every kind a
+shared workflow brings — lattice.yaml naming paths outside the project and keys full of control
+characters, agent frontmatter, lattice.lock, the generate manifest — after which nothing outside the
+project and the data dir has changed and every error is one line.
 """
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
-from conftest import DESIGN, Run
+from conftest import DESIGN, Decoy, Run, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,10 +169,14 @@ def _retype(value: Any) -> Any:
 
 
 @st.composite
-def mutated_design(draw: st.DrawFn) -> dict[str, Any]:
-    data = copy.deepcopy(DESIGN_DATA)
+def mutated(draw: st.DrawFn, base: dict[str, Any], values: st.SearchStrategy[Any] = values,
+            keys: st.SearchStrategy[Any] = keys) -> dict[str, Any]:
+    """`base` after one to six random deletions, replacements, retypings, nullings and insertions."""
+    data = copy.deepcopy(base)
     for _ in range(draw(st.integers(min_value=1, max_value=6))):
         paths = _paths(data)
+        if len(paths) < 2:
+            break
         path = draw(st.sampled_from(paths[1:]))
         parent = data
         for part in path[:-1]:
@@ -186,6 +198,10 @@ def mutated_design(draw: st.DrawFn) -> dict[str, Any]:
         elif isinstance(parent, dict):
             parent[draw(keys)] = draw(values)
     return data
+
+
+def mutated_design() -> st.SearchStrategy[dict[str, Any]]:
+    return mutated(DESIGN_DATA)
 
 
 @SETTINGS
@@ -255,3 +271,244 @@ def test_a_valid_configuration_never_crashes_later_commands(data: dict[str, Any]
                 (args, r.stderr)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# ── (d) nothing outside the project, the data dir and the store ────────────────
+# Hostile inputs of each kind a shared workflow brings: lattice.yaml naming paths outside the project,
+# agent frontmatter, lattice.lock and the generate manifest (both committed beside lattice.yaml). After
+# every command: no traceback, and the test's HOME (with the decoy home in it) unchanged but for the
+# data dir, and nothing created beside the project.
+
+OUT_WORDS = ["@DECOY@/.bashrc", "@DECOY@/.ssh/id_rsa", "@DECOY@", "@UP@/.bashrc", "@UP@/notes/todo.md",
+             "@UP@/.profile", "~/.bashrc", "file:@UP@", "file:@DECOY@", "../../../../../../../../etc/passwd",
+             "todo.md", "notes", ".bashrc", "/dev/zero", "/proc/self/environ", "cat @DECOY@/.ssh/id_rsa",
+             "${HOME}", "{env:HOME}", "{file:@DECOY@/.ssh/id_rsa}"]
+out_values = st.one_of(st.sampled_from(OUT_WORDS), values)
+# Keys too, with the control characters that would split a message over lines (or clear a terminal).
+out_keys = st.one_of(st.sampled_from(["agents_dir", "path", "plugins", "command", "args", "env", "url",
+                                      "workspace_dir", "base_url", "auth", "lattice", "a\n", "b\r\nfake: 1",
+                                      "c\x1b[2J", "d\u2028e", "f\x1e"]), keys)
+
+
+# A line of a failing command's stderr: a located diagnostic (`file[:line:col]: …`), `lattice: …`, or the count.
+ONE_LINE = re.compile(r"(lattice\.yaml|lattice\.local\.yaml|agents/[^:]+|/[^:]+)(:\d+:\d+)?: |lattice: |\d+ errors?$")
+
+
+class Confined:
+    """One test's world for the examples of (d): projects are made under `base`; `check` fails when
+    anything in HOME outside the data dir changed, or anything but the project appeared in `base`."""
+
+    def __init__(self, home: Path, decoy: Decoy, base: Path) -> None:
+        self.home, self.decoy, self.base = home, decoy, base
+        self.data = os.path.relpath(os.environ["LATTICE_HOME"], home)
+        base.mkdir(exist_ok=True)
+        self.before = self.outside()
+
+    def outside(self) -> dict[str, Any]:
+        return {k: v for k, v in snapshot(self.home).items()
+                if k != self.data and not k.startswith(self.data + os.sep)}
+
+    def text(self, value: str, root: Path) -> str:
+        """Inputs name the decoy home absolutely (@DECOY@) or by a relative chain from the agents dir."""
+        up = os.path.relpath(self.decoy.root, root / "agents")
+        return value.replace("@DECOY@", str(self.decoy.root)).replace("@UP@", up)
+
+    def project(self, config: str, agent: str | None = None) -> Path:
+        root = Path(tempfile.mkdtemp(prefix="p-", dir=self.base))
+        shutil.copytree(DESIGN / "agents", root / "agents")
+        (root / "plug").mkdir()
+        (root / "plug" / "index.js").write_text("export default {}\n")
+        (root / "lattice.yaml").write_text(self.text(config, root), encoding="utf-8", errors="surrogatepass")
+        if agent is not None:
+            (root / "agents" / "quick.md").write_bytes(self.text(agent, root).encode("utf-8", "surrogatepass"))
+        return root
+
+    def run(self, root: Path, *args: str) -> int:
+        r = Run(root)(*args)
+        assert r.code in (0, 1, 2), (args, r.code, r.stderr)
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr + r.stdout, (args, r.stderr)
+        if r.code == 1:  # each problem is one line: a located diagnostic, or one `lattice: error:` line
+            for line in r.stderr.splitlines():
+                assert ONE_LINE.match(line), (args, line, r.stderr)
+        assert self.outside() == self.before, (args, "changed outside the project and the data dir")
+        assert os.listdir(self.base) == [root.name], (args, os.listdir(self.base))
+        return r.code
+
+    def done(self, root: Path) -> None:
+        shutil.rmtree(root)
+
+
+@pytest.fixture
+def confined(isolated_home: Path, decoy: Decoy, tmp_path: Path) -> Confined:
+    return Confined(isolated_home, decoy, tmp_path / "projects")
+
+
+def _commands(world: Confined, root: Path) -> None:
+    """Validate; what validates is generated (into the project) and shown."""
+    if world.run(root, "validate", "--offline") != 0:
+        return
+    for args in (("generate",), ("config", "--sources", "--json"), ("status", "--json")):
+        world.run(root, *args)
+
+
+@st.composite
+def hostile_design(draw: st.DrawFn) -> dict[str, Any]:
+    """The design's example mutated with hostile values and keys, one of them always inserted."""
+    data = draw(mutated(DESIGN_DATA, out_values, out_keys))
+    mappings = [p for p in _paths(data) if isinstance(_at(data, p), dict)]
+    _at(data, draw(st.sampled_from(mappings)))[draw(out_keys)] = draw(out_values)
+    return data
+
+
+def _at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+@settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples // 5))
+@given(hostile_design())
+def test_hostile_paths_in_lattice_yaml_change_nothing_outside(confined: Confined, data: dict[str, Any]) -> None:
+    dumped = _dump(data)
+    if dumped is None:
+        return
+    root = confined.project(dumped)
+    try:
+        _commands(confined, root)
+    finally:
+        confined.done(root)
+
+
+FRONT_KEYS = ["model_preference", "temperature", "top_p", "max_tokens", "description", "mode", "tools",
+              "permission", "color", "steps", "disable", "hidden", "model", "prompt"]
+
+
+@settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples // 5))
+@given(st.dictionaries(st.one_of(st.sampled_from(FRONT_KEYS), keys), out_values, max_size=6), st.sampled_from(
+    ["You are quick.\n", "", "---\n", "@DECOY@/.bashrc\n", "{file:@DECOY@/.ssh/id_rsa}\n"]))
+def test_hostile_frontmatter_changes_nothing_outside(confined: Confined, front: dict[str, Any], body: str) -> None:
+    dumped = _dump(front)
+    if dumped is None:
+        return
+    root = confined.project(SMALL_PROJECT, agent=f"---\n{dumped}---\n{body}")
+    try:
+        _commands(confined, root)
+    finally:
+        confined.done(root)
+
+
+# A small workflow (one agent, one command: few files to generate) with a `file:` plugin (a lock source).
+SMALL_PROJECT = """\
+name: small
+plugins: ["file:./plug"]
+providers:
+  anthropic:
+    env: ANTHROPIC_API_KEY
+agents:
+  quick:
+    triggers: [/quick]
+    routing: [anthropic/claude-sonnet-4-5]
+commands:
+  ship:
+    action: vcs.push
+"""
+
+
+def _valid_lock(root: Path) -> dict[str, Any]:
+    """A lock lattice.yaml above would accept as up to date (its roots, this toolchain, the plugin's
+    hash), with made-up packages: reading it needs no npm, and nothing here installs it."""
+    from lattice_env.build.lockfile import FORMAT, npm_roots
+    from lattice_env.build.npm import node_identity
+    from lattice_env.build.resolve import directory_hash
+    from lattice_env.config.plugin_specs import parse_plugin
+    from lattice_env.opencode.config import OPENCODE_VERSION
+
+    digest, count = directory_hash(root / "plug")
+    platform = {"name": "opencode-linux-x64", "version": OPENCODE_VERSION, "integrity": "sha512-AA==", "os": ["linux"]}
+    return {"format": FORMAT, "node": node_identity(), "roots": npm_roots((parse_plugin("file:./plug"),)),
+            "packages": {"node_modules/opencode-ai": {"name": "opencode-ai", "version": OPENCODE_VERSION,
+                                                      "integrity": "sha512-AA=="},
+                         "node_modules/opencode-linux-x64": platform,
+                         "node_modules/opencode-linux-arm64": {**platform, "name": "opencode-linux-arm64"}},
+            "unavailable": {}, "sources": {"file:./plug": {"kind": "file", "sha256": digest, "files": count}}}
+
+
+LOCK_WORDS = ["node_modules/../../x", "node_modules/opencode-linux-x64", "node_modules/@s/../../../x",
+              "../@DECOY@", "@DECOY@/.bashrc", "/etc/passwd", "http://127.0.0.1:1/x", "sha512-AA==", "1.0.0",
+              "file:./plug", "github:o/r@v1", "kind", "sha256", "commit", "engine", "npm", "roots", "packages",
+              "node", "sources", "unavailable", "format"]
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 2**40), st.floats(allow_nan=False, allow_infinity=False),
+              st.sampled_from(LOCK_WORDS), st.text(max_size=10)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.one_of(st.sampled_from(LOCK_WORDS), st.text(max_size=8)), inner,
+                                            max_size=3)),
+    max_leaves=10)
+
+@settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples // 4))
+@given(st.data())
+def test_hostile_lock_changes_nothing_outside(confined: Confined, data: st.DataObject) -> None:
+    """lattice.lock as read by `status`, `plugins` and `lock` (which reuses a lock whose roots and
+    toolchain still match, and rewrites it, without npm)."""
+    root = confined.project(SMALL_PROJECT)
+    try:
+        valid = _valid_lock(root)
+        lock = data.draw(st.one_of(mutated(valid, json_values, st.sampled_from(LOCK_WORDS)),
+                                   st.just(valid)), label="lock")
+        raw = data.draw(st.one_of(st.just(json.dumps(lock)), st.text(max_size=40), json_values.map(json.dumps)),
+                        label="lattice.lock")
+        (root / "lattice.lock").write_text(confined.text(raw, root), encoding="utf-8", errors="surrogatepass")
+        for args in (("status", "--json"), ("plugins", "--offline", "--json")):
+            confined.run(root, *args)
+        parsed = _json_or_none(raw)
+        if isinstance(parsed, dict) and parsed.get("roots") == valid["roots"] and parsed.get("node") == valid["node"]:
+            confined.run(root, "lock", "--offline")
+    finally:
+        confined.done(root)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples // 4))
+@given(st.data())
+def test_hostile_generate_manifest_changes_nothing_outside(confined: Confined, data: st.DataObject) -> None:
+    """lattice-generated.json names the files a previous run wrote, with their hashes: entries naming
+    files outside the project (with their true hashes, as an attacker who knows a dotfile would write
+    them) or other files of the project must never be replaced or deleted."""
+    root = confined.project(SMALL_PROJECT)
+    try:
+        (root / ".git").mkdir()
+        (root / ".git" / "config").write_text("[core]\n")
+        (root / "notes.md").write_text("mine\n")
+        names = [".opencode/agent/quick.md", ".opencode/agent/gone.md", "opencode.json", ".git/config",
+                 "notes.md", "agents/quick.md", ".opencode/agent/../../notes.md", "@DECOY@/.bashrc",
+                 "@UP@/.bashrc", "../" + os.path.relpath(confined.decoy.root / ".bashrc", root.parent),
+                 ".opencode/agent/x\x00.md", ".opencode/command/x.md", ""]
+        files = data.draw(st.dictionaries(st.one_of(st.sampled_from(names), st.text(max_size=12)),
+                                          st.one_of(st.just("TRUE"), st.text(max_size=8), json_values),
+                                          max_size=6), label="files")
+        entries = {}
+        for name, digest in files.items():
+            name = confined.text(name, root)
+            if digest == "TRUE":  # the current content's hash: Lattice would take the file for its own
+                target = (root / name) if not os.path.isabs(name) else Path(name)
+                try:
+                    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+                except (OSError, ValueError):
+                    digest = "0" * 64
+            entries[name] = digest
+        manifest = data.draw(st.one_of(st.just({"generated_by": "lattice", "files": entries}), json_values),
+                             label="manifest")
+        (root / ".opencode").mkdir()
+        (root / ".opencode" / "lattice-generated.json").write_text(json.dumps(manifest))
+        before = {p: p.read_bytes() for p in (root / ".git" / "config", root / "notes.md", root / "agents" / "quick.md")}
+        confined.run(root, "generate")
+        confined.run(root, "generate", "--force")
+        assert {p: p.read_bytes() for p in before} == before
+    finally:
+        confined.done(root)

@@ -235,6 +235,20 @@ CASES = [
     case("agent-name-invalid", cfg(agents="  'a b':\n    routing: [anthropic/x]\n"),
          "lattice.yaml:13:3: agents.a b: 'a b' is not a valid name (letters, digits, '.', '_' or '-', "
          "starting with a letter or digit)", files={"agents/a b.md": "x"}),
+    # cerberus' `$` matches before a final newline: names must end where the text ends (\\Z), and the
+    # newline is shown escaped, so the message stays one line
+    case("agent-name-trailing-newline", cfg(agents='  "b\\n":\n    routing: [anthropic/x]\n'),
+         "lattice.yaml:13:3: agents.b\\n: 'b\\n' is not a valid name (letters, digits, '.', '_' or '-', "
+         "starting with a letter or digit)", files={"agents/b\n.md": "x"}),
+    case("name-trailing-newline", cfg(sub={"name: demo": 'name: "demo\\n"'}),
+         "lattice.yaml:1:1: name: 'demo\\n' is not letters, digits, '.', '_' or '-'"),
+    case("provider-name-trailing-newline",
+         cfg(sub={"  ollama:\n": '  "local\\n":\n    base_url: http://127.0.0.1:1/v1\n  ollama:\n'}),
+         "lattice.yaml:5:3: providers.local\\n: 'local\\n' is not a valid name (letters, digits, '.', '_' "
+         "or '-', starting with a letter or digit)"),
+    case("command-name-trailing-newline", cfg('commands:\n  "ship\\n":\n    action: vcs.push\n'),
+         "lattice.yaml:14:3: commands.ship\\n: 'ship\\n' is not a valid name (letters, digits, '.', '_' or "
+         "'-', starting with a letter or digit)"),
 
     # ── unknown strategy, preset, on_unavailable ──────────────────────────────
     case("unknown-strategy", cfg(routing="strategy: lottery\nmodels: [anthropic/x]\n"),
@@ -321,7 +335,7 @@ CASES = [
          "lattice.yaml:10:19: agents.a.triggers[1]: trigger '/b c' must start with '/' followed by a name (like /b)",
          "lattice.yaml:10:27: agents.a.triggers[2]: trigger '/' must start with '/' followed by a name (like /plan)"),
     case("trigger-odd-characters", cfg(sub={"triggers: [/a]": 'triggers: ["\\t", "/é", "//x"]'}),
-         "lattice.yaml:10:16: agents.a.triggers[0]: trigger '\t' must start with '/' followed by a name (like /plan)",
+         "lattice.yaml:10:16: agents.a.triggers[0]: trigger '\\t' must start with '/' followed by a name (like /plan)",
          "lattice.yaml:10:22: agents.a.triggers[1]: trigger '/é' must start with '/' followed by a name (like /plan)",
          "lattice.yaml:10:28: agents.a.triggers[2]: trigger '//x' must start with '/' followed by a name (like /x)"),
     case("trigger-duplicate-across-agents",
@@ -386,6 +400,11 @@ CASES = [
          "lattice.yaml:17:7: mcp.mine.env.TOKEN: '${bad-name}' is not a valid environment variable name"),
     case("mcp-env-name-invalid", cfg("mcp:\n  mine:\n    command: node x.js\n    env:\n      1BAD: x\n"),
          "lattice.yaml:17:7: mcp.mine.env.1BAD: '1BAD' is not a valid environment variable name"),
+    case("provider-env-trailing-newline", cfg(sub={"env: ANTHROPIC_API_KEY": 'env: "ANTHROPIC_API_KEY\\n"'}),
+         "lattice.yaml:4:5: providers.anthropic.env: 'ANTHROPIC_API_KEY\\n' is not a valid environment "
+         "variable name"),
+    case("mcp-env-name-trailing-newline", cfg('mcp:\n  mine:\n    command: node x.js\n    env:\n      "MODE\\n": x\n'),
+         "lattice.yaml:17:7: mcp.mine.env.MODE\\n: 'MODE\\n' is not a valid environment variable name"),
 
     # ── plugin specs ──────────────────────────────────────────────────────────
     case("plugins", cfg("""\
@@ -464,6 +483,11 @@ CASES = [
          "lattice.yaml:5:5: providers.anthropic.auth: give either env or auth, not both"),
     case("provider-base-url", cfg(sub={"models:": "base_url: localhost:11434\n    models:"}),
          "lattice.yaml:6:5: providers.ollama.base_url: 'localhost:11434' is not an http(s) URL"),
+    case("provider-base-url-trailing-newline", cfg(sub={"models:": 'base_url: "http://127.0.0.1:1/v1\\n"\n    models:'}),
+         "lattice.yaml:6:5: providers.ollama.base_url: 'http://127.0.0.1:1/v1\\n' is not an http(s) URL"),
+    case("provider-named-like-the-bridge", cfg(sub={"  ollama:\n": "  lattice:\n    base_url: http://127.0.0.1:1/v1\n  ollama:\n"}),
+         "lattice.yaml:5:3: providers.lattice: the name 'lattice' is taken by Lattice's routing bridge in a "
+         "built environment; name the provider differently"),
 
     # ── lattice.local.yaml errors name that file ──────────────────────────────
     case("local-unknown-key", BASE,

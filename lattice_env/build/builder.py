@@ -3,7 +3,6 @@ node environment (node.py), the npm closure (closure.py), the workflow environme
 under temporary gc roots. A no-op build (its workflow path exists) stops after planning."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -11,8 +10,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config.load import Loaded
-from ..errors import LatticeError
-from ..paths import store_root
 from ..store import names as store
 from .lockfile import LOCK_FILE, current_lock
 from .plan import plan
@@ -44,11 +41,6 @@ class BuildResult:
 
 def build(loaded: Loaded, offline: bool = False, progress: Progress | None = None) -> BuildResult:
     progress = progress or Progress()
-    root = os.path.abspath(store_root())
-    if any(c in root for c in '"\\'):
-        # opencode inserts {env:…} values into JSON unescaped; the wrapper exports store paths that way.
-        raise LatticeError(f"the store path {root} contains a quote or backslash, which opencode cannot "
-                           f"read; set LATTICE_HOME to a plain path")
     lock, relocked = current_lock(loaded, offline=offline)
     p = plan(loaded, lock)
     final = store.store_path(p.env)

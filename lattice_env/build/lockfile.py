@@ -53,14 +53,52 @@ def lock_path(loaded: Any) -> Path:
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:
-    """The lock at `path`, or None when there is none (or it is from another format)."""
+    """The lock at `path`, or None when there is none (or it is from another format). A lock is input
+    like lattice.yaml (committed, shared, hand-edited): one that is not the shape above is a one-line
+    error, never indexed into."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise LatticeError(f"{paths.display(path)}: unreadable lock ({exc}); delete it and run `lattice lock`") from None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    problem = _shape_problem(data)
+    if problem:
+        raise LatticeError(f"{paths.display(path)}: unreadable lock ({problem}); delete it and run `lattice lock`")
+    return data
+
+
+# npm's install paths, `node_modules/a/node_modules/@s/b`: a package name never starts with a dot, so no
+# segment is `.` or `..` (legacy names may hold capitals, which NPM_NAME, for new pins, does not allow).
+_PACKAGE = r"(?:@[A-Za-z0-9_-][A-Za-z0-9._~-]*/)?[A-Za-z0-9_-][A-Za-z0-9._~-]*"
+_INSTALL_PATH = re.compile(rf"node_modules/{_PACKAGE}(?:/node_modules/{_PACKAGE})*")
+
+
+def _shape_problem(lock: dict[str, Any]) -> str | None:
+    """What keeps a format-1 lock from being used, or None."""
+    node = lock.get("node")  # compared whole, and its npm major names the closure
+    if not isinstance(node, dict) or not isinstance(node.get("npm"), str) or \
+            not all(isinstance(v, str) for v in node.values()):
+        return "node must be an object of the toolchain's versions, npm's among them"
+    for key, required in (("roots", True), ("packages", True), ("unavailable", False), ("sources", False)):
+        section = lock.get(key)
+        if section is None and not required:
+            continue
+        if not isinstance(section, dict):
+            return f"{key} must be an object"
+        for name, value in section.items():
+            if key == "roots" and not isinstance(value, str):
+                return f"roots.{name} must be a version"
+            if key != "roots" and not isinstance(value, dict):
+                return f"{key}.{name} must be an object"
+            if key == "packages" and not _INSTALL_PATH.fullmatch(name):
+                return f"packages: {name!r} is not an install path (node_modules/NAME/…)"
+            if key in ("packages", "sources") and any(not isinstance(v, str) for k, v in value.items()
+                                                      if k in ("name", "version", "integrity", "sha256", "commit")):
+                return f"{key}.{name} has a name, version or hash that is not text"
+    return None
 
 
 def dumps(lock: dict[str, Any]) -> bytes:

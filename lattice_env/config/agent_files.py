@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..errors import ConfigError
+from ..errors import ConfigError, LatticeError
 from .confine import PathError, confine, stat_of
 from .diagnostics import Diagnostic
 from .document import dotted, load_yaml
+from .limits import MAX_AGENT_FILE_BYTES, read_limited, too_large
 from .references import describe, opencode_references
 
 FENCE = "---"
@@ -32,8 +33,9 @@ class AgentFile:
     frontmatter: dict[str, Any]
 
 
-def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
-    """Where `relpath` points inside `agents_dir`, refusing anything that would leave it (PathError)."""
+def resolve_agent_path(agents_dir: Path, relpath: str) -> tuple[Path, int]:
+    """Where `relpath` points inside `agents_dir` and its size, refusing (PathError) anything that would
+    leave it and a file larger than an agent file may be, before it is read."""
     full = confine(agents_dir, relpath, "agents_dir")
     shown = f"agent file {paths.display(full)}"
     st = stat_of(full, shown)
@@ -41,16 +43,18 @@ def resolve_agent_path(agents_dir: Path, relpath: str) -> Path:
         raise PathError(f"{shown} is a broken symlink" if os.path.islink(full) else f"{shown} does not exist")
     if not stat.S_ISREG(st.st_mode):
         raise PathError(f"{shown} is not a regular file")
-    return full
+    if st.st_size > MAX_AGENT_FILE_BYTES:
+        raise PathError(f"{shown}: {too_large(st.st_size, MAX_AGENT_FILE_BYTES, 'an agent file')}")
+    return full, st.st_size
 
 
 def read_agent_file(path: Path) -> AgentFile:
     """Read an agent file. Frontmatter errors are located inside the .md file."""
     shown = paths.display(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError([Diagnostic(shown, 0, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
+        data = read_limited(path, MAX_AGENT_FILE_BYTES, shown, "an agent file")
+    except LatticeError as exc:  # cannot read, or replaced since resolve_agent_path looked at it
+        raise ConfigError([Diagnostic(shown, 0, 0, "", str(exc).removeprefix(f"{shown}: "))]) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

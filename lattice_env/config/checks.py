@@ -10,7 +10,7 @@ from typing import Any
 
 from ..build.file_plugins import locate
 from ..hooks import conditions
-from ..providers.kinds import NATIVE, reachable_without_base_url
+from ..providers.kinds import BRIDGE_PROVIDER, NATIVE, reachable_without_base_url
 from .confine import PathError
 from .diagnostics import Diagnostic, did_you_mean
 from .document import KeyPath, dotted
@@ -193,6 +193,10 @@ class Checker:
 
     def providers(self) -> None:
         for name, provider in (self.get("providers", kind=dict) or {}).items():
+            if name == BRIDGE_PROVIDER:
+                self.error(("providers", name), f"the name '{name}' is taken by Lattice's routing bridge in "
+                                                f"a built environment; name the provider differently")
+                continue
             if provider is None or isinstance(provider, dict):  # `ollama:` alone declares a provider too
                 if not (provider or {}).get("base_url") and not reachable_without_base_url(name):
                     self.error(("providers", name), f"has no base_url, and only {', '.join(NATIVE)} and "

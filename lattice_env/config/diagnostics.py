@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# A key or value quoted in a message may hold control characters: written as escapes (`a\n`), so that
+# a diagnostic stays one line whatever the file contains.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), 0x7F, 0x85)} | {
+    0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
 
 class Diagnostic(NamedTuple):
     """One located problem: `file:line:col: key.path: message`.
@@ -26,7 +31,7 @@ class Diagnostic(NamedTuple):
                 where += f":{self.col}"
         prefix = "warning: " if self.severity == "warning" else ""
         key = f"{self.key}: " if self.key else ""
-        return f"{where}: {prefix}{key}{self.message}"
+        return f"{where}: {prefix}{key}{self.message}".translate(_ESCAPES)
 
 
 def did_you_mean(word: str, options: list[str]) -> str:

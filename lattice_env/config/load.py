@@ -13,6 +13,7 @@ from .checks import semantic_checks
 from .confine import PathError, confine
 from .diagnostics import Diagnostic
 from .document import dotted
+from .limits import MAX_AGENT_FILES_BYTES, MAX_AGENTS, too_large
 from .mcp import KNOWN as KNOWN_MCP
 from .model import Agent, Command, Hook, McpServer, Provider, Routing, Workflow, frozen
 from .plugin_specs import parse_plugin
@@ -32,6 +33,11 @@ class Loaded:
 def load_workflow(file: Path | None = None, directory: Path | None = None) -> Loaded:
     """Load, merge and validate; raise ConfigError listing every error (warnings included)."""
     config = load_config(file=file, directory=directory)
+    agents = config.data.get("agents")
+    if isinstance(agents, dict) and len(agents) > MAX_AGENTS:  # before validating and reading them
+        o = config.where(("agents",))
+        raise ConfigError([Diagnostic(o.file, o.line, o.col, "agents", f"{len(agents)} agents are more "
+                                                                       f"than a workflow may have ({MAX_AGENTS})")])
     diagnostics = validate_shape(config) + semantic_checks(config)
     agent_files, agent_diags = _read_agents(config)
     diagnostics += agent_diags
@@ -62,6 +68,7 @@ def _read_agents(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnosti
     agents = config.data.get("agents")
     if not isinstance(agents, dict):
         return files, diags
+    total = 0
     for name, agent in agents.items():
         if not isinstance(agent, dict):
             continue
@@ -69,11 +76,17 @@ def _read_agents(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnosti
         if not isinstance(rel, str) or not rel:
             continue
         where = ("agents", name, "path") if "path" in agent else ("agents", name)
+        o = config.where(where)  # at `path:`, or at the agent's name when there is no path
         try:
-            full = resolve_agent_path(base, rel)
+            full, size = resolve_agent_path(base, rel)
+            total += size
+            if total > MAX_AGENT_FILES_BYTES:
+                diags.append(Diagnostic(o.file, o.line, o.col, dotted(where),
+                                        "the agent files up to this one: " + too_large(
+                                            total, MAX_AGENT_FILES_BYTES, "all agent files together")))
+                break
             files[name] = read_agent_file(full)
         except PathError as exc:
-            o = config.where(where)  # at `path:`, or at the agent's name when there is no path
             diags.append(Diagnostic(o.file, o.line, o.col, dotted(where), str(exc)))
         except ConfigError as exc:
             diags.extend(exc.diagnostics)

@@ -8,8 +8,11 @@ from .diagnostics import Diagnostic, did_you_mean
 from .document import KeyPath, dotted
 from .sources import ResolvedConfig
 
-IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # agents, commands, mcp servers: they become file names
+# cerberus matches a `regex` rule with re.match after adding `$`, and `$` also matches just before a
+# final newline ("a\n" would pass as a name): every pattern ends in \Z, the true end of the text.
+IDENT = r"[A-Za-z_][A-Za-z0-9_]*\Z"
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*\Z"  # agents, commands, mcp servers: they become file names
+URL = r"https?://\S+\Z"
 # Names become file names (agent/<name>.md, command/<name>.md, and fsutil's temp `.<name>.md.XXXXXXXX.tmp`
 # beside each) and the workflow's store path name (`<hash>-<name>`, store/names.py: 200 at most), all
 # under the 255-byte limit of a file name. NAME is ASCII, so characters are bytes.
@@ -59,7 +62,7 @@ PROVIDER = {
     "budget_period": {"type": "string", "allowed": BUDGET_PERIODS,
                       "meta": {"noun": "budget_period", "expected": "'month' or 'day'"}},
     "models": _strlist,
-    "base_url": {"type": "string", "regex": r"https?://\S+", "meta": {"regex": "an http(s) URL"}},
+    "base_url": {"type": "string", "regex": URL, "meta": {"regex": "an http(s) URL"}},
 }
 
 AGENT = {
@@ -77,7 +80,7 @@ MCP = {
     "env": {"type": "dict", "valuesrules": _str,
             "keysrules": {"type": "string", "regex": IDENT,
                           "meta": {"regex": "a valid environment variable name"}}},
-    "url": {"type": "string", "regex": r"https?://\S+", "meta": {"regex": "an http(s) URL"}},
+    "url": {"type": "string", "regex": URL, "meta": {"regex": "an http(s) URL"}},
     "headers": {"type": "dict", "keysrules": _nonempty, "valuesrules": _str},
     "timeout": {"type": "integer", "min": 1},
 }

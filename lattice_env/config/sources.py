@@ -17,6 +17,7 @@ from .. import paths
 from ..errors import ConfigError, LatticeError
 from .diagnostics import Diagnostic
 from .document import Document, KeyPath, Mark, load_yaml, nearest
+from .limits import MAX_CONFIG_BYTES, read_limited
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class ResolvedConfig:
         scalar) points at its nearest located ancestor, by the same rule. `value=True` gives where
         the value itself starts instead (what `lattice config --sources` lists)."""
         tables = (self.origins,) if value else (self.key_origins, self.origins)
-        return nearest(path, tables, Origin(paths.display(self.project_file), 1, 1))
+        found = nearest(path, tables, None)  # the default only when needed: display() costs a getcwd
+        return found if found is not None else Origin(paths.display(self.project_file), 1, 1)
 
     def leaves(self) -> Iterator[tuple[KeyPath, Any, Origin]]:
         """Every scalar (and every list item) with where its value starts, in document order of the
@@ -66,19 +68,16 @@ class ResolvedConfig:
 
 
 def read_document(file: Path) -> Document:
-    """Load one configuration file; a missing or unreadable file is a one-line error."""
+    """Load one configuration file; a missing, unreadable, non-regular or oversized file is a one-line
+    error."""
     shown = paths.display(file)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise LatticeError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-    return load_yaml(data, shown)
+    return load_yaml(read_limited(file, MAX_CONFIG_BYTES, shown, "a configuration file"), shown)
 
 
 def locate_project_file(file: Path | None = None, directory: Path | None = None) -> Path:
     """`--file` wins; otherwise the nearest lattice.yaml from `-C DIR` (or the working directory) up."""
     if file is not None:
-        if not file.is_file():
+        if not paths.is_config_file(file):
             raise LatticeError(f"{file}: no such file")
         return file.absolute()
     start = directory or Path.cwd()
@@ -99,11 +98,11 @@ def load_config(file: Path | None = None, directory: Path | None = None,
     project = locate_project_file(file, directory)
     sources: list[Path] = []
     glob = paths.global_config_file()
-    if use_global and glob.is_file():
+    if use_global and paths.is_config_file(glob):
         sources.append(glob)
     sources.append(project)
     local = project.with_name(paths.LOCAL_FILE)
-    if local.is_file():
+    if paths.is_config_file(local):
         sources.append(local)
 
     resolved = ResolvedConfig(data={}, root=project.parent, project_file=project)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config.model import Agent, Command, Workflow, split_model
 from ..errors import LatticeError
-from ..providers.kinds import NATIVE, endpoint
+from ..providers.kinds import BRIDGE_PROVIDER, NATIVE, endpoint
 from .mcp import opencode_entry
 
 # The opencode runtime Lattice generates for and tests against (npm package, exact version).
@@ -82,7 +82,6 @@ def provider_entries(workflow: Workflow) -> dict[str, Any]:
 
 # The routing bridge (templates/env/bridge/): a local AI-SDK provider opencode imports by file URL with no
 # install step; the wrapper sets LATTICE_ENV from its own location, so the store path stays relocatable.
-BRIDGE_PROVIDER = "lattice"
 BRIDGE_NPM = "file://{env:LATTICE_ENV}/bridge/index.mjs"
 
 
@@ -94,9 +93,6 @@ def bridge_model(agent: Agent) -> str:
 def bridge_provider(workflow: Workflow) -> dict[str, Any]:
     """`provider.lattice`: one model per agent, each call routed by Lattice and sent to the real provider
     (keys are read from the process environment at call time, never written here)."""
-    if BRIDGE_PROVIDER in workflow.providers:
-        raise LatticeError(f"a provider named {BRIDGE_PROVIDER!r} clashes with Lattice's routing bridge; "
-                           f"rename it in lattice.yaml")
     return {"npm": BRIDGE_NPM, "name": "Lattice routing",
             "models": {a.name: {"name": f"{a.name} (routed by Lattice)"} for a in workflow.agents.values()}}
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 NATIVE = ("anthropic", "google", "openai")
+# The provider name of the routing bridge in a built environment's opencode.json (opencode/config.py):
+# no provider in lattice.yaml may take it (config/checks.py).
+BRIDGE_PROVIDER = "lattice"
 OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434/v1"
 OPENAI_COMPATIBLE = "openai-compatible"
 

@@ -60,16 +60,17 @@ def _log(lines: list[str]) -> None:
     """Append `lines` to `<data dir>/bridge.log` (timestamped) and to stderr."""
     if not lines:
         return
+    from ..fsutil import append_private
     from ..paths import data_root
 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     text = "".join(f"{stamp} {line}\n" for line in lines)
     sys.stderr.write(text)
     try:
-        os.makedirs(data_root(), exist_ok=True)
-        with open(os.path.join(data_root(), "bridge.log"), "a", encoding="utf-8") as log:
-            log.write(text)
-    except OSError:
+        directory = data_root()
+        os.makedirs(directory, exist_ok=True)
+        append_private(os.path.join(directory, "bridge.log"), text)
+    except (OSError, LatticeError):
         pass  # a notice must never fail the call it is about
 
 

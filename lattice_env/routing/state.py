@@ -5,13 +5,15 @@ fsynced, how recovery works, why the replaced inode is recycled) are in docs/arc
 "Routing state: the durability contract"."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import FilesystemError
+from ..errors import FilesystemError, LatticeError
 from ..flock import file_lock
 
 VERSION = 1
@@ -130,9 +132,10 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _read(path: str) -> bytes | None:
-    """The file's bytes, or None when it does not exist (os.open/read: no buffered file object)."""
+    """The file's bytes, or None when it does not exist (os.open/read: no buffered file object). A
+    symlink is never followed (OSError, ELOOP): state.json is Lattice's own file, not a pointer."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     try:
@@ -149,6 +152,20 @@ def _read(path: str) -> bytes | None:
             chunks.append(chunk)
     finally:
         os.close(fd)
+
+
+def _document(path: str) -> tuple[dict[str, Any] | None, str]:
+    """The state document at `path` and "", or None and why not: "missing", or what is wrong with it
+    (a symlink or a directory is as unreadable as garbage, and is moved aside the same way)."""
+    try:
+        raw = _read(path)
+    except OSError as exc:
+        return None, "a symlink, which is never followed" if exc.errno == errno.ELOOP else \
+            f"cannot read it: {exc.strerror or exc}"
+    if raw is None:
+        return None, "missing"
+    data, problem = _parse(raw)
+    return data, problem or ""
 
 
 _BOOT: list[str | None] = []
@@ -171,24 +188,21 @@ def _load(path: Path, warnings: list[str] | None, locked: bool, now: float) -> t
     boot's and the checkpoint is newer. Returns it and whether the next write must checkpoint. Under the
     lock (`locked`), an unreadable `state.json` is moved aside so its content is kept."""
     text = str(path)
-    raw = _read(text)
-    if raw is None:
+    data, problem = _document(text)
+    if problem == "missing":
         return empty(), True
-    data, problem = _parse(raw)
     if data is None and not locked:
         for _ in range(3):  # a lock-free read may have met a recycled inode being rewritten
-            raw = _read(text)
-            if raw is None:
+            data, problem = _document(text)
+            if problem == "missing":
                 return empty(), True
-            data, problem = _parse(raw)
             if data is not None:
                 break
     boot = boot_id()
     if data is not None and (boot is None or data.get("boot") == boot):
         return data, False
     durable = durable_path(path)
-    draw = _read(str(durable))
-    backup, backup_problem = _parse(draw) if draw is not None else (None, "missing")
+    backup, backup_problem = _document(str(durable))
     if data is not None:  # written before this boot: its last renames may not have reached the disk
         if backup is None or _seq(backup) <= _seq(data):
             return data, True
@@ -229,7 +243,7 @@ def _move_aside(path: Path, now: float) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
-    while target.exists():
+    while os.path.lexists(target):
         target = path.with_name(f"{path.name}.corrupt-{stamp}.{n}")
         n += 1
     os.replace(path, target)
@@ -242,7 +256,7 @@ def _write(path: str, data: bytes) -> None:
     docstring for why. Only the lock holder calls this."""
     directory, name = os.path.split(path)
     tmp = os.path.join(directory, f".{name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o644)
+    fd = _open_temp(tmp)
     try:
         view = memoryview(data)
         offset = 0
@@ -266,12 +280,41 @@ def _write(path: str, data: bytes) -> None:
         os.replace(spare, tmp)
 
 
+# No O_TRUNC: a file is truncated only once it is known to be the temp file itself (_open_temp).
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _open_temp(tmp: str) -> int:
+    """`tmp` opened for writing, as the temp file Lattice left there (a regular file with no other
+    link: the recycled inode) or a new one. Anything else planted at that name — a symlink, a hard link
+    to another file, a FIFO — is removed and replaced, never written through (O_NOFOLLOW, then fstat:
+    one syscall more than a plain open)."""
+    try:
+        fd = os.open(tmp, _TEMP_FLAGS, 0o644)
+    except OSError:  # ELOOP (a symlink), ENXIO (a FIFO), EISDIR
+        pass
+    else:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+            return fd
+        os.close(fd)
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a directory
+        raise LatticeError(f"{tmp}: cannot replace it ({exc.strerror or exc}); it is not a file Lattice "
+                           f"wrote, remove it") from None
+    return os.open(tmp, _TEMP_FLAGS | os.O_EXCL, 0o644)
+
+
 def _write_durable(path: str, data: bytes) -> None:
     """Temp + fsync + rename + directory fsync: the checkpoint survives a power loss whole."""
     directory, name = os.path.split(path)
     tmp = os.path.join(directory, f".{name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = _open_temp(tmp)
     try:
+        os.ftruncate(fd, 0)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
@@ -286,7 +329,7 @@ def _write_durable(path: str, data: bytes) -> None:
 
 def _checkpoint_due(durable: str) -> bool:
     try:
-        return time.time() - os.stat(durable).st_mtime >= CHECKPOINT_INTERVAL
+        return time.time() - os.lstat(durable).st_mtime >= CHECKPOINT_INTERVAL
     except FileNotFoundError:
         return True
 
