@@ -66,10 +66,15 @@ def drift(loaded: Any, path: str | None) -> dict[str, Any]:
     """Would `lattice switch` change the profile? Computed from the store name alone: no npm, no build."""
     from .build.lockfile import fresh_lock
     from .build.plan import plan
-    from .errors import LatticeError
+    from .errors import ConfigError, LatticeError
     from .store.names import store_name
 
-    lock = fresh_lock(loaded)
+    try:
+        lock = fresh_lock(loaded)
+    except ConfigError as exc:  # a lock lattice did not write (lock_shape.py): say so, show the rest
+        first = next(d for d in exc.diagnostics if d.severity == "error")
+        return {"state": "lock-invalid", "expected": None,
+                "message": f"{first}; `lattice lock --refresh` resolves it again"}
     if lock is None:
         return {"state": "lock-outdated", "expected": None,
                 "message": "lattice.lock no longer matches lattice.yaml; `lattice switch` re-locks and rebuilds"}

@@ -13,6 +13,9 @@ Shape (format 1; JSON with sorted keys, 2-space indent, trailing newline, so equ
 - `sources`: `file:` plugins with a content hash of their directory (an edit changes the lock, hence the
   build), `github:` plugins with the commit their ref resolved to.
 
+Reading a lock checks that it is exactly this shape (lock_shape.py): it is committed, so it is input from
+whoever committed it, and npm would follow a location written into it.
+
 Re-locking keeps what is already locked: npm is seeded with the previous closure, so transitive versions
 move only with `--refresh`, and an up-to-date lock needs no network at all (like `cargo build`).
 """
@@ -31,6 +34,7 @@ from ..errors import LatticeError
 from ..flock import file_lock
 from ..fsutil import atomic_write
 from ..opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
+from .lock_shape import check_lock
 
 LOCK_FILE = "lattice.lock"
 FORMAT = 1
@@ -53,14 +57,22 @@ def lock_path(loaded: Any) -> Path:
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:
-    """The lock at `path`, or None when there is none (or it is from another format)."""
+    """The lock at `path`, or None when there is none (or it is from another format). A lock that is
+    not exactly the shape lattice writes (lock_shape.py) is a ConfigError naming each bad key."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise LatticeError(f"{paths.display(path)}: unreadable lock ({exc}); delete it and run `lattice lock`") from None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+    if isinstance(data, dict) and isinstance(data.get("format"), int) and not isinstance(data["format"], bool) \
+            and data["format"] != FORMAT:
+        return None  # another format: re-locked from lattice.yaml, as when there is none
+    check_lock(data, paths.display(path), text)
+    data.setdefault("unavailable", {})
+    data.setdefault("sources", {})
+    return data
 
 
 def dumps(lock: dict[str, Any]) -> bytes:
@@ -103,6 +115,7 @@ def lock_workflow(loaded: Any, refresh: bool = False, offline: bool = False) -> 
         lock = {"format": FORMAT, "node": node, "roots": roots, "packages": packages,
                 "unavailable": unavailable, "sources": sources}
         check_portable(lock)
+        check_lock(lock, LOCK_FILE)  # what we write must read back: npm gave nothing lattice would refuse
         if unavailable:
             names = sorted(unavailable)
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
