@@ -48,13 +48,11 @@ class _Checker:
         self.problems.append((path, message))
 
     def diagnostics(self) -> list[Diagnostic]:
-        out = [Diagnostic(self.shown, 0, 0, "", "not a lock lattice wrote, so nothing of it is used; "
-                          "`lattice lock --refresh` resolves it again from lattice.yaml", "note")]
-        out += [Diagnostic(self.shown, _line_of(self.text, path), 0, key_path(path), message)
-               for path, message in self.problems[:LIMIT]]
-        if len(self.problems) > LIMIT:
-            out.append(Diagnostic(self.shown, 0, 0, "", f"and {len(self.problems) - LIMIT} more problems"))
-        return out
+        more = f" ({len(self.problems)} problems, the first {LIMIT} below)" if len(self.problems) > LIMIT else ""
+        note = Diagnostic(self.shown, 0, 0, "", f"not a lock lattice wrote{more}, so nothing of it is used; "
+                          "`lattice lock --refresh` resolves it again from lattice.yaml", "note")
+        return [note] + [Diagnostic(self.shown, _line_of(self.text, path), 0, key_path(path), message)
+                         for path, message in self.problems[:LIMIT]]
 
     def string(self, path: tuple[Any, ...], value: Any, pattern: re.Pattern[str], what: str) -> bool:
         if isinstance(value, str) and pattern.fullmatch(value):
