@@ -257,14 +257,12 @@ class Checker:
                     self.check_env_value((*path, table, var), var, value)
 
     def check_env_value(self, path: KeyPath, var: str, value: Any) -> None:
+        """`${VAR}` references must name a variable (a literal secret is secrets.py's to refuse)."""
         if not isinstance(value, str):
             return
         for ref in _ENV_REF.findall(value):
             if not _IDENT.fullmatch(ref):
                 self.error(path, f"'${{{ref}}}' is not a valid environment variable name")
-        if not _ENV_REF.search(value) and re.search(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", var, re.I):
-            self.error(path, f"looks like a secret written in plain text; reference an environment "
-                             f"variable instead (\"${{{var.upper()}}}\")", severity="warning")
 
     def commands(self) -> None:
         for name, command in (self.get("commands", kind=dict) or {}).items():

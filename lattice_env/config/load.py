@@ -16,6 +16,7 @@ from .mcp import KNOWN as KNOWN_MCP
 from .model import Agent, Command, Hook, McpServer, Provider, Routing, Workflow, frozen
 from .plugin_specs import parse_plugin
 from .schema import validate_shape
+from .secrets import secret_diagnostics
 from .sources import ResolvedConfig, load_config
 
 DEFAULT_AGENTS_DIR = "./agents"
@@ -31,7 +32,7 @@ class Loaded:
 def load_workflow(file: Path | None = None, directory: Path | None = None) -> Loaded:
     """Load, merge and validate; raise ConfigError listing every error (warnings included)."""
     config = load_config(file=file, directory=directory)
-    diagnostics = validate_shape(config) + semantic_checks(config)
+    diagnostics = validate_shape(config) + semantic_checks(config) + secret_diagnostics(config)
     agent_files, agent_diags = _read_agents(config)
     diagnostics += agent_diags
     errors = [d for d in diagnostics if d.severity == "error"]
