@@ -26,7 +26,7 @@ def write_crash_log(exc: BaseException, argv: list[str]) -> Path:
     for directory in (Path(paths.data_root()), Path(tempfile.gettempdir())):
         log = directory / "crash.log"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            paths.make_dirs(str(directory))
             with open(log, "a", encoding="utf-8") as f:
                 f.write(text)
             return log

@@ -3,6 +3,7 @@ and, when something is wrong, the one command that fixes it. Nothing here change
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,10 @@ def _providers(env_path: Path) -> list[Finding]:
     from .providers.probe import base_url, server_reachable
     from .store.manifest import environment_config
 
-    config = environment_config(env_path)
+    try:
+        config = environment_config(env_path)
+    except LatticeError as exc:
+        return [Finding("providers", False, str(exc), "lattice switch")]
     out = []
     for name, spec in (config.get("providers") or {}).items():
         spec = spec or {}
@@ -116,9 +120,25 @@ def _temps() -> list[Finding]:
     return [Finding("store temp dirs", True, "none stale")]
 
 
+def _private() -> list[Finding]:
+    """The data directory keeps the store, routing state and logs to their user: store paths are
+    world-readable by mode (0444/0555), so the directory above them must not be (paths.make_dirs)."""
+    from .paths import data_root
+
+    directory = data_root()
+    try:
+        mode = os.stat(directory).st_mode & 0o777
+    except OSError:
+        return []
+    if mode & 0o077:
+        return [Finding("data directory", False, f"{directory} is {mode:04o}: other users can read your "
+                        f"environments, routing state and logs", f"chmod 700 {shlex.quote(directory)}")]
+    return [Finding("data directory", True, f"{directory} is private ({mode:04o})")]
+
+
 def diagnose() -> list[Finding]:
     """Every check, in the order a user would fix things."""
-    findings = _toolchain()
+    findings = _toolchain() + _private()
     profile_findings, live = _profiles()
     findings += profile_findings
     findings += _verify(live)

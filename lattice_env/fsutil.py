@@ -31,7 +31,9 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Replace `path` with `data` all at once: readers see the old file or the new one, never half."""
     import tempfile  # deferred: rollback and switch only replace links
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from .paths import make_dirs
+
+    make_dirs(str(path.parent))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

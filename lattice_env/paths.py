@@ -32,6 +32,24 @@ def data_root() -> str:
     return platformdirs.user_data_dir(APP, appauthor=False)
 
 
+def make_dirs(path: str) -> None:
+    """`os.makedirs(path, exist_ok=True)`, except that every directory it creates at or below the data
+    directory is private (0700): store paths are world-readable by mode (0444/0555, as in Nix), so the
+    directories above them are what keeps a user's environments, state and logs to that user."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        make_dirs(parent)
+    root = data_root().rstrip(os.sep) or os.sep
+    private = path == root or path.startswith(root + os.sep)
+    try:
+        os.mkdir(path, 0o700 if private else 0o777)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
 def store_root() -> str:
     """The store: `<data>/store`."""
     return os.path.join(data_root(), "store")

@@ -61,13 +61,13 @@ def _log(lines: list[str]) -> None:
     """Append `lines` to `<data dir>/bridge.log` (timestamped) and to stderr."""
     if not lines:
         return
-    from ..paths import data_root
+    from ..paths import data_root, make_dirs
 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     text = "".join(f"{stamp} {line}\n" for line in lines)
     sys.stderr.write(text)
     try:
-        os.makedirs(data_root(), exist_ok=True)
+        make_dirs(data_root())
         with open(os.path.join(data_root(), "bridge.log"), "a", encoding="utf-8") as log:
             log.write(text)
     except OSError:

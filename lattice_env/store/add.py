@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from ..errors import LatticeError
 from ..fsutil import fsync_dir, fsync_path
+from ..paths import make_dirs
 from .names import FORMAT, root_dir, store_name
 from .tree import DIR_MODE, FILE_MODE, MANIFEST, MTIME, canonical_json, remove_tree, scan, tree_hash
 
@@ -25,7 +26,7 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
         return final
     from ..flock import file_lock
 
-    root.mkdir(parents=True, exist_ok=True)
+    make_dirs(str(root))
     with file_lock(root / ".locks" / f"{name}.lock"):
         if os.path.lexists(final):
             return final
