@@ -59,7 +59,23 @@ def profile_status(name: str | None = None, loaded: Any = None) -> dict[str, Any
     workflow, version = describe(path) if path is not None else (None, None)
     return {"profile": name, "active": name == links.active_profile(),
             "generation": links.current_generation(name), "store_path": path, "workflow": workflow,
-            "version": version, "drift": None if loaded is None else drift(loaded, path)}
+            "version": version, "problem": None if path is None else health(path),
+            "drift": None if loaded is None else drift(loaded, path)}
+
+
+def health(path: str) -> dict[str, str] | None:
+    """What is wrong with a generation's store path, as a launch would find it (store/seal.py: the path
+    and those it references still as sealed); None when nothing is."""
+    from .store.seal import broken
+
+    if not os.path.isdir(path):
+        return {"state": "missing", "message": f"its store path {path} is missing (deleted outside lattice?); "
+                                               "`lattice switch` in its project builds it again, or `lattice rollback`"}
+    damage = broken(path)
+    if damage is not None:
+        return {"state": "damaged", "message": f"store path {damage[0]} is damaged ({damage[1]}); "
+                                               f"`lattice store repair {damage[0]}` rebuilds it"}
+    return None
 
 
 def drift(loaded: Any, path: str | None) -> dict[str, Any]:
