@@ -74,7 +74,7 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
                         "building the node environment (nodeenv --node=system)")
         closure_path = add(p.closure, lambda out: build_closure(out, lock, node_path, offline),
                            f"installing {len(lock['packages'])} npm packages from {LOCK_FILE}")
-        add(p.env, lambda out: build_workflow_env(out, loaded, p, closure_path.name),
+        add(p.env, lambda out: build_workflow_env(out, loaded.workflow, p.env["inputs"]["platform"], closure_path.name),
             f"rendering workflow {loaded.workflow.name}")
     return BuildResult(final, built, relocked)
 

@@ -7,17 +7,19 @@ import os
 import shutil
 from pathlib import Path
 
-from ..config.load import Loaded
+from ..config.model import Workflow
 from ..opencode.config import store_instructions, store_plugin_entries
 from ..opencode.generate import Layout, render_files
 from ..render import render
-from .plan import Plan
 
 CONFIG_DIR = "config/opencode"  # inside the workflow path: XDG_CONFIG_HOME=<path>/config
 
 
-def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) -> None:
-    wf = loaded.workflow
+def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str,
+                       plugin_dirs: dict[str, Path] | None = None) -> None:
+    """Builder of the workflow path (plan.py's third derivation). `platform` is the opencode binary
+    package, `plugin_dirs` where each `file:` plugin (by short name) is copied from: the project's own
+    directories unless a repair (repair.py) gives the intact copies of a damaged path."""
     config = out / CONFIG_DIR
     layout = Layout(base=config, config_file="opencode.json", config_dir=".")
     files = render_files(wf, layout, plugin_entries=store_plugin_entries(wf), instructions=store_instructions(wf),
@@ -30,7 +32,8 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
     (config / ".gitignore").write_text("node_modules\npackage.json\nbun.lock\n.gitignore\n")
     for plugin in wf.plugins:
         if plugin.kind == "file":
-            shutil.copytree(wf.root / plugin.name, out / "plugins" / plugin.short_name, symlinks=True,
+            source = (plugin_dirs or {}).get(plugin.short_name, wf.root / plugin.name)
+            shutil.copytree(source, out / "plugins" / plugin.short_name, symlinks=True,
                             ignore=shutil.ignore_patterns(".git", "node_modules"))
     bridge = out / "bridge"  # the per-call routing provider that opencode.json's `lattice` names
     bridge.mkdir()
@@ -39,7 +42,6 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
     (out / "home").mkdir()  # opencode's idea of home (OPENCODE_TEST_HOME): empty, so ~/.opencode stays out
     wrapper = out / "bin" / "opencode"
     wrapper.parent.mkdir()
-    wrapper.write_text(render("env/opencode.sh.j2", closure=closure_name, binary=p.env["inputs"]["platform"],
-                              workflow=wf.name))
+    wrapper.write_text(render("env/opencode.sh.j2", closure=closure_name, binary=platform, workflow=wf.name))
     wrapper.chmod(0o755)
     os.utime(out, None)
