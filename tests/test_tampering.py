@@ -91,19 +91,25 @@ def test_a_changed_wrapper_is_never_launched(marker):
     assert r.returncode == 0 and f"  DAMAGED: store path {path.name} is damaged (bin/opencode was changed" in r.stdout
 
 
-def test_a_changed_closure_stops_shell_and_run_but_not_print_env(marker, run):
+def test_a_changed_closure_stops_run(marker, run):
+    """`lattice run` starts opencode from the closure: it checks that closure's seal too. Activations
+    (print-env, shell) check the path they put on PATH; doctor and status see the closure."""
     deps = closure("c")
     path = environment(marker, (deps, closure("d")))
     switch_to(path)
     # store optimise relinks the identical LICENSE files across closures: the seals survive it.
     assert run("store", "optimise").code == 0 and (deps / "node_modules/pkg/LICENSE").stat().st_nlink > 1
-    assert lattice("shell", "-c", "true").returncode == 0
+    assert lattice("run", "--", "--version").returncode == 0 and marker.exists()
+    marker.unlink()
     edit(deps / "node_modules" / "pkg" / "index.js", "require('child_process').exec('curl evil')\n")
-    assert lattice("print-env").returncode == 0  # it puts bin/ on PATH: the path it checks is that one
-    for args in (["run", "--", "--version"], ["shell", "-c", "true"]):
-        r = lattice(*args)
-        assert r.returncode == 1 and f"store path {deps.name} is damaged (node_modules/pkg/index.js was " \
-                                     f"changed after the path was sealed)" in r.stderr, args
+    r = lattice("run", "--", "--version")
+    assert r.returncode == 1 and f"store path {deps.name} is damaged (node_modules/pkg/index.js was " \
+                                 f"changed after the path was sealed)" in r.stderr, r.stderr
+    assert not marker.exists()
+    assert lattice("print-env").returncode == 0 and lattice("shell", "-c", "true").returncode == 0
+    assert f"DAMAGED: store path {deps.name} is damaged" in run("status").stdout
+    r = run("doctor")
+    assert r.code == 1 and "FAIL  opencode (default): not run: its store path is damaged" in r.stdout
     assert not marker.exists()
 
 
@@ -200,10 +206,11 @@ def test_doctor_finds_does_not_run_and_its_repair_repairs(tmp_path):
     edit(sdk, sdk.read_text().replace('"version"', '"x-tampered": 1, "version"'), keep_seal=True)
 
     out_of_project = {**env, "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "SHELL": "/bin/sh"}
-    for args in (["run", "--", "--version"], ["shell", "-c", "opencode --version"]):
+    for args in (["run", "--", "--version"], ["shell", "-c", "opencode --version"], ["print-env"]):
         done = subprocess.run([sys.executable, "-m", "lattice_env", *args], env=out_of_project, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 1 and f"store path {path.name} is damaged" in done.stderr, (args, done.stderr)
+    assert not marker.exists()
     r = Run(project)("switch", env=env)  # no more "already at generation 1"
     assert r.code == 1 and f"store path {path.name} is damaged" in r.stderr
 

@@ -31,11 +31,16 @@ def env_path(name: str | None) -> str:
     return path
 
 
-def env_root(name: str | None, references: bool = True) -> str:
+def env_root(name: str | None, references: bool = False) -> str:
     """`env_path`, to launch from: the path must be sealed (store/seal.py), as must (with `references`)
-    every store path it references, so nothing is launched from a path changed since it was built.
-    print-env checks the path it puts on PATH alone (~0.1 ms, on every prompt); `shell` and `run` check
-    opencode's closure too (~10 ms for ~2,700 entries, beside opencode's own ~600 ms start)."""
+    every store path it references, so nothing is started from a path changed since it was built.
+
+    An activation (print-env, `shell`) checks the path it puts on PATH: ~0.1 ms for a workflow path's
+    few dozen entries. `lattice run`, which starts opencode itself, checks the closure it runs from too:
+    one lstat per entry, ~10 ms for opencode alone (~2,700 entries), ~120 ms for a closure with
+    oh-my-opencode and two auth plugins (~25,000 entries) — benchmarks/bench_seal.py. That is too much
+    for print-env on every prompt or for `shell -c`, so there the closure is left to `run`, `store
+    verify` and `doctor`."""
     from ..store.seal import broken
 
     path = env_path(name)
@@ -77,9 +82,9 @@ class Activation:
                 "LATTICE_PROFILE": self.profile}
 
 
-def resolve(profile: str | None, references: bool = True) -> Activation:
+def resolve(profile: str | None) -> Activation:
     name = links.resolve_name(profile)
-    activation = Activation(name, env_root(name, references))
+    activation = Activation(name, env_root(name))
     if os.pathsep in activation.bin:
         raise LatticeError(f"{activation.bin} contains {os.pathsep!r} and cannot be put on PATH; "
                            "choose a LATTICE_HOME without it")
@@ -92,7 +97,7 @@ def print_env(profile: str | None, shell: str, host_path: str | None = None) -> 
     for another profile) replaces the environment instead of stacking it."""
     if shell not in SHELLS:
         raise LatticeError(f"unknown shell {shell!r}: choose one of {', '.join(SHELLS)}")
-    activation = resolve(profile, references=False)
+    activation = resolve(profile)
     host = os.environ.get("PATH", "") if host_path is None else host_path
     values = activation.variables(host)
     if shell == "fish":  # fish's PATH is a list: one quoted argument per entry

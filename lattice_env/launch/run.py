@@ -74,7 +74,7 @@ def _check_contents(env_path: str) -> None:
 def run(profile: str | None, args: Sequence[str], passthrough: bool = False) -> NoReturn:
     from .activation import env_root
 
-    env_path = env_root(profile)
+    env_path = env_root(profile, references=True)
     _check_contents(env_path)
     environ = dict(os.environ)
     # The bridge asks this interpreter (which has lattice_env) about each call: set at run time, so the

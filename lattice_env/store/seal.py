@@ -3,14 +3,15 @@
 Sealing (add.py) makes every entry read-only (files 0444, executables and directories 0555) with the
 fixed mtime 1. Any ordinary change breaks that: writing a file needs its write bit (or root), and moves
 its mtime; adding, removing or renaming an entry moves its directory's mtime; `chmod u+w` is itself a
-change of mode. So one `lstat` per entry tells a launch whether a path is still as it was sealed: ~10 ms
-for opencode's closure of ~2,700 entries, where hashing its 380 MB would take seconds. What this cannot
-see is a change made to look sealed on purpose (mode and mtime put back by hand): `store verify` and
-`doctor` re-hash every file against the manifest, and `lattice run` re-hashes the small workflow path it
-executes (launch/activation.py).
+change of mode. So one `lstat` per entry tells a launch whether a path is still as it was sealed:
+~0.1 ms for a workflow path; ~10 ms for opencode's closure of ~2,700 entries (380 MB: seconds to
+hash); ~120 ms for one of ~25,000 with three plugins (launch/activation.py says who checks what). What
+this cannot see is a change made to look sealed on purpose (mode and mtime put back by hand): `store
+verify` and `doctor` re-hash every file against the manifest, and `lattice run` re-hashes the small
+workflow path it executes (launch/run.py).
 
 Only `os` and `stat`, str paths: `print-env` and `shell -c` check a seal on every call (no json, which
-imports re; the references are read from the manifest's canonical tail, below)."""
+imports re; `run` reads the references from the manifest's canonical tail, below, the same way)."""
 from __future__ import annotations
 
 import os
