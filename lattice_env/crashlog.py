@@ -30,7 +30,7 @@ def write_crash_log(exc: BaseException, argv: list[str]) -> str | None:
     )
     try:
         directory = paths.data_root()
-        os.makedirs(directory, exist_ok=True)
+        paths.make_dirs(directory)
         log = os.path.join(directory, "crash.log")
         append_private(log, text)
         return log

@@ -3,6 +3,7 @@ and, when something is wrong, the one command that fixes it. Nothing here change
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ def _profiles() -> tuple[list[Finding], list[tuple[str, Path]]]:
         if path is None or not Path(path).is_dir():
             findings.append(Finding(f"profile {row.name}", False,
                                     f"generation {row.generation} points at a missing store path {path}",
-                                    f"lattice switch --profile {row.name}"))
+                                    f"lattice switch --profile {row.name}  (in its project: builds it again), "
+                                    f"or lattice rollback --profile {row.name}"))
             continue
         live.append((row.name, Path(path)))
         findings.append(Finding(f"profile {row.name}", True,
@@ -56,22 +58,47 @@ def _profiles() -> tuple[list[Finding], list[tuple[str, Path]]]:
     return findings, live
 
 
-def _verify(live: list[tuple[str, Path]]) -> list[Finding]:
+def _verify(live: list[tuple[str, Path]]) -> tuple[list[Finding], set[str]]:
+    """Every live store path re-hashed against its manifest (and every generation whose path is gone);
+    the findings, and the names of the damaged paths."""
+    from .paths import store_root
+    from .profiles.links import current_generation
     from .store.gc import live as live_names
-    from .store.verify import verify
+    from .store.verify import missing_generations, verify
 
-    closure = live_names() if live else set()
-    problems = verify(sorted(closure)) if closure else []
+    root = Path(store_root())
+    closure = sorted(n for n in (live_names() if live else set()) if (root / n).is_dir())
+    problems = verify(closure) if closure else []
+    damaged = sorted({p.name for p in problems})
+    findings = []
     if problems:
-        return [Finding("store", False, f"{len(problems)} problem(s), first: {problems[0]}",
-                        "lattice store verify  (then rebuild: delete the damaged path and run lattice switch)")]
-    return [Finding("store", True, f"{len(closure)} live path(s) verify")]
+        findings.append(Finding("store", False, f"{len(damaged)} damaged path(s), first: {problems[0]}",
+                                f"lattice store repair {' '.join(damaged)}"))
+    for gone in missing_generations():
+        profile, _, number = gone.name.removesuffix("-link").rpartition("-")
+        if str(current_generation(profile)) == number:
+            continue  # the profile's own finding says it, with its fix
+        findings.append(Finding("store", False, f"generation {number} of profile {profile}: {gone.detail}",
+                                f"lattice delete-generations {number} --profile {profile}"))
+    return findings or [Finding("store", True, f"{len(closure)} live path(s) verify")], set(damaged)
 
 
-def _wrapper(name: str, env_path: Path) -> Finding:
+def _wrapper(name: str, env_path: Path, damaged: set[str]) -> Finding:
+    """`bin/opencode --version` — unless the path or one it references failed verification: doctor
+    never runs what it has just found changed."""
     from .opencode.config import OPENCODE_VERSION
     from .proc import clean_env, run
+    from .store.seal import references
 
+    reached, todo = set(), [env_path.name]
+    while todo:
+        current = todo.pop()
+        if current not in reached:
+            reached.add(current)
+            todo.extend(references(str(env_path.parent / current)) or [])
+    if reached & damaged:
+        return Finding(f"opencode ({name})", False, "not run: its store path is damaged (see store above)",
+                       f"lattice store repair {' '.join(sorted(reached & damaged))}")
     wrapper = env_path / "bin" / "opencode"
     try:
         out = run([str(wrapper), "--version"], env=clean_env(HOME=os.environ.get("HOME", "/")), timeout=60)
@@ -80,7 +107,8 @@ def _wrapper(name: str, env_path: Path) -> Finding:
     version = out.stdout.strip()
     ok = version == OPENCODE_VERSION
     return Finding(f"opencode ({name})", ok, f"bin/opencode runs opencode {version}",
-                   "" if ok else f"lattice switch --profile {name}")
+                   "" if ok else f"lattice switch --profile {name}  (in its project: this lattice pins "
+                                 f"opencode {OPENCODE_VERSION})")
 
 
 def _providers(env_path: Path) -> list[Finding]:
@@ -89,7 +117,10 @@ def _providers(env_path: Path) -> list[Finding]:
     from .providers.probe import base_url, server_reachable
     from .store.manifest import environment_config
 
-    config = environment_config(env_path)
+    try:
+        config = environment_config(env_path)
+    except LatticeError as exc:
+        return [Finding("providers", False, str(exc), "lattice switch")]
     out = []
     for name, spec in (config.get("providers") or {}).items():
         spec = spec or {}
@@ -116,14 +147,31 @@ def _temps() -> list[Finding]:
     return [Finding("store temp dirs", True, "none stale")]
 
 
+def _private() -> list[Finding]:
+    """The data directory keeps the store, routing state and logs to their user: store paths are
+    world-readable by mode (0444/0555), so the directory above them must not be (paths.make_dirs)."""
+    from .paths import data_root
+
+    directory = data_root()
+    try:
+        mode = os.stat(directory).st_mode & 0o777
+    except OSError:
+        return []
+    if mode & 0o077:
+        return [Finding("data directory", False, f"{directory} is {mode:04o}: other users can read your "
+                        f"environments, routing state and logs", f"chmod 700 {shlex.quote(directory)}")]
+    return [Finding("data directory", True, f"{directory} is private ({mode:04o})")]
+
+
 def diagnose() -> list[Finding]:
     """Every check, in the order a user would fix things."""
-    findings = _toolchain()
+    findings = _toolchain() + _private()
     profile_findings, live = _profiles()
     findings += profile_findings
-    findings += _verify(live)
+    store_findings, damaged = _verify(live)
+    findings += store_findings
     for name, path in live:
-        findings.append(_wrapper(name, path))
+        findings.append(_wrapper(name, path, damaged))
     from .profiles.links import active_profile
 
     active = next((p for n, p in live if n == active_profile()), None)

@@ -25,7 +25,9 @@ class file_lock:  # noqa: N801 — used like a function: `with file_lock(path):`
             try:
                 fd = os.open(self.path, _FLAGS, 0o644)
             except FileNotFoundError:  # first use: create the directory (not on every call: a syscall or two)
-                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                from .paths import make_dirs  # first use only
+
+                make_dirs(os.path.dirname(self.path) or ".")
                 fd = os.open(self.path, _FLAGS, 0o644)
         except OSError as exc:
             fault = _fault(exc, self.path)

@@ -124,9 +124,11 @@ class Staged:
             if parent == directory:
                 break
             directory = parent
+        from .paths import dir_mode  # deferred: only when a directory must be made
+
         for d in reversed(missing):
             try:
-                os.mkdir(d)
+                os.mkdir(d, dir_mode(d))
             except FileExistsError:  # made meanwhile by someone else: theirs, not ours to remove
                 continue
             self.made.append(d)

@@ -57,6 +57,28 @@ def _encodes(text: str) -> bool:
     return True
 
 
+def make_dirs(path: str) -> None:
+    """`os.makedirs(path, exist_ok=True)`, except that every directory it creates at or below the data
+    directory is private (0700): store paths are world-readable by mode (0444/0555, as in Nix), so the
+    directories above them are what keeps a user's environments, state and logs to that user."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        make_dirs(parent)
+    try:
+        os.mkdir(path, dir_mode(path))
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
+def dir_mode(path: str) -> int:
+    """The mode a new directory at `path` gets: 0700 at or below the data directory, else the umask's."""
+    root = data_root().rstrip(os.sep) or os.sep
+    return 0o700 if path == root or path.startswith(root + os.sep) else 0o777
+
+
 def store_root() -> str:
     """The store: `<data>/store`."""
     return os.path.join(data_root(), "store")

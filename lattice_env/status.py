@@ -59,17 +59,38 @@ def profile_status(name: str | None = None, loaded: Any = None) -> dict[str, Any
     workflow, version = describe(path) if path is not None else (None, None)
     return {"profile": name, "active": name == links.active_profile(),
             "generation": links.current_generation(name), "store_path": path, "workflow": workflow,
-            "version": version, "drift": None if loaded is None else drift(loaded, path)}
+            "version": version, "problem": None if path is None else health(path),
+            "drift": None if loaded is None else drift(loaded, path)}
+
+
+def health(path: str) -> dict[str, str] | None:
+    """What is wrong with a generation's store path, as a launch would find it (store/seal.py: the path
+    and those it references still as sealed); None when nothing is."""
+    from .store.seal import broken
+
+    if not os.path.isdir(path):
+        return {"state": "missing", "message": f"its store path {path} is missing (deleted outside lattice?); "
+                                               "`lattice switch` in its project builds it again, or `lattice rollback`"}
+    damage = broken(path)
+    if damage is not None:
+        return {"state": "damaged", "message": f"store path {damage[0]} is damaged ({damage[1]}); "
+                                               f"`lattice store repair {damage[0]}` rebuilds it"}
+    return None
 
 
 def drift(loaded: Any, path: str | None) -> dict[str, Any]:
     """Would `lattice switch` change the profile? Computed from the store name alone: no npm, no build."""
     from .build.lockfile import fresh_lock
     from .build.plan import plan
-    from .errors import LatticeError
+    from .errors import ConfigError, LatticeError
     from .store.names import store_name
 
-    lock = fresh_lock(loaded)
+    try:
+        lock = fresh_lock(loaded)
+    except ConfigError as exc:  # a lock lattice did not write (lock_shape.py): say so, show the rest
+        first = next(d for d in exc.diagnostics if d.severity == "error")
+        return {"state": "lock-invalid", "expected": None,
+                "message": f"{first}; `lattice lock --refresh` resolves it again"}
     if lock is None:
         return {"state": "lock-outdated", "expected": None,
                 "message": "lattice.lock no longer matches lattice.yaml; `lattice switch` re-locks and rebuilds"}

@@ -64,7 +64,7 @@ def shared_npm_cache() -> Path:
 
 
 def new_data_dir(path: Path) -> Path:
-    """A fresh LATTICE_HOME whose npm cache is the shared one."""
-    path.mkdir(parents=True, exist_ok=True)
+    """A fresh LATTICE_HOME (private, as lattice creates one) whose npm cache is the shared one."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     (path / "npm-cache").symlink_to(shared_npm_cache())
     return path

@@ -47,13 +47,15 @@ def test_all_good(run, server):
         "node and npm", "profile default", "store", "opencode (default)", "provider cloud", "store temp dirs"}
 
 
-def test_each_problem_comes_with_its_fix(run, server):
+def test_each_problem_comes_with_its_fix(run, server, tmp_path):
     path = _environment(_config("http://127.0.0.1:9/v1"))
     switch_to(path)
+    switch_to(_environment(_config(server.url), version="0.0.1"), "old")  # sealed, but another opencode
     tampered = path / "bin" / "opencode"
     os.chmod(path / "bin", 0o755)
     os.chmod(tampered, 0o755)
-    tampered.write_text("#!/bin/sh\necho 0.0.1\n")
+    ran = tmp_path / "tampered-wrapper-ran"
+    tampered.write_text(f"#!/bin/sh\ntouch {ran}\necho {OPENCODE_VERSION}\n")
     stale = Path(store_root(), ".tmp-gone-999999999-abcd")
     stale.mkdir()
     r = run("doctor")
@@ -61,8 +63,13 @@ def test_each_problem_comes_with_its_fix(run, server):
     out = r.stdout
     assert "FAIL  provider cloud: CLOUD_KEY is not set\n      fix: export CLOUD_KEY=" in out
     assert "FAIL  provider local: model server does not answer at http://127.0.0.1:9/v1" in out
-    assert "FAIL  store: " in out and "fix: lattice store verify" in out
-    assert "FAIL  opencode (default): bin/opencode runs opencode 0.0.1\n      fix: lattice switch --profile default" in out
+    assert f"FAIL  store: 1 damaged path(s), first: {path.name}: mode: bin is 0755, expected 0555\n" \
+           f"      fix: lattice store repair {path.name}\n" in out
+    # What doctor has just found changed, it does not run.
+    assert "FAIL  opencode (default): not run: its store path is damaged (see store above)\n" \
+           f"      fix: lattice store repair {path.name}\n" in out
+    assert not ran.exists()
+    assert "FAIL  opencode (old): bin/opencode runs opencode 0.0.1\n      fix: lattice switch --profile old" in out
     assert "FAIL  store temp dirs: 1 left by interrupted builds\n      fix: lattice store gc" in out
 
 

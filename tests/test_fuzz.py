@@ -273,6 +273,81 @@ def test_a_valid_configuration_never_crashes_later_commands(data: dict[str, Any]
         shutil.rmtree(root, ignore_errors=True)
 
 
+# ── (c) lattice.lock: a committed file like any other ──────────────────────────
+
+TINY = "name: tiny\nproviders:\n  anthropic:\n    env: K\nagents:\n  a:\n    routing: [anthropic/m]\n"
+LOCK_KEYS = ["format", "node", "engine", "npm", "roots", "packages", "unavailable", "sources", "wanted_by",
+             "name", "version", "integrity", "resolved", "link", "dependencies", "optionalDependencies",
+             "peerDependencies", "bin", "os", "cpu", "inBundle", "optional", "node_modules/opencode-ai",
+             "node_modules/../x", "opencode-ai", "file:p", "kind", "sha256", "commit"]
+LOCK_VALUES = ["1.18.33", "1.0.0", "^1", "file:/tmp/evil.tgz", "https://example.invalid/x.tgz", "git+ssh://x",
+              "npm:x@1", "sha512-" + "A" * 86 + "==", "sha1-x", "linux", "!win32", "node 20", "20", "",
+              "node_modules/opencode-ai", "../../x"]
+LOCK_SMALL = st.one_of(st.none(), st.booleans(), st.integers(), st.sampled_from(LOCK_VALUES), text,
+                       st.lists(st.sampled_from(LOCK_VALUES), max_size=3),
+                       st.dictionaries(st.sampled_from(LOCK_KEYS), st.sampled_from(LOCK_VALUES), max_size=3))
+
+
+def _tiny_lock() -> dict[str, Any]:
+    """A lock of the shape lattice writes, for TINY, with stand-in integrity hashes (nothing installs it)."""
+    from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
+    from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
+
+    binaries = [f"opencode-linux-{a}{v}" for a in ("x64", "arm64") for v in ("", "-baseline", "-musl")] + \
+               [f"opencode-darwin-{a}" for a in ("x64", "arm64")]
+    digest = "sha512-" + "x" * 86 + "=="
+    packages = {f"node_modules/{n}": {"name": n, "version": v, "integrity": digest}
+                for n, v in [(OPENCODE_PACKAGE, OPENCODE_VERSION), *BRIDGE_PACKAGES.items(),
+                             *((b, OPENCODE_VERSION) for b in binaries)]}
+    packages[f"node_modules/{OPENCODE_PACKAGE}"]["optionalDependencies"] = {b: OPENCODE_VERSION for b in binaries}
+    return {"format": FORMAT, "node": {"engine": "node 20", "npm": "10"},
+            "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION, **BRIDGE_PACKAGES},
+            "packages": packages, "sources": {}, "unavailable": {}}
+
+
+@st.composite
+def mutated_lock(draw: st.DrawFn) -> dict[str, Any]:
+    lock = _tiny_lock()
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        parent, key = None, None
+        node: Any = lock
+        while isinstance(node, dict) and node and draw(st.booleans()):
+            parent, key = node, draw(st.sampled_from(sorted(node)))
+            node = node[key]
+        target = parent if parent is not None else lock
+        op = draw(st.sampled_from(["delete", "replace", "insert"]))
+        if op == "delete" and key is not None:
+            del target[key]
+        elif op == "replace" and key is not None:
+            target[key] = draw(LOCK_SMALL)
+        elif isinstance(node, dict):
+            node[draw(st.sampled_from(LOCK_KEYS))] = draw(LOCK_SMALL)
+    return lock
+
+
+@SETTINGS
+@given(mutated_lock())
+def test_any_lock_is_refused_or_used_never_a_crash(lock: dict[str, Any]) -> None:
+    """`lattice status` reads the lock to tell drift (no npm): a lock lattice would not write is named
+    as refused, in one located line; nothing crashes."""
+    import json
+
+    root = Path(tempfile.mkdtemp(prefix="lattice-fuzz-lock-"))
+    (root / "agents").mkdir()
+    (root / "agents" / "a.md").write_text("You are a.\n")
+    (root / "lattice.yaml").write_text(TINY)
+    (root / "lattice.lock").write_text(json.dumps(lock, indent=2, sort_keys=True))
+    try:
+        r = Run(root)("status", "--json")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert (r.code, "Traceback" in r.stderr, "internal error" in r.stderr + r.stdout) == (0, False, False), \
+        (r.code, r.stderr)
+    drift = json.loads(r.stdout)["profile"]["drift"]
+    if drift["state"] == "lock-invalid":
+        assert drift["message"].startswith("lattice.lock:"), drift
+
+
 # ── (d) nothing outside the project, the data dir and the store ────────────────
 # Hostile inputs of each kind a shared workflow brings: lattice.yaml naming paths outside the project,
 # agent frontmatter, lattice.lock and the generate manifest (both committed beside lattice.yaml). After
@@ -318,6 +393,7 @@ class Confined:
         shutil.copytree(DESIGN / "agents", root / "agents")
         (root / "plug").mkdir()
         (root / "plug" / "index.js").write_text("export default {}\n")
+        (root / "plug" / "package.json").write_text('{"name": "plug", "version": "1.0.0", "main": "index.js"}\n')
         (root / "lattice.yaml").write_text(self.text(config, root), encoding="utf-8", errors="surrogatepass")
         if agent is not None:
             (root / "agents" / "quick.md").write_bytes(self.text(agent, root).encode("utf-8", "surrogatepass"))
@@ -414,16 +490,29 @@ commands:
 """
 
 
+_PLUG_HASH: list[tuple[str, int]] = []
+
+
+def _plug_hash(root: Path) -> tuple[str, int]:
+    """The lock's content hash of the project's `file:./plug` (the same plugin in every project: npm
+    packs it once per run)."""
+    if not _PLUG_HASH:
+        from lattice_env.build.file_plugins import content_hash, packed_files
+        from lattice_env.config.load import load_workflow
+
+        _PLUG_HASH.append(content_hash(packed_files(load_workflow(directory=root), 0)))
+    return _PLUG_HASH[0]
+
+
 def _valid_lock(root: Path) -> dict[str, Any]:
     """A lock lattice.yaml above would accept as up to date (its roots, this toolchain, the plugin's
     hash), with made-up packages: reading it needs no npm, and nothing here installs it."""
     from lattice_env.build.lockfile import FORMAT, npm_roots
     from lattice_env.build.npm import node_identity
-    from lattice_env.build.resolve import directory_hash
     from lattice_env.config.plugin_specs import parse_plugin
     from lattice_env.opencode.config import OPENCODE_VERSION
 
-    digest, count = directory_hash(root / "plug")
+    digest, count = _plug_hash(root)
     platform = {"name": "opencode-linux-x64", "version": OPENCODE_VERSION, "integrity": "sha512-AA==", "os": ["linux"]}
     return {"format": FORMAT, "node": node_identity(), "roots": npm_roots((parse_plugin("file:./plug"),)),
             "packages": {"node_modules/opencode-ai": {"name": "opencode-ai", "version": OPENCODE_VERSION,

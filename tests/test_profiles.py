@@ -380,16 +380,20 @@ agents:
 
 
 def fake_lock() -> dict:
-    """A lock that matches TINY (no plugins) with an opencode binary entry for every platform."""
+    """A lock that matches TINY (no plugins) with an opencode binary entry for every platform, in the
+    shape lattice writes (build/lock_shape.py), stand-in integrity hashes included."""
     from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
     from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 
     binaries = [f"opencode-{s}-{a}{v}" for s in ("linux", "darwin") for a in ("x64", "arm64")
                 for v in ("", "-baseline", "-musl")]
-    packages = {f"node_modules/{n}": {"name": n, "version": OPENCODE_VERSION, "integrity": "sha512-x"}
-                for n in [OPENCODE_PACKAGE, *binaries]}
-    return {"format": FORMAT, "node": {"npm": "10", "node": "20"}, "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION,
-                                                                   **BRIDGE_PACKAGES},
+    stand_in = "sha512-" + "x" * 86 + "=="
+    packages = {f"node_modules/{n}": {"name": n, "version": v, "integrity": stand_in}
+                for n, v in [(OPENCODE_PACKAGE, OPENCODE_VERSION), *BRIDGE_PACKAGES.items(),
+                             *((b, OPENCODE_VERSION) for b in binaries)]}
+    packages[f"node_modules/{OPENCODE_PACKAGE}"]["optionalDependencies"] = {b: OPENCODE_VERSION for b in binaries}
+    return {"format": FORMAT, "node": {"engine": "node 20", "npm": "10"},
+            "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION, **BRIDGE_PACKAGES},
             "packages": packages, "sources": {}, "unavailable": {}}
 
 
@@ -420,6 +424,6 @@ def test_status_shows_the_generation_and_drift_from_lattice_yaml(run, tmp_path):
     r = run("status", "--json", cwd=tmp_path)  # outside a project: the profile part alone
     assert json.loads(r.stdout) == {"agents": None, "profile": {
         "profile": "default", "active": True, "generation": 1, "store_path": str(path), "workflow": "tiny",
-        "version": "1.0.0", "drift": None}, "providers": [  # from the generation's own configuration
+        "version": "1.0.0", "problem": None, "drift": None}, "providers": [  # from the generation's own configuration
             {"name": "anthropic", "env": "ANTHROPIC_API_KEY", "set": False, "auth": None, "base_url": None,
              "local_budget": "unlimited"}]}

@@ -223,7 +223,8 @@ def test_verify_catches_a_forged_manifest():
     (path / "manifest.json").chmod(0o444)
     os.chmod(path, 0o555)
     assert [str(p) for p in verify()] == [
-        f"{path.name}: manifest: derivation does not hash to this path's name"]
+        f"{path.name}: manifest: derivation does not hash to this path's name",
+        f"{path.name}: time: manifest.json was changed after the path was sealed"]
 
 
 def _chain(root: Path) -> tuple[Path, Path, Path]:

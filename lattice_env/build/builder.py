@@ -49,6 +49,7 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
     from ..store.add import add as add_path
     from ..store.roots import temp_root
     from .closure import build_closure
+    from .file_plugins import locked_files
     from .node import build_node_env
     from .workflow_env import build_workflow_env
 
@@ -66,7 +67,9 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
                         "building the node environment (nodeenv --node=system)")
         closure_path = add(p.closure, lambda out: build_closure(out, lock, node_path, offline),
                            f"installing {len(lock['packages'])} npm packages from {LOCK_FILE}")
-        add(p.env, lambda out: build_workflow_env(out, loaded, p, closure_path.name),
+        plugin_files = locked_files(loaded, lock)
+        add(p.env, lambda out: build_workflow_env(out, loaded.workflow, p.env["inputs"]["platform"],
+                                                  closure_path.name, plugin_files),
             f"rendering workflow {loaded.workflow.name}")
     return BuildResult(final, built, relocked)
 

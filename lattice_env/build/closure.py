@@ -9,15 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LatticeError
+from .lock_shape import check_packages
 from .lockfile import LOCK_FILE
 from .npm import ROOT_NAME, npm, to_npm_lockfile
 
 
 def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: bool) -> None:
-    """Install exactly the locked packages, install scripts off. npm checks each tarball against the
-    lock's integrity hash; we then check that every package the lock needs on this platform is there at
-    its locked version. (`npm ci` is not usable: it refuses a lock whose optional platform packages the
-    registry lacks, and a partial mirror lacks some.)"""
+    """Install exactly the locked packages, install scripts off. The lock's packages are checked first
+    (lock_shape.py: each is a name, an exact version and an integrity, nothing npm would fetch from a
+    location of its own), so npm fetches each by name and version from the registry it is configured
+    with and checks the tarball against the integrity; we then check that every package the lock needs
+    on this platform is there at its locked version, and nothing else. (`npm ci` is not usable: it
+    refuses a lock whose optional platform packages the registry lacks, and a partial mirror lacks some.)"""
+    check_packages(lock["roots"], lock["packages"], LOCK_FILE)
     manifest = {"name": ROOT_NAME, "version": "0.0.0", "private": True, "dependencies": lock["roots"]}
     (out / "package.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     npm_lock = json.dumps(to_npm_lockfile(manifest, lock["packages"]), indent=2, sort_keys=True) + "\n"
@@ -42,9 +46,25 @@ def _matches_platform(entry: dict[str, Any]) -> bool:
     return True
 
 
+def installed_packages(top: Path, prefix: str = "") -> list[str]:
+    """Install paths (`node_modules/a/node_modules/@s/b`) of every package directory under `top`."""
+    found = []
+    modules = top / "node_modules"
+    for child in sorted(modules.iterdir()) if modules.is_dir() else ():
+        if child.name.startswith("."):
+            continue
+        packages = sorted(child.iterdir()) if child.name.startswith("@") and child.is_dir() else [child]
+        for package in packages:
+            where = f"{prefix}node_modules/{child.name}" + (f"/{package.name}" if package is not child else "")
+            found.append(where)
+            found += installed_packages(package, where + "/")
+    return found
+
+
 def check_closure(out: Path, lock: dict[str, Any]) -> None:
-    """Every package the lock needs here is installed at its locked version."""
-    wrong = []
+    """Every package the lock needs here is installed at its locked version, and nothing else is."""
+    wrong = [f"{where} is installed but not locked" for where in installed_packages(out)
+             if where not in lock["packages"]]
     for where, entry in lock["packages"].items():
         if not _matches_platform(entry):
             continue

@@ -71,6 +71,33 @@ def packed_files(loaded: Any, index: int) -> list[PackedFile]:
         raise LatticeError(f"{where}: {exc}") from None
 
 
+def locked_files(loaded: Any, lock: dict[str, Any]) -> dict[str, list[PackedFile]]:
+    """Each `file:` plugin's packed files by short name, checked against the content hash the lock
+    recorded: the same bytes go into the store, or none (it changed since it was locked)."""
+    out = {}
+    for index, plugin in enumerate(loaded.workflow.plugins):
+        if plugin.kind == "file":
+            files = packed_files(loaded, index)
+            if content_hash(files)[0] != lock["sources"][plugin.raw]["sha256"]:
+                raise LatticeError(f"{loaded.config.where(('plugins', index))}: plugins[{index}]: "
+                                   f"'{plugin.raw}' changed while it was being built; build again")
+            out[plugin.short_name] = files
+    return out
+
+
+def copy_files(directory: Path) -> list[PackedFile]:
+    """The files of a plugin's copy inside a store path (regular files only: the store made them)."""
+    found = []
+    for dirpath, _dirs, names in os.walk(directory):
+        for name in names:
+            full = Path(dirpath, name)
+            st = os.lstat(full)
+            if stat.S_ISREG(st.st_mode):
+                found.append(PackedFile(full.relative_to(directory).as_posix(), bool(st.st_mode & 0o111),
+                                        full.read_bytes()))
+    return sorted(found, key=lambda f: f.path)
+
+
 def content_hash(files: list[PackedFile]) -> tuple[str, int]:
     """sha256 over the sorted (path, kind, content hash) of the packed files, so any edit, rename, new
     file or executable bit gives a new hash; and how many files there are."""

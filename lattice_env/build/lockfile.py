@@ -13,6 +13,9 @@ Shape (format 1; JSON with sorted keys, 2-space indent, trailing newline, so equ
 - `sources`: `file:` plugins with a content hash of what npm would pack of them (build/file_plugins.py:
   an edit changes the lock, hence the build), `github:` plugins with the commit their ref resolved to.
 
+Reading a lock checks that it is exactly this shape (lock_shape.py): it is committed, so it is input from
+whoever committed it, and npm would follow a location written into it.
+
 Re-locking keeps what is already locked: npm is seeded with the previous closure, so transitive versions
 move only with `--refresh`, and an up-to-date lock needs no network at all (like `cargo build`).
 """
@@ -31,6 +34,7 @@ from ..errors import LatticeError
 from ..flock import file_lock
 from ..fsutil import atomic_write
 from ..opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
+from .lock_shape import check_lock
 
 LOCK_FILE = "lattice.lock"
 FORMAT = 1
@@ -53,52 +57,22 @@ def lock_path(loaded: Any) -> Path:
 
 
 def read_lock(path: Path) -> dict[str, Any] | None:
-    """The lock at `path`, or None when there is none (or it is from another format). A lock is input
-    like lattice.yaml (committed, shared, hand-edited): one that is not the shape above is a one-line
-    error, never indexed into."""
+    """The lock at `path`, or None when there is none (or it is from another format). A lock that is
+    not exactly the shape lattice writes (lock_shape.py) is a ConfigError naming each bad key."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise LatticeError(f"{paths.display(path)}: unreadable lock ({exc}); delete it and run `lattice lock`") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return None
-    problem = _shape_problem(data)
-    if problem:
-        raise LatticeError(f"{paths.display(path)}: unreadable lock ({problem}); delete it and run `lattice lock`")
+    if isinstance(data, dict) and isinstance(data.get("format"), int) and not isinstance(data["format"], bool) \
+            and data["format"] != FORMAT:
+        return None  # another format: re-locked from lattice.yaml, as when there is none
+    check_lock(data, paths.display(path), text)
+    data.setdefault("unavailable", {})
+    data.setdefault("sources", {})
     return data
-
-
-# npm's install paths, `node_modules/a/node_modules/@s/b`: a package name never starts with a dot, so no
-# segment is `.` or `..` (legacy names may hold capitals, which NPM_NAME, for new pins, does not allow).
-_PACKAGE = r"(?:@[A-Za-z0-9_-][A-Za-z0-9._~-]*/)?[A-Za-z0-9_-][A-Za-z0-9._~-]*"
-_INSTALL_PATH = re.compile(rf"node_modules/{_PACKAGE}(?:/node_modules/{_PACKAGE})*")
-
-
-def _shape_problem(lock: dict[str, Any]) -> str | None:
-    """What keeps a format-1 lock from being used, or None."""
-    node = lock.get("node")  # compared whole, and its npm major names the closure
-    if not isinstance(node, dict) or not isinstance(node.get("npm"), str) or \
-            not all(isinstance(v, str) for v in node.values()):
-        return "node must be an object of the toolchain's versions, npm's among them"
-    for key, required in (("roots", True), ("packages", True), ("unavailable", False), ("sources", False)):
-        section = lock.get(key)
-        if section is None and not required:
-            continue
-        if not isinstance(section, dict):
-            return f"{key} must be an object"
-        for name, value in section.items():
-            if key == "roots" and not isinstance(value, str):
-                return f"roots.{name} must be a version"
-            if key != "roots" and not isinstance(value, dict):
-                return f"{key}.{name} must be an object"
-            if key == "packages" and not _INSTALL_PATH.fullmatch(name):
-                return f"packages: {name!r} is not an install path (node_modules/NAME/…)"
-            if key in ("packages", "sources") and any(not isinstance(v, str) for k, v in value.items()
-                                                      if k in ("name", "version", "integrity", "sha256", "commit")):
-                return f"{key}.{name} has a name, version or hash that is not text"
-    return None
 
 
 def dumps(lock: dict[str, Any]) -> bytes:
@@ -141,6 +115,7 @@ def lock_workflow(loaded: Any, refresh: bool = False, offline: bool = False) -> 
         lock = {"format": FORMAT, "node": node, "roots": roots, "packages": packages,
                 "unavailable": unavailable, "sources": sources}
         check_portable(lock)
+        check_lock(lock, LOCK_FILE)  # what we write must read back: npm gave nothing lattice would refuse
         if unavailable:
             names = sorted(unavailable)
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

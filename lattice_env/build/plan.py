@@ -96,6 +96,30 @@ def builder_hash() -> str:
     return digest.hexdigest()
 
 
+# Keys of lattice.yaml that shape nothing a build writes or an environment does at run time (notes for
+# people, and where files were read from: their content is an input of its own). A store path publishes
+# its derivation in manifest.json, so these stay out of it: among them what lattice.local.yaml says only
+# about this machine (a private agents_dir, a tier note). "*" is any name.
+INERT = (("description",), ("author",), ("defaults", "agents_dir"), ("providers", "*", "tier"),
+         ("agents", "*", "path"), ("mcp", "*", "description"))
+
+
+def build_config(data: dict[str, Any]) -> dict[str, Any]:
+    """The configuration as the workflow derivation records it: `data` without the INERT keys.
+    Everything else shapes the environment: the generated files, or what routing, `lattice run` and the
+    bridge read back from the manifest (store.manifest.environment_config)."""
+    def strip(value: Any, rules: list[tuple[str, ...]]) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, child in value.items():
+            here = [r[1:] for r in rules if r and r[0] in (key, "*")]
+            if () not in here:
+                out[key] = strip(child, [r for r in here if r])
+        return out
+    return strip(data, list(INERT))
+
+
 def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
     """The npm closure depends on the lock alone: workflows with the same plugins share it."""
     return store.derivation(f"{OPENCODE_PACKAGE}-{OPENCODE_VERSION}-closure", "npm-closure",
@@ -111,7 +135,7 @@ def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:
     env = store.derivation(wf.name, "workflow", {
         "lattice": __version__,
         "builder": builder_hash(),
-        "config": loaded.config.data,
+        "config": build_config(loaded.config.data),
         "agents": prompts,
         "sources": lock.get("sources", {}),
         "platform": platform_package(lock),

@@ -6,19 +6,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..config.load import Loaded
-from ..errors import LatticeError
+from ..config.model import Workflow
 from ..opencode.config import store_instructions, store_plugin_entries
 from ..opencode.generate import Layout, render_files
 from ..render import render
-from .file_plugins import content_hash, packed_files, write_files
-from .plan import Plan
+from .file_plugins import PackedFile, write_files
 
 CONFIG_DIR = "config/opencode"  # inside the workflow path: XDG_CONFIG_HOME=<path>/config
 
 
-def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) -> None:
-    wf = loaded.workflow
+def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str,
+                       plugin_files: dict[str, list[PackedFile]]) -> None:
+    """Builder of the workflow path (plan.py's third derivation). `platform` is the opencode binary
+    package; `plugin_files` holds, by short name, the files of each `file:` plugin as the lock hashed
+    them (file_plugins.locked_files), or as an intact copy holds them when a repair rebuilds the path."""
     config = out / CONFIG_DIR
     layout = Layout(base=config, config_file="opencode.json", config_dir=".")
     files = render_files(wf, layout, plugin_entries=store_plugin_entries(wf), instructions=store_instructions(wf),
@@ -29,13 +30,9 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
         target.write_bytes(data)
     # opencode writes a .gitignore into config dirs that lack one, and dies on a read-only one.
     (config / ".gitignore").write_text("node_modules\npackage.json\nbun.lock\n.gitignore\n")
-    for index, plugin in enumerate(wf.plugins):
-        if plugin.kind == "file":  # what npm would pack, as hashed in the lock: the same bytes or nothing
-            files = packed_files(loaded, index)
-            if content_hash(files)[0] != p.lock["sources"][plugin.raw]["sha256"]:
-                raise LatticeError(f"{loaded.config.where(('plugins', index))}: plugins[{index}]: "
-                                   f"'{plugin.raw}' changed while it was being built; build again")
-            write_files(files, out / "plugins" / plugin.short_name)
+    for plugin in wf.plugins:
+        if plugin.kind == "file":
+            write_files(plugin_files[plugin.short_name], out / "plugins" / plugin.short_name)
     bridge = out / "bridge"  # the per-call routing provider that opencode.json's `lattice` names
     bridge.mkdir()
     for name in ("package.json", "index.mjs"):
@@ -43,7 +40,6 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
     (out / "home").mkdir()  # opencode's idea of home (OPENCODE_TEST_HOME): empty, so ~/.opencode stays out
     wrapper = out / "bin" / "opencode"
     wrapper.parent.mkdir()
-    wrapper.write_text(render("env/opencode.sh.j2", closure=closure_name, binary=p.env["inputs"]["platform"],
-                              workflow=wf.name))
+    wrapper.write_text(render("env/opencode.sh.j2", closure=closure_name, binary=platform, workflow=wf.name))
     wrapper.chmod(0o755)
     os.utime(out, None)

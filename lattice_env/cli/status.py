@@ -40,7 +40,9 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
         what = f"{info['workflow'] or '?'} {info['version'] or ''}".rstrip()
         lines = [f"profile {info['profile']}{active}: generation {info['generation']}, {what}",
                  f"  {info['store_path']}"]
-    if info["drift"] is not None and info["generation"] is not None:
+        if info["problem"] is not None:
+            lines.append(f"  {info['problem']['state'].upper()}: {info['problem']['message']}")
+    if info["drift"] is not None and (info["generation"] is not None or info["drift"]["state"] == "lock-invalid"):
         lines.append(f"  {info['drift']['message']}")
     if data["providers"]:
         lines.append("providers: " + ", ".join(format_provider(p) for p in data["providers"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .app import cli as root
-from .app import json_option
+from .app import json_option, offline_option
 from .output import emit, show, size
 
 
@@ -34,6 +34,25 @@ def store_verify(paths: tuple[str, ...]) -> None:
     for problem in problems:
         emit(str(problem))
     if problems:
+        raise SystemExit(1)
+
+
+@store_group.command("repair")
+@click.argument("paths", nargs=-1)
+@offline_option
+def store_repair(paths: tuple[str, ...], offline: bool) -> None:
+    """Rebuild each damaged store PATH (default: all that fail verify) from its own derivation, or
+    restore its read-only modes when only those changed; exit 1 if any cannot be repaired."""
+    from ..build.repair import repair
+
+    done, failed = repair(list(paths) or None, offline=offline)
+    for line in done:
+        emit(f"repaired {line}")
+    for line in failed:
+        emit(f"lattice: error: {line}", err=True)
+    if not done and not failed:
+        emit("nothing to repair: every store path verifies")
+    if failed:
         raise SystemExit(1)
 
 

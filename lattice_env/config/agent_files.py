@@ -71,7 +71,19 @@ def read_agent_file(path: Path) -> AgentFile:
         else:
             meta = doc.data
             _check_frontmatter(doc, shown)
+    _check_body(body, text[:len(text) - len(body)].count("\n"), shown)
     return AgentFile(path=path, prompt=body, frontmatter=meta)
+
+
+def _check_body(body: str, offset: int, shown: str) -> None:
+    """The prompt is copied into the store as it is: a token in it is refused like one in lattice.yaml."""
+    from .secrets import text_secrets
+
+    found = [Diagnostic(shown, offset + line, 0, "", f"{kind} written in the prompt: lattice would copy it into "
+                        f"the store, where every process you run can read it; keep it out of the agent file")
+             for line, kind in text_secrets(body)]
+    if found:
+        raise ConfigError(found)
 
 
 def split_frontmatter(text: str, shown: str) -> tuple[str | None, str]:
@@ -105,5 +117,12 @@ def _check_frontmatter(doc: Any, shown: str) -> None:
     for path, value, reference in opencode_references(doc.data):  # the prompt is text; these are values
         m = doc.where(path)
         errors.append(Diagnostic(shown, m.line, m.col, dotted(path), describe(value, reference)))
+    from .secrets import message, strings_of, token_kind
+
+    for path, text in strings_of(doc.data, ()):
+        kind = token_kind(text)
+        if kind:
+            m = doc.where(path)
+            errors.append(Diagnostic(shown, m.line, m.col, dotted(path), message(kind, path)))
     if errors:
         raise ConfigError(errors)

@@ -17,7 +17,7 @@ from .document import KeyPath, dotted
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugin_specs import PluginSpecError, parse_plugin
-from .references import OPENCODE_REF, describe, opencode_references
+from .references import describe, opencode_references
 from .schema import NAME_MAX, VCS_CONFIG, VCS_PRESETS
 from .sources import ResolvedConfig
 
@@ -271,16 +271,12 @@ class Checker:
                     self.check_env_value((*path, table, var), var, value)
 
     def check_env_value(self, path: KeyPath, var: str, value: Any) -> None:
+        """`${VAR}` references must name a variable (a literal secret is secrets.py's to refuse)."""
         if not isinstance(value, str):
             return
         for ref in _ENV_REF.findall(value):
             if not _IDENT.fullmatch(ref):
                 self.error(path, f"'${{{ref}}}' is not a valid environment variable name")
-        if OPENCODE_REF.search(value + var):
-            return  # an error already (references()), and no plain-text secret
-        if not _ENV_REF.search(value) and re.search(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", var, re.I):
-            self.error(path, f"looks like a secret written in plain text; reference an environment "
-                             f"variable instead (\"${{{var.upper()}}}\")", severity="warning")
 
     def commands(self) -> None:
         for name, command in (self.get("commands", kind=dict) or {}).items():

@@ -2,12 +2,13 @@
 agent files. Every problem of every file is collected before anything is raised."""
 from __future__ import annotations
 
+import copy
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, LatticeError
 from .agent_files import read_agent_file, resolve_agent_path
 from .checks import semantic_checks
 from .confine import PathError, confine
@@ -18,6 +19,7 @@ from .mcp import KNOWN as KNOWN_MCP
 from .model import Agent, Command, Hook, McpServer, Provider, Routing, Workflow, frozen
 from .plugin_specs import parse_plugin
 from .schema import validate_shape
+from .secrets import secret_diagnostics
 from .sources import ResolvedConfig, load_config
 
 DEFAULT_AGENTS_DIR = "./agents"
@@ -38,7 +40,7 @@ def load_workflow(file: Path | None = None, directory: Path | None = None) -> Lo
         o = config.where(("agents",))
         raise ConfigError([Diagnostic(o.file, o.line, o.col, "agents", f"{len(agents)} agents are more "
                                                                        f"than a workflow may have ({MAX_AGENTS})")])
-    diagnostics = validate_shape(config) + semantic_checks(config)
+    diagnostics = validate_shape(config) + semantic_checks(config) + secret_diagnostics(config)
     agent_files, agent_diags = _read_agents(config)
     diagnostics += agent_diags
     errors = [d for d in diagnostics if d.severity == "error"]
@@ -46,6 +48,31 @@ def load_workflow(file: Path | None = None, directory: Path | None = None) -> Lo
     if errors:
         raise ConfigError(errors + list(warnings))
     return Loaded(_build(config, agent_files), config, warnings)
+
+
+def workflow_from_data(data: Any, agents: Any, root: Path) -> Workflow:
+    """The Workflow a store path's derivation records (its configuration and each agent's prompt and
+    frontmatter), for rebuilding that path; `root` stands in for the project. A manifest is input too:
+    what is not the shape lattice.yaml has, or cannot be built, is a LatticeError."""
+    from .agent_files import AgentFile
+
+    if not isinstance(data, dict) or not isinstance(agents, dict):
+        raise LatticeError("its derivation records no configuration")
+    config = ResolvedConfig(data=copy.deepcopy(data), root=root, project_file=root / "lattice.yaml")
+    errors = [d for d in validate_shape(config) if d.severity == "error"]
+    if errors:
+        raise LatticeError(f"its recorded configuration is not valid ({errors[0].key}: {errors[0].message})")
+    files = {}
+    for name in (data.get("agents") or {}):
+        agent = agents.get(name)
+        if not isinstance(agent, dict) or not isinstance(agent.get("prompt"), str) \
+                or not isinstance(agent.get("frontmatter"), dict):
+            raise LatticeError(f"its derivation records no prompt for agent {name}")
+        files[name] = AgentFile(path=root / f"{name}.md", prompt=agent["prompt"], frontmatter=agent["frontmatter"])
+    try:
+        return _build(config, files)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise LatticeError(f"its recorded configuration cannot be built ({type(exc).__name__}: {exc})") from None
 
 
 def agents_dir(config: ResolvedConfig) -> Path:

@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any
 
-from ..paths import data_root
+from ..paths import data_root, make_dirs
 
 
 def _canonical(value: Any) -> Any:
@@ -61,7 +61,7 @@ def passed_before(name: str) -> bool:
 def remember(name: str) -> None:
     path = _entry(name)
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        make_dirs(os.path.dirname(path))
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
     except OSError:  # already there, or an unwritable data dir: validation simply runs next time
         pass

@@ -15,7 +15,7 @@ from ..quoting import fish_quote, posix_quote
 SHELLS = ("bash", "zsh", "fish")
 
 
-def env_root(name: str | None) -> str:
+def env_path(name: str | None) -> str:
     """The store path profile `name` (default: the active one) currently points at, which must exist."""
     name = links.resolve_name(name)
     path = links.current_path(name)
@@ -24,6 +24,26 @@ def env_root(name: str | None) -> str:
     if not os.path.isdir(path):
         raise LatticeError(f"profile {name} points at {path}, which does not exist; "
                            "run `lattice switch` or `lattice rollback`")
+    return path
+
+
+def env_root(name: str | None, references: bool = False) -> str:
+    """`env_path`, to launch from: the path must be sealed (store/seal.py), as must (with `references`)
+    every store path it references, so nothing is started from a path changed since it was built.
+
+    An activation (print-env, `shell`) checks the path it puts on PATH: ~0.1 ms for a workflow path's
+    few dozen entries. `lattice run`, which starts opencode itself, checks the closure it runs from too:
+    one lstat per entry, ~10 ms for opencode alone (~2,700 entries), ~120 ms for a closure with
+    oh-my-opencode and two auth plugins (~25,000 entries) — benchmarks/bench_seal.py. That is too much
+    for print-env on every prompt or for `shell -c`, so there the closure is left to `run`, `store
+    verify` and `doctor`."""
+    from ..store.seal import broken
+
+    path = env_path(name)
+    damage = broken(path, references)
+    if damage is not None:
+        raise LatticeError(f"profile {links.resolve_name(name)}: store path {damage[0]} is damaged ({damage[1]}); "
+                           f"refusing to launch it: `lattice store repair {damage[0]}` rebuilds it")
     return path
 
 

@@ -58,10 +58,24 @@ def plan_launch(env_path: str, args: Sequence[str], passthrough: bool,
     return OpencodeInvocation([opencode, "run", "--agent", agent, "--model", model, *words], agent, model)
 
 
+def _check_contents(env_path: str) -> None:
+    """Beyond the seal env_root checked: the workflow path's own files (the wrapper exec'd next, the
+    config and bridge) against its manifest's hashes (~1 ms: a few dozen small files), so even a change
+    made to look sealed is not run."""
+    from ..store.verify import verify
+
+    problems = [p for p in verify([env_path]) if p.name == os.path.basename(env_path)]
+    if problems:
+        name = os.path.basename(env_path)
+        raise LatticeError(f"store path {name} is damaged ({problems[0].kind}: {problems[0].detail}); refusing "
+                           f"to launch it: `lattice store repair {name}` rebuilds it")
+
+
 def run(profile: str | None, args: Sequence[str], passthrough: bool = False) -> NoReturn:
     from .activation import env_root
 
-    env_path = env_root(profile)
+    env_path = env_root(profile, references=True)
+    _check_contents(env_path)
     environ = dict(os.environ)
     # The bridge asks this interpreter (which has lattice_env) about each call: set at run time, so the
     # store holds no host path.

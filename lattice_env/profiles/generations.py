@@ -12,7 +12,7 @@ from typing import Any, Iterator, NamedTuple
 from ..errors import LatticeError, UsageError
 from ..flock import file_lock
 from ..fsutil import fsync_dir, remove, replace_link
-from ..paths import data_root
+from ..paths import data_root, make_dirs
 from . import links
 
 _TMP = re.compile(r"\.tmp-[0-9]+-[0-9a-f]+")
@@ -61,7 +61,7 @@ def switch_to(store_path: str | os.PathLike[str], name: str | None = None) -> li
 
     name = links.resolve_name(name)
     target = str(resolve(store_path).absolute())
-    os.makedirs(links.profiles_root(), exist_ok=True)
+    make_dirs(links.profiles_root())
     with links.lock(name):
         _sweep(name)
         current = links.current_generation(name)
@@ -175,7 +175,7 @@ def use(name: str) -> None:
     links.check_name(name)
     if links.current_generation(name) is None:
         raise LatticeError(f"profile {name} has no generation; create one with `lattice switch --profile {name}`")
-    os.makedirs(links.profiles_root(), exist_ok=True)
+    make_dirs(links.profiles_root())
     data = data_root()
     with file_lock(os.path.join(links.profiles_root(), ".use-lock")):
         for entry in os.listdir(data):

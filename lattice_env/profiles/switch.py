@@ -13,7 +13,9 @@ def build_and_switch(loaded: Any, profile: str | None = None, offline: bool = Fa
     """Build `loaded` (a config.load.Loaded) into the store and switch profile `profile` (default: the
     active one) to it."""
     from ..build.builder import build
+    from ..errors import LatticeError
     from ..store.roots import temp_root
+    from ..store.seal import broken
     from .generations import switch_to
 
     name = links.resolve_name(profile)
@@ -21,4 +23,10 @@ def build_and_switch(loaded: Any, profile: str | None = None, offline: bool = Fa
     with temp_root(built.path):
         if not built.path.is_dir():  # a gc ran between the build and our root: build again, rooted now
             built = build(loaded, offline=offline)
+        # A build finds its paths by name and does not look inside: say when what it found was changed,
+        # rather than switching to it (or calling it "already at generation N").
+        damage = broken(str(built.path))
+        if damage is not None:
+            raise LatticeError(f"store path {damage[0]} is damaged ({damage[1]}): `lattice store repair "
+                               f"{damage[0]}` rebuilds it")
         return switch_to(built.path, name)

@@ -61,14 +61,14 @@ def _log(lines: list[str]) -> None:
     if not lines:
         return
     from ..fsutil import append_private
-    from ..paths import data_root
+    from ..paths import data_root, make_dirs
 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     text = "".join(f"{stamp} {line}\n" for line in lines)
     sys.stderr.write(text)
     try:
         directory = data_root()
-        os.makedirs(directory, exist_ok=True)
+        make_dirs(directory)
         append_private(os.path.join(directory, "bridge.log"), text)
     except (OSError, LatticeError):
         pass  # a notice must never fail the call it is about

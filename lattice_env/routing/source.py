@@ -13,17 +13,17 @@ def routing_source(profile: str | None = None, file: os.PathLike[str] | None = N
                    directory: os.PathLike[str] | None = None) -> tuple[dict[str, Any], str]:
     """The resolved configuration to route from, and where it came from (for messages and --json)."""
     if profile is not None or (file is None and directory is None):
-        from ..launch.activation import env_root
+        from ..launch.activation import env_path
         from ..profiles.links import resolve_name
         from ..store.manifest import environment_config
 
         try:
-            env_path = env_root(profile)
+            path = env_path(profile)
         except LatticeError:
             if profile is not None:
                 raise
         else:
-            return environment_config(env_path), f"profile {resolve_name(profile)} ({os.path.basename(env_path)})"
+            return environment_config(path), f"profile {resolve_name(profile)} ({os.path.basename(path)})"
     from ..config.load import load_workflow
 
     loaded = load_workflow(file=file, directory=directory)

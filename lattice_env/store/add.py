@@ -10,8 +10,9 @@ from typing import Any, Callable
 
 from ..errors import LatticeError
 from ..fsutil import fsync_dir, fsync_path
+from ..paths import make_dirs
 from .names import FORMAT, root_dir, store_name
-from .tree import DIR_MODE, FILE_MODE, MANIFEST, MTIME, canonical_json, remove_tree, scan, tree_hash
+from .tree import DIR_MODE, FILE_MODE, MANIFEST, MTIME, canonical_json, expected_mode, remove_tree, scan, tree_hash
 
 
 def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None) -> Path:
@@ -25,30 +26,92 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
         return final
     from ..flock import file_lock
 
-    root.mkdir(parents=True, exist_ok=True)
+    make_dirs(str(root))
     with file_lock(root / ".locks" / f"{name}.lock"):
         if os.path.lexists(final):
             return final
         for ref in drv["references"]:
             if not (root / ref).is_dir():
                 raise LatticeError(f"{name}: referenced store path {ref} does not exist")
-        _remove_stale_temps(root, name)  # we hold the lock, so no one else is building them
-        tmp = root / f".tmp-{name}-{os.getpid()}-{os.urandom(4).hex()}"
-        tmp.mkdir(mode=0o755)
+        tmp = _build_aside(drv, builder, root, name)
         try:
-            builder(tmp)
-            _seal(tmp, drv, name, root)
-            try:
-                os.rename(tmp, final)
-            except OSError as exc:  # only if someone ignored the lock; theirs is as good as ours
-                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise
-                remove_tree(tmp)
+            os.rename(tmp, final)
+        except OSError as exc:  # only if someone ignored the lock; theirs is as good as ours
+            remove_tree(tmp)
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
         except BaseException:
             remove_tree(tmp)
             raise
         fsync_dir(root)
     return final
+
+
+def _build_aside(drv: dict[str, Any], builder: Callable[[Path], None], root: Path, name: str) -> Path:
+    """`builder` run in a fresh `.tmp-<name>-…` directory, sealed; removed again if anything fails.
+    The caller holds the name lock."""
+    _remove_stale_temps(root, name)  # we hold the lock, so no one else is building them
+    tmp = root / f".tmp-{name}-{os.getpid()}-{os.urandom(4).hex()}"
+    tmp.mkdir(mode=0o755)
+    try:
+        builder(tmp)
+        _seal(tmp, drv, name, root)
+    except BaseException:
+        remove_tree(tmp)
+        raise
+    return tmp
+
+
+def replace(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None,
+            expect_tree: str | None = None) -> Path:
+    """Build `drv` again and put the result in place of its existing (damaged) store path. It is built
+    aside and sealed as `add` does, under the same name lock; with `expect_tree` it must come out with
+    that tree hash (the one the old manifest recorded), or nothing is replaced. The damaged path is then
+    renamed aside (`.trash-…`, which gc also cleans up) and the new one renamed in."""
+    root = root_dir(root)
+    name = store_name(drv)
+    final = root / name
+    from ..flock import file_lock
+    from .manifest import read_manifest
+
+    with file_lock(root / ".locks" / f"{name}.lock"):
+        tmp = _build_aside(drv, builder, root, name)
+        try:
+            tree = read_manifest(tmp)["tree"]
+            if expect_tree is not None and tree != expect_tree:
+                raise LatticeError(f"{name}: rebuilt from its derivation, it is not what was sealed (tree "
+                                   f"{tree}, recorded {expect_tree}); the damaged path is left as it is")
+            trash = root / f".trash-{name}-{os.getpid()}-{os.urandom(4).hex()}"
+            if os.path.lexists(final):
+                os.rename(final, trash)
+            os.rename(tmp, final)
+        except BaseException:
+            remove_tree(tmp)
+            raise
+        fsync_dir(root)
+    remove_tree(trash)
+    return final
+
+
+def reseal(path: Path, entries: list[Any]) -> None:
+    """Give every entry of `path` the modes and mtime of the sealed layout again, as the manifest's
+    `entries` record them (for a path whose content verifies, but whose modes or mtimes were moved)."""
+    recorded = {e[0]: (e[1], bool(e[2])) for e in entries}
+    for rel, (kind, _) in recorded.items():  # top-down: directories first, so all is reachable
+        if kind == "dir":
+            os.chmod(path / rel, DIR_MODE)
+    for rel, (kind, executable) in recorded.items():
+        target = path / rel
+        if kind == "file":
+            os.chmod(target, expected_mode(kind, executable))
+        os.utime(target, (MTIME, MTIME), follow_symlinks=False)
+    for rel in sorted((r for r, (k, _) in recorded.items() if k == "dir"), key=len, reverse=True):
+        os.utime(path / rel, (MTIME, MTIME))  # deepest first: nothing below moves a parent's mtime after
+    os.chmod(path / MANIFEST, FILE_MODE)
+    os.utime(path / MANIFEST, (MTIME, MTIME))
+    os.chmod(path, DIR_MODE)
+    os.utime(path, (MTIME, MTIME))
+    fsync_dir(path)
 
 
 def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path) -> None:

@@ -8,8 +8,7 @@ import os
 from typing import Any
 
 from ..errors import LatticeError
-
-MANIFEST = "manifest.json"
+from .seal import MANIFEST
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import os
 
 from ..flock import file_lock
 from ..fsutil import fsync_dir, remove
-from ..paths import store_root
+from ..paths import make_dirs, store_root
 
 
 def gc_lock(root: str | os.PathLike[str]) -> file_lock:
@@ -47,7 +47,7 @@ class temp_root:  # noqa: N801 — used like a function: `with temp_root(path):`
 
     def __enter__(self) -> str:
         roots_dir = os.path.join(os.path.dirname(self.root), "roots")
-        os.makedirs(roots_dir, exist_ok=True)
+        make_dirs(roots_dir)
         self.link = os.path.join(roots_dir, f"{os.getpid()}-{os.urandom(4).hex()}")
         with gc_lock(self.root):
             os.symlink(os.path.join(self.root, self.name), self.link)

@@ -14,10 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import LatticeError
-from .manifest import MANIFEST
-
-FILE_MODE, EXEC_MODE, DIR_MODE = 0o444, 0o555, 0o555
-MTIME = 1  # like Nix: every entry gets the same mtime, so nothing about *when* it was built survives
+from .seal import DIR_MODE, EXEC_MODE, FILE_MODE, MANIFEST, MTIME  # the sealed layout is defined once, there
 
 Entry = tuple[str, str, bool, str]  # (relative posix path, "file" | "dir" | "symlink", executable, sha256)
 
