@@ -127,7 +127,7 @@ def test_unusable_paths_are_located_errors_not_crashes(run, tmp_path):
     refused(run("validate", "--offline", cwd=root), "lattice.yaml:8:5: agents.a.path: 'a\\x00.md' contains a NUL character")
     project(root, extra='plugins: ["file:../x\\0y"]\n')
     refused(run("validate", "--offline", cwd=root),
-            "lattice.yaml:9:11: plugins[0]: 'file:../x\0y': '../x\\x00y' contains a NUL character")
+            "lattice.yaml:9:11: plugins[0]: 'file:../x\\x00y': '../x\\x00y' contains a NUL character")
     long = "x" * 300
     project(root, agents=f"  a:\n    path: {long}.md\n", extra=f"plugins: ['file:../{long}']\n")
     refused(run("validate", "--offline", cwd=root),

@@ -365,8 +365,8 @@ out_keys = st.one_of(st.sampled_from(["agents_dir", "path", "plugins", "command"
                                       "c\x1b[2J", "d\u2028e", "f\x1e"]), keys)
 
 
-# A line of a failing command's stderr: a located diagnostic (`file[:line:col]: …`), `lattice: …`, or the count.
-ONE_LINE = re.compile(r"(lattice\.yaml|lattice\.local\.yaml|agents/[^:]+|/[^:]+)(:\d+:\d+)?: |lattice: |\d+ errors?$")
+# A line of a failing command's stderr: a located diagnostic (`file[:line[:col]]: …`), `lattice: …`, or the count.
+ONE_LINE = re.compile(r"(lattice\.yaml|lattice\.local\.yaml|lattice\.lock|agents/[^:]+|/[^:]+)(:\d+(:\d+)?)?: |lattice: |\d+ errors?$")
 
 
 class Confined:

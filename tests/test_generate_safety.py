@@ -292,19 +292,36 @@ def test_generate_killed_at_random_moments_always_completes_next_time_without_fo
         assert Run(ref)("generate").code == 0
         complete[name] = snapshot(ref)
 
-    # how long one run takes after "started" (the median of three), so the kills spread over all of it
-    durations = []
+    # how long a run's writes last: the manifest is replaced as they begin (listing what each changing
+    # file holds now) and again when they end. Each kill below waits for the writes to begin, then a
+    # random part of that span, so it lands among them however fast this machine validates (a kill before
+    # or after them proves nothing).
+    starts, ends = [], []
     for i in range(3):
         timing = tmp_path / f"timing-{i}"
         shutil.copytree(tmp_path / "reference-A", timing, symlinks=True)
         _use(timing, variants["B"])
+        manifest = timing / MANIFEST
+        seen = os.stat(manifest).st_ino
         child = _child(timing)
         t0 = time.perf_counter()
-        assert child.wait(timeout=60) == 0
-        durations.append(time.perf_counter() - t0)
+        changes = []
+        while child.poll() is None:
+            time.sleep(0.0005)  # not a busy loop: the child must run as fast as when it is killed
+            try:
+                ino = os.stat(manifest).st_ino
+            except FileNotFoundError:
+                continue
+            if ino != seen:
+                changes.append(time.perf_counter() - t0)
+                seen = ino
+        assert child.wait(timeout=60) == 0 and changes, changes
+        starts.append(changes[0])
+        ends.append(changes[-1])
         assert child.stdout is not None
         child.stdout.close()
-    duration = sorted(durations)[1]
+    span = max(e - s for s, e in zip(starts, ends))
+    durations = [span]
 
     rng = random.Random(20240610)
     interrupted = 0
@@ -313,7 +330,15 @@ def test_generate_killed_at_random_moments_always_completes_next_time_without_fo
         _use(project, variants[name])
         before = snapshot(project)
         child = _child(project)
-        time.sleep(rng.uniform(0, duration))
+        seen = os.stat(project / MANIFEST).st_ino if (project / MANIFEST).exists() else None
+        while child.poll() is None:  # the writes begin: the manifest is replaced
+            time.sleep(0.0002)
+            try:
+                if os.stat(project / MANIFEST).st_ino != seen:
+                    break
+            except FileNotFoundError:
+                continue
+        time.sleep(rng.uniform(0, span))
         child.send_signal(signal.SIGKILL)
         child.wait()
         assert child.stdout is not None

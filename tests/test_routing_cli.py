@@ -181,11 +181,16 @@ def test_run_sees_only_its_own_command_line(tmp_path):
     """`--` after `run` passes the rest to opencode untouched, for that call only: a later call in the same
     process routes its trigger (the pass-through once lived in a module global that outlived the call)."""
     home = tmp_path / "data"
-    env_path = make_profile(home, {"name": "w", "agents": {}})
-    (env_path / "bin").mkdir()
-    (env_path / "bin" / "opencode").write_text("#!/bin/sh\necho \"opencode got: $*\"\n")
-    (env_path / "bin" / "opencode").chmod(0o755)
-    code = ("import sys; from lattice_env.cli.main import main\n"
+    code = ("import os, sys\n"
+            "from lattice_env.profiles.generations import switch_to\n"
+            "from lattice_env.store.add import add\n"
+            "from lattice_env.store.names import derivation\n"
+            "def builder(out):\n"
+            "    (out / 'bin').mkdir()\n"
+            "    (out / 'bin' / 'opencode').write_text('#!/bin/sh\\necho \"opencode got: $*\"\\n')\n"
+            "    (out / 'bin' / 'opencode').chmod(0o755)\n"
+            "switch_to(add(derivation('w', 'workflow', {'config': {'name': 'w', 'agents': {}}}), builder))\n"
+            "from lattice_env.cli.main import main\n"
             "first = main(['run', '--profile', 'nope', '--', 'x'])\n"
             "print('first', first, flush=True)\n"
             "sys.exit(main(['run', '/a', 'm']))\n")

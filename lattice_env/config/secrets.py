@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from .diagnostics import Diagnostic
 from .document import KeyPath, dotted
+from .references import OPENCODE_REF
 
 TOKENS = [  # (pattern, what it is): each specific enough that a prompt or description never matches by chance
     (r"sk-(?:ant-|proj-|svcacct-)?[A-Za-z0-9_-]{20,}", "an sk-… API key"),
@@ -105,8 +106,8 @@ def secret_diagnostics(config: Any) -> list[Diagnostic]:
             for var, value in values.items() if isinstance(values, dict) else ():
                 path = ("mcp", name, table, var)
                 if path in flagged or not isinstance(value, str) or ENV_REF.search(value) \
-                        or not SECRET_NAME.search(str(var)):
-                    continue
+                        or OPENCODE_REF.search(value + str(var)) or not SECRET_NAME.search(str(var)):
+                    continue  # a reference (or an error already: config/references.py), not a literal
                 if _CREDENTIAL.fullmatch(value.strip()):
                     add(path, message("a credential", path))
                 else:

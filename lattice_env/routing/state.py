@@ -302,7 +302,9 @@ def _open_temp(tmp: str) -> int:
         os.unlink(tmp)
     except FileNotFoundError:
         pass
-    except OSError as exc:  # a directory
+    except OSError as exc:
+        if FilesystemError.of(exc) is not None:  # a read-only or full data dir: the caller names the file
+            raise
         raise LatticeError(f"{tmp}: cannot replace it ({exc.strerror or exc}); it is not a file Lattice "
                            f"wrote, remove it") from None
     return os.open(tmp, _TEMP_FLAGS | os.O_EXCL, 0o644)
