@@ -415,14 +415,14 @@ agents:
 def fake_lock() -> dict:
     """A lock that matches TINY (no plugins) with an opencode binary entry for every platform."""
     from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
-    from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
+    from lattice_env.opencode.config import CONFIG_DIR_PACKAGES, OPENCODE_PACKAGE, OPENCODE_VERSION
 
     binaries = [f"opencode-{s}-{a}{v}" for s in ("linux", "darwin") for a in ("x64", "arm64")
                 for v in ("", "-baseline", "-musl")]
     packages = {f"node_modules/{n}": {"name": n, "version": OPENCODE_VERSION, "integrity": "sha512-x"}
                 for n in [OPENCODE_PACKAGE, *binaries]}
     return {"format": FORMAT, "node": {"npm": "10", "node": "20"}, "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION,
-                                                                   **BRIDGE_PACKAGES},
+                                                                   **CONFIG_DIR_PACKAGES, **BRIDGE_PACKAGES},
             "packages": packages, "sources": {}, "unavailable": {}}
 
 

@@ -22,6 +22,9 @@ from .mcp import opencode_entry
 # The opencode runtime Lattice generates for and tests against (npm package, exact version).
 OPENCODE_PACKAGE = "opencode-ai"
 OPENCODE_VERSION = "1.18.33"
+# What opencode npm-installs at start-up, at its own version, into each config directory it can write to
+# (as root: every one, whatever the modes); a store environment ships it (build/workflow_env.py).
+CONFIG_DIR_PACKAGES = {"@opencode-ai/plugin": OPENCODE_VERSION}
 SCHEMA_URL = "https://opencode.ai/config.json"
 OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"  # built into the opencode binary: no install
 
