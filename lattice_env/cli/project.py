@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..errors import ConfigError
 from .app import App, cli, json_option, pass_app
-from .output import emit, plural, show, warn
+from .output import diagnostic_json, emit, plural, show, warn
 
 
 @cli.command()
@@ -28,11 +27,6 @@ def init(app: App, directory: Path | None, force: bool, name: str | None) -> Non
     emit(f"Initialised {target}. Next: `lattice validate`, then `lattice generate`.")
 
 
-def _diag_json(d: Any) -> dict[str, Any]:
-    return {"file": d.file, "line": d.line, "col": d.col, "key": d.key, "message": d.message,
-            "severity": d.severity, "text": str(d)}
-
-
 @cli.command()
 @click.option("--strict", is_flag=True, help="Treat warnings (unset env vars, unreachable servers) as errors.")
 @click.option("--offline", is_flag=True, help="Do not probe local model servers.")
@@ -46,7 +40,7 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
         loaded = app.load()
     except ConfigError as exc:
         if as_json:
-            show({"valid": False, "diagnostics": [_diag_json(d) for d in exc.diagnostics]}, True)
+            show({"valid": False, "diagnostics": [diagnostic_json(d) for d in exc.diagnostics]}, True)
             raise SystemExit(1) from None
         raise
     warnings = list(loaded.warnings) + runtime_warnings(loaded, probe=not offline)
@@ -58,7 +52,7 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
     counts = ", ".join(plural(n, word) for n, word in (
         (len(wf.agents), "agent"), (len(wf.providers), "provider"), (len(wf.plugins), "plugin"),
         (len(warnings), "warning")))
-    show({"valid": valid, "diagnostics": [_diag_json(d) for d in warnings], "workflow": wf.name,
+    show({"valid": valid, "diagnostics": [diagnostic_json(d) for d in warnings], "workflow": wf.name,
           "agents": len(wf.agents), "providers": len(wf.providers), "plugins": len(wf.plugins),
           "files": [str(f) for f in wf.files]}, as_json, [f"{wf.name}: {state} ({counts})"])
     if not valid:
