@@ -23,7 +23,11 @@ def write_crash_log(exc: BaseException, argv: list[str]) -> Path:
         + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         + "\n"
     )
-    for directory in (Path(paths.data_root()), Path(tempfile.gettempdir())):
+    try:
+        directories = [Path(paths.data_root()), Path(tempfile.gettempdir())]
+    except Exception:  # an unusable data directory must not hide the bug being reported
+        directories = [Path(tempfile.gettempdir())]
+    for directory in directories:
         log = directory / "crash.log"
         try:
             directory.mkdir(parents=True, exist_ok=True)

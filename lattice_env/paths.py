@@ -3,6 +3,7 @@ users with unusual setups) never touch the real home directory."""
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
@@ -16,17 +17,39 @@ LOCAL_FILE = "lattice.local.yaml"
 
 def data_root() -> str:
     """Root of the store, profiles and state (`~/.local/share/lattice` by default). A str: the hot
-    commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths")."""
+    commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths"). A directory
+    that cannot be one is refused here, once for every command (see _usable)."""
     override = os.environ.get("LATTICE_HOME")
     if override:
-        return os.path.expanduser(override)
+        return _usable(os.path.expanduser(override))
     if sys.platform == "linux" and "ANDROID_DATA" not in os.environ:
         # platformdirs' Unix rule, spelled out: importing platformdirs costs more than a rollback.
         base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
-        return os.path.join(base, APP)
+        return _usable(os.path.join(base, APP))
     import platformdirs
 
-    return platformdirs.user_data_dir(APP, appauthor=False)
+    return _usable(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def _usable(root: str) -> str:
+    """`root`, or a LatticeError when it, or a directory above it, is something other than a directory
+    (LATTICE_HOME naming a file): one stat, where every command asks for the data directory."""
+    try:
+        if stat.S_ISDIR(os.stat(root).st_mode):
+            return root
+        blocker = root
+    except FileNotFoundError:
+        return root  # made on first use
+    except NotADirectoryError:  # something above it is a file: name the nearest one that exists
+        blocker = root
+        while not os.path.lexists(blocker):
+            blocker = os.path.dirname(blocker)
+    except OSError:
+        return root  # e.g. no permission: the command that uses it says so
+    from .errors import LatticeError
+
+    what = "is not a directory" if blocker == root else f"cannot be made: {blocker} is not a directory"
+    raise LatticeError(f"the data directory {root} {what}; set LATTICE_HOME to a directory")
 
 
 def store_root() -> str:
