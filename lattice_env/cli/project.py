@@ -63,18 +63,22 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Write into DIR instead of the project (where opencode looks).")
 @click.option("--force", is_flag=True, help="Overwrite files Lattice did not generate.")
+@click.option("-v", "--verbose", is_flag=True, help="List unchanged files too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
 @pass_app
-def generate(app: App, out: Path | None, force: bool, as_json: bool) -> None:
+def generate(app: App, out: Path | None, force: bool, verbose: bool, as_json: bool) -> None:
     """Render opencode.json, oh-my-opencode.json, agent and command files."""
     from ..opencode.generate import write_generated
 
     loaded = app.load()
     warn(loaded.warnings)
     result = write_generated(loaded.workflow, out=out, force=force)
+    counts = {s: sum(1 for _, status in result.files if status == s) for s in ("created", "updated", "removed",
+                                                                             "unchanged")}
     show({"out": str(result.out), "files": [{"path": p, "status": s} for p, s in result.files]}, as_json,
-         [*(f"  {status:9} {path}" for path, status in result.files),
-          f"Generated {len(result.files)} files in {result.out}"])
+         [*(f"  {status:9} {path}" for path, status in result.files if verbose or status != "unchanged"),
+          f"Generated {result.out}: wrote {counts['created'] + counts['updated']}, removed {counts['removed']}, "
+          f"{counts['unchanged']} unchanged"])
 
 
 @cli.command("config")
