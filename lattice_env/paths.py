@@ -3,6 +3,7 @@ users with unusual setups) never touch the real home directory."""
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from .errors import LatticeError
@@ -19,23 +20,47 @@ LOCAL_FILE = "lattice.local.yaml"
 def data_root() -> str:
     """Root of the store, profiles and state (`~/.local/share/lattice` by default). A str: the hot
     commands import neither pathlib nor platformdirs (docs/architecture.md, "Hot paths"). A directory
-    whose path opencode could not read back is refused here, once for every command (see _plain)."""
+    whose path opencode could not read back is refused here, once for every command (see _checked)."""
     override = os.environ.get("LATTICE_HOME")
     if override:
-        return _plain(os.path.expanduser(override))
+        return _checked(os.path.expanduser(override))
     if sys.platform == "linux" and "ANDROID_DATA" not in os.environ:
         # platformdirs' Unix rule, spelled out: importing platformdirs costs more than a rollback.
         base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
-        return _plain(os.path.join(base, APP))
+        return _checked(os.path.join(base, APP))
     import platformdirs
 
-    return _plain(platformdirs.user_data_dir(APP, appauthor=False))
+    return _checked(platformdirs.user_data_dir(APP, appauthor=False))
 
 
 # Store paths reach opencode through {env:…} references, which opencode pastes into its JSON unescaped:
 # a quote or backslash there breaks the JSON, a control character (a newline) is not allowed in a JSON
 # string at all, and undecodable bytes are not UTF-8.
 _UNSAFE = frozenset('"\\' + "".join(map(chr, range(32))))
+
+
+def _usable(root: str) -> str:
+    """`root`, or a LatticeError when it, or a directory above it, is something other than a directory
+    (LATTICE_HOME naming a file): one stat, where every command asks for the data directory."""
+    try:
+        if stat.S_ISDIR(os.stat(root).st_mode):
+            return root
+        blocker = root
+    except FileNotFoundError:
+        return root  # made on first use
+    except NotADirectoryError:  # something above it is a file: name the nearest one that exists
+        blocker = root
+        while not os.path.lexists(blocker):
+            blocker = os.path.dirname(blocker)
+    except OSError:
+        return root  # e.g. no permission: the command that uses it says so
+    what = "is not a directory" if blocker == root else f"cannot be made: {blocker} is not a directory"
+    raise LatticeError(f"the data directory {root} {what}; set LATTICE_HOME to a directory")
+
+
+def _checked(root: str) -> str:
+    """`root` when it can be the data directory (_plain, _usable), else a one-line LatticeError."""
+    return _usable(_plain(root))
 
 
 def _plain(root: str) -> str:

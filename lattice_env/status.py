@@ -10,6 +10,8 @@ from .config.model import Workflow
 
 
 def agent_rows(workflow: Workflow) -> list[dict[str, Any]]:
+    """Each agent as `lattice status agents` shows it; `unavailable` lists the candidates its provider's
+    `models:` leaves out (lattice.local.yaml narrowing them on this machine), which routing skips."""
     return [
         {
             "name": agent.name,
@@ -22,10 +24,17 @@ def agent_rows(workflow: Workflow) -> list[dict[str, Any]]:
                 "candidates": list(agent.routing.candidates()),
                 "inherited": agent.routing_inherited,
             },
+            "unavailable": [ref for ref in agent.routing.candidates() if not _offered(workflow, ref)],
             "frontmatter": dict(agent.frontmatter),
         }
         for agent in workflow.agents.values()
     ]
+
+
+def _offered(workflow: Workflow, ref: str) -> bool:
+    name, _, model = ref.partition("/")
+    provider = workflow.providers.get(name)
+    return provider is None or provider.offers(model)
 
 
 def provider_keys(config: dict[str, Any], environ: dict[str, str]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ streams, token usage, and 429 with Retry-After in each protocol's error shape. E
 (protocol, model, system prompt, messages, the credential it carried) for the test to inspect.
 
 Run in a thread (`FakeLLM()` as a context manager) or as a script (`python fake_llm.py PORTFILE LOG`)
-when it must live in another network namespace."""
+when it must live in another network namespace (`… PORTFILE LOG PORT` to take a given port there)."""
 from __future__ import annotations
 
 import http.server
@@ -88,13 +88,13 @@ def last_user_text(messages: list[Any]) -> str:
 
 class FakeLLM:
     def __init__(self, log: Path | None = None, reply: str = "hello from the fake model",
-                 rate_limited: set[str] | None = None, retry_after: str = "1") -> None:
+                 rate_limited: set[str] | None = None, retry_after: str = "1", port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.log = log
         self.reply = reply
         self.rate_limited = rate_limited or set()
         self.retry_after = retry_after
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def __enter__(self) -> FakeLLM:
@@ -275,7 +275,7 @@ class FakeLLM:
 
 if __name__ == "__main__":
     port_file, log = Path(sys.argv[1]), Path(sys.argv[2])
-    with FakeLLM(log=log) as fake:
+    with FakeLLM(log=log, port=int(sys.argv[3]) if len(sys.argv) > 3 else 0) as fake:
         port_file.write_text(fake.url)
         while True:
             time.sleep(3600)

@@ -7,7 +7,7 @@ import sys
 
 import click
 import pytest
-from conftest import DESIGN
+from conftest import DESIGN, write_project
 
 from lattice_env import __version__
 from lattice_env.cli.app import cli
@@ -88,3 +88,24 @@ def test_console_script_runs_out_of_process(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "dpshade-workflow: valid" in done.stdout
+
+
+def test_plugins_without_plugins_says_so(run, tmp_path):
+    write_project(tmp_path, "name: t\nproviders: {p: {env: P_KEY}}\nagents: {a: {routing: [p/m]}}\n")
+    r = run("plugins", cwd=tmp_path)
+    assert (r.code, r.stdout) == (0, "no plugins in lattice.yaml; add one with `lattice plugins add NAME@VERSION`\n")
+    assert json.loads(run("plugins", "--json", cwd=tmp_path).stdout) == []
+
+
+@pytest.mark.parametrize("below", [False, True], ids=["a file", "below a file"])
+def test_lattice_home_that_is_no_directory_is_a_one_line_error(run, tmp_path, below):
+    """It was "internal error (NotADirectoryError …); this is a bug" (exit 3)."""
+    afile = tmp_path / "data"
+    afile.write_text("not a directory\n")
+    home = afile / "lattice" if below else afile
+    why = f"cannot be made: {afile} is not a directory" if below else "is not a directory"
+    for args in (["generations"], ["rollback"], ["status"], ["routing"], ["store", "ls"], ["doctor"]):
+        r = run(*args, env={"LATTICE_HOME": str(home)}, cwd=tmp_path)
+        assert (r.code, r.stderr.splitlines()) == (1, [
+            f"lattice: error: the data directory {home} {why}; set LATTICE_HOME to a directory"]), args
+    assert afile.read_text() == "not a directory\n"

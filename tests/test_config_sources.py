@@ -289,3 +289,71 @@ def test_a_local_or_global_file_that_is_no_file_is_an_error(run, trio, global_fi
 def test_dash_dash_file_naming_a_directory_says_so(run, trio):
     r = run("--file", "agents", "config")
     assert (r.code, r.stdout, r.stderr) == (1, "", "lattice: error: agents: is a directory, not a file\n")
+
+
+# The design document's own lattice.local.yaml, as printed there ("Machine-specific overrides").
+DESIGN_LOCAL = """\
+# lattice.local.yaml
+providers:
+  ollama:
+    models:
+      - llama3.1:8b       # Only have 8B on this machine
+
+agents:
+  experimental:
+    path: experimental.md
+    triggers: [/exp]
+    routing:
+      - ollama/llama3.1:8b
+"""
+
+
+def _narrowed(line: int, col: int, key: str, ref: str) -> str:
+    return (f"lattice.yaml:{line}:{col}: warning: {key}: '{ref}': unavailable on this machine (lattice.local.yaml "
+            f"lists only llama3.1:8b in providers.ollama.models); routing skips it")
+
+
+def test_the_designs_machine_specific_example_is_valid(run, design_project, monkeypatch):
+    """Issue 11, point 8: the design's workflow with the design's lattice.local.yaml failed validation with
+    5 errors. A local override narrowing a provider's models makes routes to the dropped models unavailable
+    on this machine: located warnings, skipped by routing, shown by status."""
+    (design_project / "lattice.local.yaml").write_text(DESIGN_LOCAL)
+    (design_project / "agents/experimental.md").write_text("You try things out.\n")
+    r = run("validate", "--offline", cwd=design_project)
+    assert r.code == 0, r.stderr
+    assert [line for line in r.stderr.splitlines() if "this machine" in line] == [
+        _narrowed(67, 7, "defaults.routing[2]", "ollama/llama3.1:70b"),
+        _narrowed(102, 9, "agents.implementer.routing[2]", "ollama/deepseek-coder:33b"),
+        _narrowed(137, 9, "agents.reviewer.routing[0]", "ollama/llama3.1:70b"),
+        _narrowed(148, 9, "agents.quick.routing[1]", "ollama/qwen2.5-coder:32b"),
+        _narrowed(165, 9, "agents.refactor.routing[1]", "ollama/deepseek-coder:33b")]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    r = run("route", "--json", "/review", "x", cwd=design_project)
+    decision = json.loads(r.stdout)
+    assert decision["model"] == "anthropic/claude-sonnet-4-5"
+    assert decision["skipped"] == [{"model": "ollama/llama3.1:70b",
+                                    "reason": "ollama does not list llama3.1:70b in its models"}]
+    assert json.loads(run("route", "--json", "/exp", "x", cwd=design_project).stdout)["model"] == "ollama/llama3.1:8b"
+    r = run("status", "agents", cwd=design_project)
+    assert "  unavailable on this machine: ollama/llama3.1:70b (not in providers.ollama.models)" in r.stdout
+    rows = {row["name"]: row for row in json.loads(run("status", "agents", "--json", cwd=design_project).stdout)}
+    assert rows["quick"]["unavailable"] == ["ollama/qwen2.5-coder:32b"] and rows["explore"]["unavailable"] == []
+
+
+def test_a_narrowing_does_not_excuse_a_route_no_file_allows(run, design_project):
+    """Still errors: a route in lattice.yaml to a model its own `models:` never listed, and a route written
+    in lattice.local.yaml to a model lattice.local.yaml itself leaves out."""
+    text = (design_project / "lattice.yaml").read_text()
+    (design_project / "lattice.yaml").write_text(text.replace("      - ollama/qwen2.5-coder:32b\n",
+                                                              "      - ollama/qwen9:1b\n"))
+    (design_project / "lattice.local.yaml").write_text(DESIGN_LOCAL.replace(
+        "    routing:\n      - ollama/llama3.1:8b\n", "    routing:\n      - ollama/llama3.1:70b\n"))
+    (design_project / "agents/experimental.md").write_text("You try things out.\n")
+    r = run("validate", "--offline", cwd=design_project)
+    assert r.code == 1
+    errors = [line for line in r.stderr.splitlines() if ": warning: " not in line]
+    assert errors == [
+        "lattice.local.yaml:12:9: agents.experimental.routing[0]: 'ollama/llama3.1:70b': model 'llama3.1:70b' is "
+        "not in providers.ollama.models (llama3.1:8b) (did you mean 'llama3.1:8b'?)",
+        "lattice.yaml:148:9: agents.quick.routing[1]: 'ollama/qwen9:1b': model 'qwen9:1b' is not in "
+        "providers.ollama.models (llama3.1:8b)", "2 errors"]

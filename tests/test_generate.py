@@ -176,3 +176,39 @@ def test_each_provider_keeps_its_protocol_and_endpoint(run, tmp_path):
     assert providers["ollama"]["options"] == {"baseURL": "http://127.0.0.1:11434/v1"}
     assert providers["local"]["options"] == {"baseURL": "http://127.0.0.1:8080/v1"}
     assert providers["local"]["models"] == {"m4": {"name": "m4"}}
+
+
+def test_summary_counts_what_was_done_and_lists_only_changes(run, design_project):
+    """It said "Generated 50 files" after writing 46 and removing 4, and listed every unchanged file."""
+    r = run("generate", cwd=design_project)
+    assert r.code == 0, r.stderr
+    *listed, summary = r.stdout.splitlines()
+    assert listed and all(line.startswith("  created   ") for line in listed)
+    assert summary == f"Generated {design_project}: wrote {len(listed)}, removed 0, 0 unchanged"
+    total = len(listed)
+    assert run("generate", cwd=design_project).stdout.splitlines() == [
+        f"Generated {design_project}: wrote 0, removed 0, {total} unchanged"]
+    verbose = run("generate", "-v", cwd=design_project).stdout.splitlines()
+    assert len(verbose) == total + 1 and all(line.startswith("  unchanged ") for line in verbose[:-1])
+    text = (design_project / "lattice.yaml").read_text()
+    start = text.index("  refactor:\n")
+    (design_project / "lattice.yaml").write_text(text[:start] + text[text.index("# ─", start):])
+    *listed, summary = run("generate", cwd=design_project).stdout.splitlines()
+    removed = [line for line in listed if line.startswith("  removed   ")]
+    written = [line for line in listed if line.startswith(("  created   ", "  updated   "))]
+    assert len(removed) == 4 and len(removed) + len(written) == len(listed)  # agent file and 3 triggers
+    unchanged = total - len(removed) - len(written)
+    assert summary == f"Generated {design_project}: wrote {len(written)}, removed 4, {unchanged} unchanged"
+
+
+def test_oh_my_opencode_json_only_when_that_plugin_is_in_plugins(run, design_project):
+    omo = design_project / ".opencode/oh-my-opencode.json"
+    assert run("generate", cwd=design_project).code == 0
+    assert json.loads(omo.read_text())["disabled_hooks"] == ["comment-checker"]
+    text = (design_project / "lattice.yaml").read_text()
+    (design_project / "lattice.yaml").write_text(text.replace("  - oh-my-opencode@2.2.0\n", ""))
+    r = run("generate", cwd=design_project)
+    assert r.code == 0, r.stderr
+    assert "warning: plugin_config.oh-my-opencode: plugin 'oh-my-opencode' is not in plugins" in r.stderr
+    assert "  removed   .opencode/oh-my-opencode.json" in r.stdout.splitlines()
+    assert not omo.exists()

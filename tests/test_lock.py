@@ -90,6 +90,7 @@ def test_lock_holds_opencode_and_every_plugin_closure(locked):
     assert lock["format"] == 1
     assert re.fullmatch(r"node \d+", lock["node"]["engine"]) and re.fullmatch(r"\d+", lock["node"]["npm"])
     assert lock["roots"] == {OPENCODE_PACKAGE: OPENCODE_VERSION, **BRIDGE_PACKAGES,
+                             "@opencode-ai/plugin": OPENCODE_VERSION,
                              "oh-my-opencode": "4.19.4", "opencode-antigravity-auth": "1.6.0"}
     packages = lock["packages"]
     opencode = packages[f"node_modules/{OPENCODE_PACKAGE}"]
@@ -106,6 +107,8 @@ def test_lock_holds_opencode_and_every_plugin_closure(locked):
                                     "@ai-sdk/google"}
     for name, version in BRIDGE_PACKAGES.items():
         assert packages[f"node_modules/{name}"]["version"] == version, name
+    # What opencode installs into its config dir at launch otherwise, at opencode's own version.
+    assert packages["node_modules/@opencode-ai/plugin"]["version"] == OPENCODE_VERSION
     assert len(packages) > 100  # the whole closure, not just the roots
 
 

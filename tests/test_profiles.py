@@ -383,17 +383,17 @@ def fake_lock() -> dict:
     """A lock that matches TINY (no plugins) with an opencode binary entry for every platform, in the
     shape lattice writes (build/lock_shape.py), stand-in integrity hashes included."""
     from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
-    from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
+    from lattice_env.opencode.config import CONFIG_DIR_PACKAGES, OPENCODE_PACKAGE, OPENCODE_VERSION
 
     binaries = [f"opencode-{s}-{a}{v}" for s in ("linux", "darwin") for a in ("x64", "arm64")
                 for v in ("", "-baseline", "-musl")]
     stand_in = "sha512-" + "x" * 86 + "=="
     packages = {f"node_modules/{n}": {"name": n, "version": v, "integrity": stand_in}
-                for n, v in [(OPENCODE_PACKAGE, OPENCODE_VERSION), *BRIDGE_PACKAGES.items(),
+                for n, v in [(OPENCODE_PACKAGE, OPENCODE_VERSION), *BRIDGE_PACKAGES.items(), *CONFIG_DIR_PACKAGES.items(),
                              *((b, OPENCODE_VERSION) for b in binaries)]}
     packages[f"node_modules/{OPENCODE_PACKAGE}"]["optionalDependencies"] = {b: OPENCODE_VERSION for b in binaries}
     return {"format": FORMAT, "node": {"engine": "node 20", "npm": "10"},
-            "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION, **BRIDGE_PACKAGES},
+            "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION, **CONFIG_DIR_PACKAGES, **BRIDGE_PACKAGES},
             "packages": packages, "sources": {}, "unavailable": {}}
 
 

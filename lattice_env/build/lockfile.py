@@ -2,7 +2,8 @@
 
 Shape (format 1; JSON with sorted keys, 2-space indent, trailing newline, so equal locks are equal bytes):
 - `node`: the toolchain identity the closure was resolved with (`npm.node_identity`: majors only).
-- `roots`: `opencode-ai` (the environment runs its own pinned opencode) and every npm plugin → version.
+- `roots`: `opencode-ai` (the environment runs its own pinned opencode), what opencode wants in its config
+  directory (`@opencode-ai/plugin`), the bridge's AI SDK packages, and every npm plugin → version.
 - `packages`: npm's own lockfile v3 entries for the whole closure of the roots, keyed by install path
   (`node_modules/a/node_modules/b`), each with `name`, exact `version` and sha512 `integrity`; platform
   packages of every OS are included (npm lists them as optional), so a lock made on Linux installs on a
@@ -33,7 +34,7 @@ from ..config.plugin_specs import PluginSpec
 from ..errors import LatticeError
 from ..flock import file_lock
 from ..fsutil import atomic_write
-from ..opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
+from ..opencode.config import CONFIG_DIR_PACKAGES, OPENCODE_PACKAGE, OPENCODE_VERSION
 from .lock_shape import check_lock
 
 LOCK_FILE = "lattice.lock"
@@ -87,7 +88,7 @@ BRIDGE_PACKAGES = {"@ai-sdk/openai-compatible": "2.0.41", "@ai-sdk/openai": "3.0
 
 
 def npm_roots(plugins: tuple[PluginSpec, ...]) -> dict[str, str]:
-    roots = {OPENCODE_PACKAGE: OPENCODE_VERSION, **BRIDGE_PACKAGES}
+    roots = {OPENCODE_PACKAGE: OPENCODE_VERSION, **CONFIG_DIR_PACKAGES, **BRIDGE_PACKAGES}
     roots.update({p.name: p.version for p in plugins if p.kind == "npm"})
     return roots
 

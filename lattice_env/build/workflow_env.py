@@ -1,5 +1,6 @@
-"""The workflow environment store path: opencode's config directory rendered from the Workflow, the
-routing bridge, `file:` plugins as npm would pack them, an empty home and the `bin/opencode` wrapper. It
+"""The workflow environment store path: opencode's config directory rendered from the Workflow (with
+links into the npm closure for what opencode would otherwise install there at launch), the routing
+bridge, `file:` plugins as npm would pack them, an empty home and the `bin/opencode` wrapper. It
 references the node environment and the npm closure; everything in it is relative to its own location."""
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     # opencode writes a .gitignore into config dirs that lack one, and dies on a read-only one.
-    (config / ".gitignore").write_text("node_modules\npackage.json\nbun.lock\n.gitignore\n")
+    (config / ".gitignore").write_text("node_modules\npackage.json\npackage-lock.json\nbun.lock\n.gitignore\n")
+    link_closure_packages(out, closure_name)
     for plugin in wf.plugins:
         if plugin.kind == "file":
             write_files(plugin_files[plugin.short_name], out / "plugins" / plugin.short_name)
@@ -43,3 +45,17 @@ def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str
     wrapper.write_text(render("env/opencode.sh.j2", closure=closure_name, binary=platform, workflow=wf.name))
     wrapper.chmod(0o755)
     os.utime(out, None)
+
+
+# opencode 1.18.33 (its Npm.install, run for each config dir at start-up) npm-installs CONFIG_DIR_PACKAGES
+# into the dir unless `node_modules` exists there and every dependency named by package.json, and each of
+# CONFIG_DIR_PACKAGES, is a dependency of package-lock.json's root package; versions are not compared.
+# The closure is that npm project (its roots include CONFIG_DIR_PACKAGES), so the config dir links all
+# three into it: relative links, since store paths are siblings, so the path stays relocatable.
+CLOSURE_LINKS = ("node_modules", "package.json", "package-lock.json")
+
+
+def link_closure_packages(out: Path, closure_name: str) -> None:
+    config = out / CONFIG_DIR
+    for name in CLOSURE_LINKS:  # `out` is being built inside the store, beside the closure's path
+        os.symlink(os.path.relpath(out.parent / closure_name / name, config), config / name)

@@ -4,11 +4,14 @@ plugins.py, store.py, profiles.py, launch.py, status.py, routing.py, doctor.py);
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    from ..routing.source import Source
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -28,7 +31,7 @@ class App:
 
         return load_workflow(file=self.file, directory=self.directory)
 
-    def routing_source(self, profile: str | None = None) -> tuple[dict[str, Any], str]:
+    def routing_source(self, profile: str | None = None) -> Source:
         from ..routing.source import routing_source
 
         return routing_source(profile, self.file, self.directory)

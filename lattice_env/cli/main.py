@@ -19,11 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from ..errors import FilesystemError, LatticeError
         from .fast import fast
-        from .output import emit
+        from .output import emit, error_json, wants_json
 
         try:
             code = fast(args)
         except LatticeError as exc:
+            if wants_json(args):
+                error_json(str(exc), exc.exit_code)
             emit(f"lattice: error: {exc}", err=True)
             return exc.exit_code
         except OSError as exc:
@@ -48,24 +50,32 @@ def run_click(args: list[str]) -> int:
     from ..errors import ConfigError, FilesystemError, LatticeError
     from . import build, doctor, launch, plugins, profiles, project, routing, status, store  # noqa: F401 — they register their commands
     from .app import App, cli
-    from .output import emit, plural
+    from .output import emit, error_json, plural, wants_json
 
+    as_json = wants_json(args)  # then every failure below is also JSON on stdout
     try:
         cli.main(args=args, prog_name="lattice", standalone_mode=False, obj=App(args))
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:  # usage errors: exit 2 with click's message
+        if as_json:
+            error_json(exc.format_message(), exc.exit_code)
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:
         emit("Aborted.", err=True)
         return 130
     except ConfigError as exc:
+        errors = plural(sum(1 for d in exc.diagnostics if d.severity == "error"), "error")
+        if as_json:
+            error_json(f"the configuration is not valid ({errors})", exc.exit_code, exc.diagnostics)
         for d in exc.diagnostics:
             emit(str(d), err=True)
-        emit(plural(sum(1 for d in exc.diagnostics if d.severity == "error"), "error"), err=True)
+        emit(errors, err=True)
         return exc.exit_code
     except LatticeError as exc:
+        if as_json:
+            error_json(str(exc), exc.exit_code)
         emit(f"lattice: error: {exc}", err=True)
         return exc.exit_code
     except SystemExit as exc:

@@ -32,6 +32,27 @@ def show(data: Any, as_json: bool, text: Callable[[], Iterable[str]] | Iterable[
         emit(line)
 
 
+def diagnostic_json(d: Any) -> dict[str, Any]:
+    """A config.diagnostics.Diagnostic as --json prints it."""
+    return {"file": d.file, "line": d.line, "col": d.col, "key": d.key, "message": d.message,
+            "severity": d.severity, "text": str(d)}
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for --json (before a `--`, after which arguments are not ours)."""
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
+def error_json(message: str, exit_code: int, diagnostics: Iterable[Any] = ()) -> None:
+    """A failed command's result under --json: `{"error": …, "exit_code": …}` (with the diagnostics of
+    an invalid configuration), so that --json always prints JSON."""
+    data: dict[str, Any] = {"error": message, "exit_code": exit_code}
+    listed = [diagnostic_json(d) for d in diagnostics]
+    if listed:
+        data["diagnostics"] = listed
+    emit_json(data)
+
+
 def warn(lines: Iterable[Any]) -> None:
     """Warnings (diagnostics or strings), one per line on stderr."""
     for line in lines:

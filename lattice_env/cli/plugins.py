@@ -33,7 +33,8 @@ def plugins(ctx: click.Context, as_json: bool, offline: bool) -> None:
         app = ctx.find_object(App)
         assert app is not None
         rows = plugin_rows(app.load(), offline=offline)
-        show([row.as_json() for row in rows], as_json, lambda: _table(rows))
+        show([row.as_json() for row in rows], as_json, lambda: _table(rows) if rows else [
+            "no plugins in lattice.yaml; add one with `lattice plugins add NAME@VERSION`"])
 
 
 @plugins.command("update")

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..errors import ConfigError
 from .app import App, cli, json_option, pass_app
-from .output import emit, plural, show, warn
+from .output import diagnostic_json, emit, plural, show, warn
 
 
 @cli.command()
@@ -28,11 +27,6 @@ def init(app: App, directory: Path | None, force: bool, name: str | None) -> Non
     emit(f"Initialised {target}. Next: `lattice validate`, then `lattice generate`.")
 
 
-def _diag_json(d: Any) -> dict[str, Any]:
-    return {"file": d.file, "line": d.line, "col": d.col, "key": d.key, "message": d.message,
-            "severity": d.severity, "text": str(d)}
-
-
 @cli.command()
 @click.option("--strict", is_flag=True, help="Treat warnings (unset env vars, unreachable servers) as errors.")
 @click.option("--offline", is_flag=True, help="Do not probe local model servers.")
@@ -46,7 +40,7 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
         loaded = app.load()
     except ConfigError as exc:
         if as_json:
-            show({"valid": False, "diagnostics": [_diag_json(d) for d in exc.diagnostics]}, True)
+            show({"valid": False, "diagnostics": [diagnostic_json(d) for d in exc.diagnostics]}, True)
             raise SystemExit(1) from None
         raise
     warnings = list(loaded.warnings) + runtime_warnings(loaded, probe=not offline)
@@ -58,7 +52,7 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
     counts = ", ".join(plural(n, word) for n, word in (
         (len(wf.agents), "agent"), (len(wf.providers), "provider"), (len(wf.plugins), "plugin"),
         (len(warnings), "warning")))
-    show({"valid": valid, "diagnostics": [_diag_json(d) for d in warnings], "workflow": wf.name,
+    show({"valid": valid, "diagnostics": [diagnostic_json(d) for d in warnings], "workflow": wf.name,
           "agents": len(wf.agents), "providers": len(wf.providers), "plugins": len(wf.plugins),
           "files": [str(f) for f in wf.files]}, as_json, [f"{wf.name}: {state} ({counts})"])
     if not valid:
@@ -69,9 +63,10 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Write into DIR instead of the project (where opencode looks).")
 @click.option("--force", is_flag=True, help="Overwrite files Lattice did not generate.")
+@click.option("-v", "--verbose", is_flag=True, help="List unchanged files too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
 @pass_app
-def generate(app: App, out: Path | None, force: bool, as_json: bool) -> None:
+def generate(app: App, out: Path | None, force: bool, verbose: bool, as_json: bool) -> None:
     """Render opencode.json, oh-my-opencode.json, agent and command files."""
     from ..opencode.generate import write_generated
 
@@ -79,9 +74,12 @@ def generate(app: App, out: Path | None, force: bool, as_json: bool) -> None:
     warn(loaded.warnings)
     result = write_generated(loaded.workflow, out=out, force=force)
     warn(result.warnings)
+    counts = {s: sum(1 for _, status in result.files if status == s) for s in ("created", "updated", "removed",
+                                                                             "unchanged")}
     show({"out": str(result.out), "files": [{"path": p, "status": s} for p, s in result.files]}, as_json,
-         [*(f"  {status:9} {path}" for path, status in result.files),
-          f"Generated {len(result.files)} files in {result.out}"])
+         [*(f"  {status:9} {path}" for path, status in result.files if verbose or status != "unchanged"),
+          f"Generated {result.out}: wrote {counts['created'] + counts['updated']}, removed {counts['removed']}, "
+          f"{counts['unchanged']} unchanged"])
 
 
 @cli.command("config")

@@ -21,38 +21,72 @@ from .output import emit, show, warn
 @pass_app
 def route_cmd(app: App, text: tuple[str, ...], commit: bool, session: str | None, as_json: bool) -> None:
     """Show which agent and model a prompt such as `/architect design X` goes to, and why other
-    candidates were skipped."""
+    candidates were skipped. Exits 1 when no candidate is available (the report still says why)."""
     from ..routing.decide import route_text
+    from ..routing.strategies import NoModelAvailable
 
-    source, origin = app.routing_source()
-    decision = route_text(source, " ".join(text), commit=commit, session=session)
+    source = app.routing_source()
+    context = {"config": source.origin, "source": source.as_json()}
+    try:
+        decision = route_text(source.config, " ".join(text), commit=commit, session=session)
+    except NoModelAvailable as exc:
+        _no_model(source, text[0], exc, commit, as_json, context)
+        raise SystemExit(1) from None
     warn(decision.warnings)
 
     def lines() -> list[str]:
         where = "" if decision.strategy in ("weighted", "fallback") else \
             f", position {decision.position}/{decision.length}"
         note = "" if decision.via == "scheduled" else f" ({decision.via}; scheduled {decision.scheduled})"
-        return [f"{text[0]} → {decision.agent} ({decision.strategy}{where})",
+        return [*source.header(), f"{text[0]} → {decision.agent} ({decision.strategy}{where})",
                 f"  model: {decision.model}{note}",
                 *(f"  skipped {model}: {reason}" for model, reason in decision.skipped),
-                "  committed: the agent's position advanced" if commit
-                else "  dry run: state unchanged (--commit counts the call)"]
+                _committed(decision) if commit else "  dry run: state unchanged (--commit counts the call)"]
 
-    show({**decision.as_json(), "config": origin}, as_json, lines)
+    show({**decision.as_json(), **context}, as_json, lines)
+
+
+def _committed(decision: Any) -> str:
+    """What a commit changed: `retry` counts the call but keeps the slot; fallback and weighted have
+    no position to move."""
+    if decision.strategy in ("fallback", "weighted"):
+        return "  committed: the call is counted"
+    if decision.via == "retry":
+        return (f"  committed: the call is counted; position {decision.position}/{decision.length} is kept "
+                f"(on_unavailable: retry)")
+    return f"  committed: the agent's position advanced to {decision.next_position}/{decision.length}"
+
+
+def _no_model(source: Any, trigger: str, exc: Any, commit: bool, as_json: bool,
+              context: dict[str, Any]) -> None:
+    """The report of a call no candidate can serve now: every candidate and why (nothing is written)."""
+    from ..routing.table import table_for
+
+    strategy = table_for(source.config).routing(exc.agent).strategy
+    skipped = [{"model": m, "reason": r} for m, r in exc.skipped]
+    show({"agent": exc.agent, "strategy": strategy, "model": None, "provider": None, "skipped": skipped,
+          "committed": False, "error": str(exc), **context}, as_json,
+         [*source.header(), f"{trigger} → {exc.agent} ({strategy})", "  model: none available",
+          *(f"  skipped {model}: {reason}" for model, reason in exc.skipped),
+          "  not committed: no model is available" if commit
+          else "  dry run: state unchanged (--commit counts the call)"])
+    emit(f"lattice: error: {exc}", err=True)
 
 
 def routing_report(ctx: click.Context, make_rows: Callable[..., list[dict[str, Any]]], key: str,
                    profile: str | None, as_json: bool,
                    lines: Callable[[list[dict[str, Any]]], list[str]]) -> None:
     """A routing report (routing/report.py's `make_rows`) from the routing source: its warnings on
-    stderr, then `{"config": …, key: rows}` as JSON or `lines(rows)`."""
+    stderr, then `{"config": …, "source": …, key: rows}` as JSON or the source's header and
+    `lines(rows)`."""
     app = ctx.find_object(App)
     assert app is not None
-    source, origin = app.routing_source(profile)
+    source = app.routing_source(profile)
     warnings: list[str] = []
-    rows = make_rows(source, warnings=warnings)
+    rows = make_rows(source.config, warnings=warnings)
     warn(warnings)
-    show({"config": origin, key: rows}, as_json, lambda: lines(rows))
+    show({"config": source.origin, "source": source.as_json(), key: rows}, as_json,
+         lambda: [*source.header(), *lines(rows)])
 
 
 @root.group("routing", invoke_without_command=True)
@@ -92,8 +126,6 @@ def routing_reset(app: App, agent: str | None) -> None:
     from ..routing.decide import reset
     from ..routing.table import table_for
 
-    known = None
-    if agent is not None:
-        known = table_for(app.routing_source()[0]).agent_names()
+    known = table_for(app.routing_source().config).agent_names()  # fails where `lattice routing` fails
     names = reset(agent, known)
     emit(f"reset {', '.join(names)}" if names else "nothing to reset")

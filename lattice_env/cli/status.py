@@ -68,6 +68,9 @@ def _agent_lines(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(f"{row['name']}  {' '.join(row['triggers'])}")
         lines.append(f"  routing: {row['routing']['summary']} → {', '.join(row['routing']['candidates'])}"
                      + ("  (defaults)" if row["routing"]["inherited"] else ""))
+        if row["unavailable"]:
+            lines.append("  unavailable on this machine: " + ", ".join(
+                f"{ref} (not in providers.{ref.partition('/')[0]}.models)" for ref in row["unavailable"]))
         lines.append(f"  prompt:  {row['prompt_file']}")
         if row["description"]:
             lines.append(f"  {row['description']}")

@@ -161,8 +161,28 @@ class Checker:
             entry = providers.get(provider)
             listed = entry.get("models") if isinstance(entry, dict) else None
             if isinstance(listed, list) and listed and model not in listed:
+                shown = ", ".join(map(str, listed))
+                local = self.narrowed_here(provider, model, where)
+                if local:
+                    self.error(where, f"'{ref}': unavailable on this machine ({local} lists only {shown} in "
+                                      f"providers.{provider}.models); routing skips it", severity="warning")
+                    continue
                 self.error(where, f"'{ref}': model '{model}' is not in providers.{provider}.models "
-                                  f"({', '.join(map(str, listed))}){did_you_mean(model, list(map(str, listed)))}")
+                                  f"({shown}){did_you_mean(model, list(map(str, listed)))}")
+
+    def narrowed_here(self, provider: str, model: str, route: KeyPath) -> str | None:
+        """lattice.local.yaml (as shown in messages) when it narrowed `provider`'s models so that they
+        drop `model`, which the shared files allow and a route of theirs names: the design's "only have
+        8B on this machine". None when the route or the list itself is a mistake."""
+        local = self.config.local_file()
+        shared = self.config.shared
+        if local is None or shared is None or self.config.where(route).file == local:
+            return None
+        if self.config.where(("providers", provider, "models"), value=True).file != local:
+            return None
+        entry = (shared.get("providers") or {}).get(provider) if isinstance(shared.get("providers"), dict) else None
+        listed = entry.get("models") if isinstance(entry, dict) else None
+        return local if not listed or (isinstance(listed, list) and model in listed) else None
 
     def triggers(self) -> None:
         seen: dict[str, str] = {}

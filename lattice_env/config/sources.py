@@ -41,6 +41,13 @@ class ResolvedConfig:
     origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each value starts
     key_origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each key is written
     raw: dict[KeyPath, tuple[str, str]] = field(default_factory=dict)  # YAML 1.1 trap candidates
+    # The merge of every source below lattice.local.yaml (None without one): what the shared files say,
+    # so a check can tell a machine's own narrowing (local `models:`) from a mistake in lattice.yaml.
+    shared: dict[str, Any] | None = None
+
+    def local_file(self) -> str | None:
+        """lattice.local.yaml as messages show it, when it is one of the sources."""
+        return paths.display(self.files[-1]) if self.shared is not None and self.files else None
 
     def where(self, path: KeyPath, value: bool = False) -> Origin:
         """Where a message about `path` points: at its key when it is a mapping's key (`strategy:`
@@ -121,6 +128,8 @@ def load_config(file: Path | None = None, directory: Path | None = None,
             errors.append(Diagnostic(doc.file, m.line, m.col, "",
                                      "the top level must be a mapping of keys (name:, agents:, ...)"))
             continue
+        if source == local:
+            resolved.shared = copy.deepcopy(resolved.data)
         resolved.files.append(source)
         _overlay(resolved, resolved.data, doc.data, doc, ())
     if errors:

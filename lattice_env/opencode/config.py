@@ -22,8 +22,13 @@ from .mcp import opencode_entry
 # The opencode runtime Lattice generates for and tests against (npm package, exact version).
 OPENCODE_PACKAGE = "opencode-ai"
 OPENCODE_VERSION = "1.18.33"
+# What opencode npm-installs at start-up, at its own version, into each config directory it can write to
+# (as root: every one, whatever the modes); a store environment ships it (build/workflow_env.py).
+CONFIG_DIR_PACKAGES = {"@opencode-ai/plugin": OPENCODE_VERSION}
 SCHEMA_URL = "https://opencode.ai/config.json"
 OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"  # built into the opencode binary: no install
+# A plugin that reads its plugin_config from its own file (oh-my-opencode.json), not from plugin options.
+OH_MY_OPENCODE = "oh-my-opencode"
 
 # Frontmatter keys passed to opencode as they are (model_preference and max_tokens are Lattice hints).
 AGENT_KEYS = ("mode", "temperature", "top_p", "tools", "permission", "color", "steps", "disable", "hidden")
@@ -133,7 +138,7 @@ def project_plugin_entries(workflow: Workflow) -> list[Any]:
         else:
             spec = (workflow.root / plugin.name).resolve().as_uri()
         options = workflow.plugin_config.get(plugin.short_name)
-        if options and plugin.short_name != "oh-my-opencode":  # that one reads its own file
+        if options and plugin.short_name != OH_MY_OPENCODE:
             entries.append([spec, options])
         else:
             entries.append(spec)
@@ -164,7 +169,7 @@ def store_plugin_entries(workflow: Workflow) -> list[Any]:
             raise LatticeError(f"{plugin.raw}: building github: plugins is not supported yet "
                                f"(lattice lock resolves them; use an npm or file: plugin)")
         options = workflow.plugin_config.get(plugin.short_name)
-        entries.append([spec, options] if options and plugin.short_name != "oh-my-opencode" else spec)
+        entries.append([spec, options] if options and plugin.short_name != OH_MY_OPENCODE else spec)
     return entries
 
 

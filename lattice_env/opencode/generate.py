@@ -36,7 +36,7 @@ from ..errors import FilesystemError, LatticeError
 from ..flock import file_lock
 from ..fsutil import Staged, read_regular
 from ..render import render
-from .config import agent_settings, bridge_model, command_files, opencode_document
+from .config import OH_MY_OPENCODE, agent_settings, bridge_model, command_files, opencode_document
 from .manifest import MANIFEST, read_manifest
 
 LOCK = ".lattice-generate.lock"
@@ -104,8 +104,8 @@ def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] |
     for name, (settings, template) in command_files(workflow).items():
         files[layout.rel(f"command/{name}.md")] = render(
             "opencode/command.md.j2", source=source, settings=settings, template=template)
-    omo = workflow.plugin_config.get("oh-my-opencode")
-    if omo is not None:
+    omo = workflow.plugin_config.get(OH_MY_OPENCODE)
+    if omo is not None and any(p.short_name == OH_MY_OPENCODE for p in workflow.plugins):  # else none reads it
         files[layout.rel("oh-my-opencode.json")] = render("opencode/oh-my-opencode.json.j2", config=omo)
     return {k: v.encode("utf-8") for k, v in sorted(files.items())}
 

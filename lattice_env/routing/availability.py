@@ -7,7 +7,8 @@ A model `provider/name` is unavailable when, checked in this order:
   - its provider has a key variable (`env:`) that is unset or empty in the caller's environment;
   - its provider's estimated spend this `budget_period` (month, or day) has reached `local_budget`;
   - it, or its whole provider, is cooling down after a 429 (`record_rate_limit`);
-  - its provider is an ollama-style local server whose non-empty `models:` list does not name it.
+  - its provider's non-empty `models:` list does not name it (an ollama-style server's pulled models,
+    or what lattice.local.yaml says this machine has: config/checks.py warns of such routes).
 An undeclared provider is not checked for keys or budget (validation rejects it in lattice.yaml).
 
 Cool-downs last `LATTICE_COOLDOWN` seconds (default 60) unless the 429 carried a Retry-After, which
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import LatticeError
-from ..providers.kinds import is_local
 from .state import transaction, usage_entry
 from .table import RouteTable
 from .types import split_model
@@ -70,7 +70,7 @@ class Availability:
             if until > self.now:
                 what = "" if key == ref else f"provider {provider_name} "
                 return f"{what}cooling down after a 429 ({until - self.now:.0f}s left)"
-        if provider is not None and is_local(provider) and provider.models and model not in provider.models:
+        if provider is not None and not provider.offers(model):
             return f"{provider_name} does not list {model} in its models"
         return None
 

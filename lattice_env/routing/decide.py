@@ -25,6 +25,7 @@ class Decision(NamedTuple):
     strategy: str
     position: int  # the slot the strategy scheduled, 0-based
     length: int  # slots in the agent's sequence (1 for weighted)
+    next_position: int  # where the agent's next call starts (as committed; `retry` keeps `position`)
     model: str  # provider/model to send this call to
     provider: str
     skipped: list[tuple[str, str]]  # (model, why) for each unavailable candidate met
@@ -85,7 +86,7 @@ def next_choice(table: RouteTable, agent: str, routing: Routing, entry: Mapping[
 def _decision(agent: str, routing: Routing, choice: Choice, committed: bool,
               warnings: list[str]) -> Decision:
     return Decision(agent=agent, strategy=routing.strategy, position=choice.position, length=choice.length,
-                    model=choice.model, provider=split_model(choice.model)[0], skipped=list(choice.skipped),
+                    next_position=choice.next_position, model=choice.model, provider=split_model(choice.model)[0], skipped=list(choice.skipped),
                     scheduled=choice.scheduled, via=choice.via, committed=committed, warnings=warnings)
 
 

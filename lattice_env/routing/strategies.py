@@ -34,7 +34,13 @@ Reason = Callable[[str], "str | None"]
 
 
 class NoModelAvailable(LatticeError):
-    """Every candidate of an agent is unavailable; the message names each one and why."""
+    """Every candidate of an agent is unavailable; the message names each one and why, and `skipped`
+    holds them as (model, why) for reports."""
+
+    def __init__(self, agent: str, skipped: tuple[tuple[str, str], ...]) -> None:
+        listed = "; ".join(f"{m} ({r})" for m, r in skipped)
+        super().__init__(f"no model is available for agent {agent}: {listed}")
+        self.agent, self.skipped = agent, skipped
 
 
 class Choice(NamedTuple):
@@ -94,8 +100,7 @@ class _Skips:
 
 
 def _none_left(agent: str, skips: _Skips) -> NoModelAvailable:
-    listed = "; ".join(f"{m} ({r})" for m, r in skips.skipped())
-    return NoModelAvailable(f"no model is available for agent {agent}: {listed}")
+    return NoModelAvailable(agent, skips.skipped())
 
 
 def _fallback_models(agent: str, routing: Routing, skips: _Skips) -> str:

@@ -98,3 +98,7 @@ class Provider(NamedTuple):
     budget_period: str = "month"  # what local_budget caps: the local calendar "month" or "day"
     models: tuple[str, ...] = ()
     base_url: str | None = None
+
+    def offers(self, model: str) -> bool:
+        """False when a non-empty `models:` list leaves `model` out: routing skips it, status shows it."""
+        return not self.models or model in self.models
