@@ -8,12 +8,14 @@ import shutil
 from pathlib import Path
 
 from ..config.load import Loaded
-from ..opencode.config import store_instructions, store_plugin_entries
+from ..opencode.config import bridge_kinds, store_instructions, store_plugin_entries
 from ..opencode.generate import Layout, render_files
 from ..render import render
 from .plan import Plan
 
 CONFIG_DIR = "config/opencode"  # inside the workflow path: XDG_CONFIG_HOME=<path>/config
+BRIDGE_FILES = ("package.json", "index.mjs", "router.mjs", "failures.mjs", "auth.mjs", "plugin/package.json",
+                "plugin/index.mjs")
 
 
 def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) -> None:
@@ -32,10 +34,10 @@ def build_workflow_env(out: Path, loaded: Loaded, p: Plan, closure_name: str) ->
         if plugin.kind == "file":
             shutil.copytree(wf.root / plugin.name, out / "plugins" / plugin.short_name, symlinks=True,
                             ignore=shutil.ignore_patterns(".git", "node_modules"))
-    bridge = out / "bridge"  # the per-call routing provider that opencode.json's `lattice` names
-    bridge.mkdir()
-    for name in ("package.json", "index.mjs"):
-        (bridge / name).write_text(render(f"env/bridge/{name}.j2", workflow=wf.name))
+    bridge = out / "bridge"  # the per-call routing provider that opencode.json's `lattice` names, and its plugin
+    for name in BRIDGE_FILES:
+        (bridge / name).parent.mkdir(parents=True, exist_ok=True)
+        (bridge / name).write_text(render(f"env/bridge/{name}.j2", workflow=wf.name, kinds=bridge_kinds(wf)))
     (out / "home").mkdir()  # opencode's idea of home (OPENCODE_TEST_HOME): empty, so ~/.opencode stays out
     wrapper = out / "bin" / "opencode"
     wrapper.parent.mkdir()
