@@ -14,6 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 
 REPLY = "hello from the fake model"
 DEAD = "http://127.0.0.1:9/v1"  # the discard port: nothing listens, every connection is refused
+NOWHERE = "http://no-such-host.invalid/v1"  # .invalid never resolves (RFC 2606)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,8 @@ providers:
     base_url: {fake.url}
   dead:
     base_url: {DEAD}
+  nowhere:
+    base_url: {NOWHERE}
   broken:
     base_url: {fake.url}
   slow:
@@ -47,6 +50,10 @@ agents:
     path: a.md
     triggers: [/unreachable]
     routing: [dead/m1, local/m2]
+  unresolved:
+    path: a.md
+    triggers: [/unresolved]
+    routing: [nowhere/m1, local/m2]
   erring:
     path: a.md
     triggers: [/erring]
@@ -113,6 +120,16 @@ def test_a_refused_connection_fails_over_to_the_next_model_at_once(env, baseline
     assert {r["model"] for r in since(env, before)} == {"m2"}
     out = lattice(env, "status", "providers").stdout
     assert "cooling down: all of dead (a call to dead/m1) (" in out and "left after connection refused" in out
+
+
+def test_a_host_that_does_not_resolve_fails_over_too(env, baseline):
+    before = len(env["fake"].requests)
+    elapsed, done = timed_run(env, "/unresolved", "hello?")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["model"] for r in prompt_calls(since(env, before), "hello?")] == ["m2"]
+    assert elapsed < baseline + 10, (elapsed, baseline)
+    c = cooldown(env, "nowhere", "nowhere")
+    assert c["kind"] == "connection" and c["failed_model"] == "nowhere/m1"
 
 
 def test_a_5xx_fails_over_within_seconds(env, baseline):

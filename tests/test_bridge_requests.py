@@ -100,14 +100,18 @@ def test_the_agents_settings_reach_the_routed_request(env, trigger, protocol, ex
     assert {k: call["body"].get(k) for k in expected} == expected
 
 
-def test_an_agent_without_settings_sends_none_of_them(env):
-    """The settings come from the agent, not from somewhere else: opencode's defaults stay its own."""
+def test_settings_come_from_the_agent_alone(env):
+    """An agent that sets none sends none — opencode's defaults stay its own — while the tuned agent's
+    arrive, in the same environment."""
     before = len(env["fake"].requests)
-    done = lattice(env, "run", "/plain", "no settings")
-    assert done.returncode == 0, done.stderr[-2000:]
-    [call] = calls(env, before, "no settings")
-    assert "temperature" not in call["body"] and "top_p" not in call["body"] and "seed" not in call["body"]
-    assert call["body"]["max_tokens"] == 32000  # opencode's own cap for a model of unknown output limit
+    for trigger in ("/plain", "/tuned"):
+        done = lattice(env, "run", trigger, f"which settings, {trigger}?")
+        assert done.returncode == 0, done.stderr[-2000:]
+    [plain] = calls(env, before, "which settings, /plain?")
+    assert "temperature" not in plain["body"] and "top_p" not in plain["body"] and "seed" not in plain["body"]
+    assert plain["body"]["max_tokens"] == 32000  # opencode's own cap for a model of unknown output limit
+    [tuned] = calls(env, before, "which settings, /tuned?")
+    assert (tuned["body"]["temperature"], tuned["body"]["max_tokens"]) == (0.7, 4000)
 
 
 def state(env) -> dict:
