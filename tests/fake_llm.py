@@ -3,7 +3,12 @@ protocols of the providers the bridge reaches — OpenAI-compatible chat complet
 the Anthropic Messages API (`…/messages`), the OpenAI Responses API (`…/responses`) and Google Gemini
 (`…/models/M:streamGenerateContent?alt=sse`, `:generateContent`) — with JSON and server-sent-event
 streams, token usage, and 429 with Retry-After in each protocol's error shape. Every request is logged
-(protocol, model, system prompt, messages, the credential it carried) for the test to inspect.
+(protocol, model, system prompt, messages, the credential it carried, the whole body and headers) for the
+test to inspect.
+
+A test can make it misbehave as real servers do, per model: answer 429 (`rate_limited`), answer another
+status such as 500 or 401 in the protocol's error shape (`fail`), or accept the request and never answer
+(`hang`); and it can require a header on every request (`require_header`), answering 401 without it.
 
 Run in a thread (`FakeLLM()` as a context manager) or as a script (`python fake_llm.py PORTFILE LOG`)
 when it must live in another network namespace (`… PORTFILE LOG PORT` to take a given port there)."""
@@ -29,6 +34,20 @@ RATE_LIMITED = {
     "google": {"error": {"code": 429, "message": "Resource has been exhausted",
                          "status": "RESOURCE_EXHAUSTED"}},
 }
+
+
+def error_body(protocol: str, status: int, message: str) -> dict[str, Any]:
+    """An error response of `status` in the protocol's own shape."""
+    if status == 429:
+        return RATE_LIMITED[protocol]
+    if protocol == "anthropic":
+        kind = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+                529: "overloaded_error"}.get(status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    if protocol == "google":
+        return {"error": {"code": status, "message": message, "status": "INTERNAL" if status >= 500 else "INVALID"}}
+    return {"error": {"message": message, "type": "server_error" if status >= 500 else "invalid_request_error",
+                      "param": None, "code": None}}
 
 
 def protocol_of(path: str) -> str:
@@ -94,6 +113,10 @@ class FakeLLM:
         self.reply = reply
         self.rate_limited = rate_limited or set()
         self.retry_after = retry_after
+        self.fail: dict[str, int] = {}  # model → HTTP status it answers with
+        self.hang: set[str] = set()  # models whose requests are accepted and never answered
+        self.require_header: tuple[str, str] | None = None  # (name, value) every request must carry
+        self._closing = threading.Event()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
@@ -102,6 +125,7 @@ class FakeLLM:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()  # hanging requests give up
         self.server.shutdown()
         self.server.server_close()
 
@@ -167,13 +191,26 @@ class FakeLLM:
                 key = (self.headers.get("x-api-key") or self.headers.get("x-goog-api-key")
                        or (query.get("key") or [""])[0]
                        or self.headers.get("Authorization", "").removeprefix("Bearer "))
+                required = fake.require_header
+                if model in fake.rate_limited:
+                    status = 429
+                elif required and self.headers.get(required[0]) != required[1]:
+                    status = 401
+                else:
+                    status = fake.fail.get(model, 200)
                 entry = {"path": self.path, "protocol": protocol, "model": model, "system": system,
                          "messages": messages, "user": last_user_text(messages), "stream": stream,
                          "authorization": self.headers.get("Authorization", ""), "key": key,
-                         "time": time.time(), "status": 429 if model in fake.rate_limited else 200}
+                         "body": body, "headers": {k.lower(): v for k, v in self.headers.items()},
+                         "time": time.time(), "status": "hang" if model in fake.hang else status}
                 fake._record(entry)
-                if entry["status"] == 429:
-                    self._json(429, RATE_LIMITED[protocol], {"Retry-After": fake.retry_after})
+                if model in fake.hang:
+                    fake._closing.wait(600)  # the connection stays open, with not one byte sent
+                    return
+                if status != 200:
+                    message = "missing credentials" if status == 401 else f"the fake answers {status} for {model}"
+                    self._json(status, error_body(protocol, status, message),
+                               {"Retry-After": fake.retry_after} if status == 429 else None)
                     return
                 reply, (tokens_in, tokens_out) = fake.reply, USAGE[protocol]
                 if protocol == "anthropic":

@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from lattice_env.flock import file_lock
@@ -68,3 +73,53 @@ def new_data_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     (path / "npm-cache").symlink_to(shared_npm_cache())
     return path
+
+
+class OpencodeServer:
+    """`lattice run -- serve`: one long-lived opencode (the process the TUI is a client of), driven over
+    HTTP as the TUI drives it. `pid` is opencode's own (lattice run execs the wrapper, which execs it)."""
+
+    def __init__(self, environ: dict[str, str], cwd: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log = cwd / f"serve-{self.port}.log"
+        with open(self.log, "wb") as out:  # a file, not a pipe: reading a live server's pipe would block
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "lattice_env", "run", "--", "serve", "--hostname", "127.0.0.1",
+                 "--port", str(self.port)], cwd=cwd, env=environ, stdout=out, stderr=subprocess.STDOUT)
+        self.pid = self.process.pid
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                self.call("GET", "/session", timeout=5)
+                break
+            except OSError:
+                assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()[-2000:]
+                time.sleep(0.2)
+
+    def call(self, method: str, path: str, body: dict | None = None, timeout: float = 120) -> object:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read() or b"null")
+
+    def session(self, title: str = "test") -> str:
+        return str(self.call("POST", "/session", {"title": title})["id"])  # type: ignore[index]
+
+    def say(self, session: str, agent: str, text: str) -> dict:
+        """One user turn; its reply (opencode answers when the turn is over)."""
+        return self.call("POST", f"/session/{session}/message",  # type: ignore[return-value]
+                         {"agent": agent, "parts": [{"type": "text", "text": text}]})
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def __enter__(self) -> OpencodeServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fake_llm import FakeLLM
-from opencode_support import new_data_dir
+from opencode_support import OpencodeServer, new_data_dir
 
 from lattice_env.proc import clean_env
 
@@ -166,49 +166,17 @@ def test_pattern_over_eight_turns_in_one_long_lived_opencode(env):
     """The TUI is a client of opencode's own server, in one process for the whole session: the bridge's
     provider object lives across turns. Drive that server (`opencode serve`, through `lattice run --`)
     over HTTP as the TUI does, eight turns in one session."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = env["work"] / "serve.log"
-    with open(log, "wb") as out:  # a file, not a pipe: reading a live server's pipe would block
-        server = subprocess.Popen([sys.executable, "-m", "lattice_env", "run", "--", "serve", "--hostname",
-                                   "127.0.0.1", "--port", str(port)], cwd=env["work"], env=env["env"],
-                                  stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def call(method: str, path: str, body: dict | None = None, timeout: float = 120) -> object:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(base + path, data=data, method=method,
-                                         headers={"content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"null")
-
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                call("GET", "/session", timeout=5)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-                time.sleep(0.2)
-        session = call("POST", "/session", {"title": "bridge test"})["id"]
+    with OpencodeServer(env["env"], env["work"]) as server:
+        session = server.session("bridge test")
         before = len(env["fake"].chats())
         for i in range(8):
-            reply = call("POST", f"/session/{session}/message",
-                         {"agent": "served", "parts": [{"type": "text", "text": f"served turn {i}"}]})
+            reply = server.say(session, "served", f"served turn {i}")
             assert any(part.get("text") == "hello from the fake model" for part in reply["parts"]), reply
         chats = env["fake"].chats()[before:]
         assert [c["model"] for c in chats] == EIGHT
         assert [c["user"] for c in chats] == [f"served turn {i}" for i in range(8)]
         assert sum(1 for m in chats[-1]["messages"] if m["role"] == "user") == 8
-        assert server.poll() is None  # one opencode process served every turn
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        assert server.process.poll() is None  # one opencode process served every turn
 
 
 def test_rate_limited_model_is_cooled_and_the_call_served_by_the_next(env):

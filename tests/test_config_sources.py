@@ -27,7 +27,7 @@ defaults:
     - anthropic/claude-sonnet-4-5
     - openai/gpt-4o
 plugins:
-  - global-plugin@1.0.0
+  - global-antigravity-auth@1.0.0
 """
 
 PROJECT = """\
@@ -92,7 +92,7 @@ def test_merge_rules(run, trio):
             # `google: null` in the local file removed the whole provider
         },
         "defaults": {"routing": ["anthropic/claude-sonnet-4-5", "openai/gpt-4o"]},
-        "plugins": ["global-plugin@1.0.0"],
+        "plugins": ["global-antigravity-auth@1.0.0"],
         "name": "trio",
         "agents": {"a": {"triggers": ["/b", "/c"], "description": "from the project"}},
     }
@@ -107,7 +107,7 @@ def test_sources_show_the_file_and_line_of_each_leaf(run, trio, global_file):
         "providers.openai.env": ("OPENAI_API_KEY", f"{g}:7:10"),
         "defaults.routing[0]": ("anthropic/claude-sonnet-4-5", f"{g}:12:7"),
         "defaults.routing[1]": ("openai/gpt-4o", f"{g}:13:7"),
-        "plugins[0]": ("global-plugin@1.0.0", f"{g}:15:5"),
+        "plugins[0]": ("global-antigravity-auth@1.0.0", f"{g}:15:5"),
         "name": ("trio", "lattice.yaml:1:7"),
         "agents.a.triggers[0]": ("/b", "lattice.local.yaml:10:16"),
         "agents.a.triggers[1]": ("/c", "lattice.local.yaml:10:20"),

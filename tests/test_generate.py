@@ -212,3 +212,43 @@ def test_oh_my_opencode_json_only_when_that_plugin_is_in_plugins(run, design_pro
     assert "warning: plugin_config.oh-my-opencode: plugin 'oh-my-opencode' is not in plugins" in r.stderr
     assert "  removed   .opencode/oh-my-opencode.json" in r.stdout.splitlines()
     assert not omo.exists()
+
+
+def test_store_config_declares_each_agents_settings_and_routes_opencodes_own_agents(tmp_path, monkeypatch):
+    """In an environment, opencode sends an agent's temperature only to a model declaring `temperature`,
+    takes the output-token limit from the model's `limit.output` and keys provider options by the model's
+    provider: each `lattice/<agent>` model declares what the agent's frontmatter sets, the frontmatter's
+    options reach opencode's agent, the top-level model is lattice/defaults, and the bridge's plugin comes
+    first when a provider's credentials come from a plugin."""
+    from lattice_env.config.load import load_workflow
+    from lattice_env.opencode.config import BRIDGE_PLUGIN, bridge_kinds, store_plugin_entries
+    from lattice_env.opencode.generate import Layout, render_files
+
+    write_project(tmp_path, "name: t\nplugins: [file:./auth-plugin]\nproviders:\n  anthropic:\n"
+                            "    env: ANTHROPIC_API_KEY\n  keyed:\n    base_url: http://127.0.0.1:1/v1\n"
+                            "    auth: auth-plugin\ndefaults:\n  routing: [keyed/k1]\n"
+                            "agents:\n  tuned:\n    routing: [anthropic/m1]\n  plain:\n    routing: [keyed/k2]\n",
+                  {"tuned": "---\ntemperature: 0.7\ntop_p: 0.9\nmax_tokens: 4000\noptions:\n  seed: 7\n---\nT\n",
+                   "plain": "You are plain.\n"})
+    (tmp_path / "auth-plugin").mkdir()
+    (tmp_path / "auth-plugin" / "package.json").write_text('{"name": "auth-plugin", "version": "1.0.0"}')
+    monkeypatch.chdir(tmp_path)
+    wf = load_workflow().workflow
+    files = render_files(wf, Layout(base=tmp_path / "out", config_file="opencode.json", config_dir="."),
+                         plugin_entries=store_plugin_entries(wf), bridge=True)
+    doc = json.loads(files["opencode.json"])
+    assert doc["provider"]["lattice"]["models"] == {
+        "tuned": {"name": "tuned (routed by Lattice)", "temperature": True,
+                  "limit": {"context": 0, "output": 4000}},
+        "plain": {"name": "plain (routed by Lattice)"},
+        "defaults": {"name": "opencode's own agents (routed by Lattice: defaults.routing)"}}
+    assert doc["model"] == "lattice/defaults"
+    assert doc["plugin"] == [BRIDGE_PLUGIN, "{env:LATTICE_ENV}/plugins/auth-plugin"]
+    tuned = files["agent/tuned.md"].decode()
+    assert 'model: "lattice/tuned"\ntemperature: 0.7\ntop_p: 0.9\noptions: {"seed": 7}\n' in tuned
+    assert "max_tokens" not in tuned  # the model's limit carries it
+    assert bridge_kinds(wf) == ["anthropic", "openai-compatible"]
+    # Without a provider whose credentials come from a plugin, no bridge plugin is loaded.
+    (tmp_path / "lattice.yaml").write_text((tmp_path / "lattice.yaml").read_text().replace(
+        "    auth: auth-plugin\n", ""))
+    assert store_plugin_entries(load_workflow().workflow) == ["{env:LATTICE_ENV}/plugins/auth-plugin"]

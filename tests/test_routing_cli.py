@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lattice_env.routing.availability import record_rate_limit
+from lattice_env.routing.availability import record_failure
 from lattice_env.routing.decide import route
 from lattice_env.routing.usage import record_usage
 
@@ -123,7 +123,7 @@ def test_status_providers_shows_key_names_usage_budget_and_cooldowns(run, profil
     monkeypatch.delenv("OPENAI_API_KEY")
     record_usage("anthropic", "claude-sonnet-4-5", 100_000, 10_000)
     record_usage("openai", "gpt-4o", 4_000_000, 4_000_000)
-    record_rate_limit(M1, retry_after=90)
+    record_failure(M1, "rate_limit", retry_after=90)
     r = run("status", "providers")
     assert r.code == 0, r.stderr
     assert "secret" not in r.stdout
@@ -132,11 +132,12 @@ def test_status_providers_shows_key_names_usage_budget_and_cooldowns(run, profil
     assert out[0] == "anthropic  key ANTHROPIC_API_KEY: set"
     assert out[1] == "  today: 1 calls, 110,000 tokens (100,000 in, 10,000 out), spend $0.45"
     assert out[2] == "  this month: 1 calls, 110,000 tokens, spend $0.45 (no local_budget)"
-    assert out[3].startswith(f"  cooling down: {M1} (") and out[3].endswith("s left after a 429)")
-    assert out[4] == "openai  key OPENAI_API_KEY: NOT SET"
-    assert out[5] == "  today: 1 calls, 8,000,000 tokens (4,000,000 in, 4,000,000 out), spend $50.00"
-    assert out[6] == "  this month: 1 calls, 8,000,000 tokens, spend $50.00 of $50 local_budget a month — OVER BUDGET, skipped"
-    assert out[7] == "ollama  local server"
+    assert out[3] == "  failed calls today: 1 rate-limited (429), 0 other failures (each served by the next model)"
+    assert out[4].startswith(f"  cooling down: {M1} (") and out[4].endswith("s left after a 429)")
+    assert out[5] == "openai  key OPENAI_API_KEY: NOT SET"
+    assert out[6] == "  today: 1 calls, 8,000,000 tokens (4,000,000 in, 4,000,000 out), spend $50.00"
+    assert out[7] == "  this month: 1 calls, 8,000,000 tokens, spend $50.00 of $50 local_budget a month — OVER BUDGET, skipped"
+    assert out[8] == "ollama  local server"
     data = json.loads(run("status", "providers", "--json").stdout)["providers"]
     assert data[1]["env_set"] is False and data[1]["over_budget"] is True
     assert (data[1]["budget_period"], data[1]["period_spend"], data[1]["calls_month"]) == ("month", 50.0, 1)

@@ -12,7 +12,7 @@ from conftest import write_project
 
 from lattice_env.config.model import Provider
 from lattice_env.providers.kinds import is_local
-from lattice_env.routing.availability import cooldown_seconds, record_rate_limit, skip_provider
+from lattice_env.routing.availability import cooldown_seconds, record_failure, skip_provider
 from lattice_env.routing.decide import reset, route
 from lattice_env.routing.state import read_state, transaction
 from lattice_env.routing.strategies import NoModelAvailable
@@ -157,7 +157,7 @@ def test_usage_counts_tokens_and_estimates_spend(path):
 
 
 def test_cooldown_skips_the_model_until_it_expires(path):
-    until = record_rate_limit(SONNET, now=T0, environ={"LATTICE_COOLDOWN": "30"}, path=path)
+    until = record_failure(SONNET, "rate_limit", now=T0, environ={"LATTICE_COOLDOWN": "30"}, path=path)["until"]
     assert until == T0 + 30
     d = route(cfg(), "impl", environ=KEYS, path=path, now=T0 + 29)
     assert d.model == GPT4O and d.skipped == [(SONNET, "cooling down after a 429 (1s left)")]
@@ -171,7 +171,7 @@ def test_retry_after_wins_over_the_default_cooldown(path):
     assert cooldown_seconds("7", {"LATTICE_COOLDOWN": "30"}) == 7
     noon_gmt = 1772366400.0  # Sun, 01 Mar 2026 12:00:00 GMT
     assert cooldown_seconds("Sun, 01 Mar 2026 12:02:00 GMT", {}, now=noon_gmt) == 120
-    record_rate_limit("openai", retry_after=300, now=T0, path=path)  # a whole provider
+    record_failure("openai", "rate_limit", retry_after=300, now=T0, path=path)  # a whole provider
     d = route(cfg(), "impl", environ=KEYS, path=path, now=T0 + 100)
     assert models(path, 4, now=T0 + 100) == [SONNET] * 4
     assert read_state(path, now=T0 + 100)["provider_usage"]["openai"]["rate_limited_today"] == 1

@@ -489,6 +489,24 @@ CASES = [
          "lattice.yaml:5:3: providers.lattice: the name 'lattice' is taken by Lattice's routing bridge in a "
          "built environment; name the provider differently"),
 
+    # ── failover settings ─────────────────────────────────────────────────────
+    case("first-byte-timeout-zero", cfg("defaults:\n  first_byte_timeout: 0\n"),
+         "lattice.yaml:14:3: defaults.first_byte_timeout: must be more than 0 seconds, not 0"),
+    case("first-byte-timeout-text", cfg(sub={"models:": "first_byte_timeout: soon\n    models:"}),
+         "lattice.yaml:6:5: providers.ollama.first_byte_timeout: must be a number of seconds, not the text 'soon'"),
+    case("first-byte-timeout-negative", cfg(sub={"models:": "first_byte_timeout: -3\n    models:"}),
+         "lattice.yaml:6:5: providers.ollama.first_byte_timeout: must be more than 0 seconds, not -3"),
+    case("failure-cooldown-negative", cfg("defaults:\n  failure_cooldown: -1\n"),
+         "lattice.yaml:14:3: defaults.failure_cooldown: must not be negative, not -1"),
+    case("failover-on-client-error-word", cfg("defaults:\n  failover_on_client_error: sometimes\n"),
+         "lattice.yaml:14:3: defaults.failover_on_client_error: must be true or false, not the text 'sometimes'"),
+    case("failover-key-typo", cfg("defaults:\n  first_byte_timout: 5\n"),
+         "lattice.yaml:14:3: defaults.first_byte_timout: unknown key 'first_byte_timout' (did you mean "
+         "'first_byte_timeout'?)"),
+    case("agent-named-defaults", cfg(agents="  defaults:\n    path: a.md\n    routing: [anthropic/claude-sonnet-4-5]\n"),
+         "lattice.yaml:13:3: agents.defaults: the name 'defaults' is reserved: inside an environment, "
+         "lattice/defaults routes opencode's own agents (build, plan, general) by defaults.routing; rename the agent"),
+
     # ── lattice.local.yaml errors name that file ──────────────────────────────
     case("local-unknown-key", BASE,
          "lattice.local.yaml:3:5: agents.a.trigger: unknown key 'trigger' (did you mean 'triggers'?)",
@@ -633,7 +651,8 @@ def test_agent_symlink_inside_agents_dir_is_fine(run, tmp_path):
     ("---\ntemperature: 0.2\ntemperature: 0.4\n---\nYou are a.\n",
      ["agents/a.md:3:1: temperature: duplicate key (first defined at line 2)"]),
     ("\ufeff---\r\nmax_tokens: 0\r\n---\r\nYou are a.\r\n",
-     ["agents/a.md:2:1: max_tokens: must be at least 1, not 0"]),
+     ["agents/a.md:2:1: max_tokens: must be at least 1, not 0"]),    ("---\noptions: seed\n---\nYou are a.\n",
+     ["agents/a.md:2:1: options: must be a mapping, not the text 'seed'"]),
 ])
 def test_agent_frontmatter(run, tmp_path, front, lines):
     project(tmp_path, BASE)
@@ -645,7 +664,7 @@ def test_agent_frontmatter_valid_keys(run, tmp_path):
     project(tmp_path, BASE)
     (tmp_path / "agents" / "a.md").write_text(
         "---\nmodel_preference: claude-opus\ntemperature: 0.7\nmax_tokens: 4000\nmode: subagent\n"
-        "tools:\n  write: false\n---\n\nYou are a.\n")
+        "tools:\n  write: false\noptions:\n  seed: 7\n---\n\nYou are a.\n")
     r = run("validate", "--offline")
     assert r.code == 0, r.stderr
 
@@ -790,6 +809,40 @@ def test_budget_period_without_a_local_budget_is_a_warning(run, tmp_path, monkey
     assert r.code == 0 and r.stdout.startswith("demo: valid (")
     assert r.stderr == ("lattice.yaml:5:5: warning: providers.anthropic.budget_period: has no effect without "
                         "a local_budget (dollars) to count against\n")
+
+
+def test_failover_settings_are_valid_and_reach_the_workflow(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "x")
+    project(tmp_path, cfg("defaults:\n  first_byte_timeout: 2.5\n  failure_cooldown: 0\n"
+                          "  failover_on_client_error: true\n",
+                          sub={"models:": "first_byte_timeout: 300\n    models:"}))
+    r = run("validate", "--offline")
+    assert (r.code, r.stderr) == (0, ""), r.stderr
+    from lattice_env.config.load import load_workflow
+
+    workflow = load_workflow(directory=tmp_path).workflow
+    assert tuple(workflow.failover) == (2.5, 0.0, True)
+    assert workflow.providers["ollama"].first_byte_timeout == 300
+    assert workflow.providers["anthropic"].first_byte_timeout is None  # the defaults' applies
+
+
+def test_an_auth_that_names_no_plugin_is_a_warning(run, tmp_path):
+    project(tmp_path, cfg(sub={"env: ANTHROPIC_API_KEY": "auth: antigravity"}))
+    r = run("validate", "--offline")
+    assert r.code == 0 and r.stdout.startswith("demo: valid (")
+    assert r.stderr == ("lattice.yaml:4:5: warning: providers.anthropic.auth: no plugin in plugins is named "
+                        "'antigravity' or has it in its name (plugins: none): calls routed to anthropic would "
+                        "get no credentials from a plugin\n")
+    (tmp_path / "lattice.yaml").write_text(cfg("plugins:\n  - opencode-antigravity-auth@1.1.2\n",
+                                              sub={"env: ANTHROPIC_API_KEY": "auth: antigravity"}))
+    r = run("validate", "--offline")
+    assert (r.code, r.stderr) == (0, "")
+    (tmp_path / "lattice.yaml").write_text(cfg("plugins:\n  - opencode-antigravity-auth@1.1.2\n  - antigravity-extra@1.0.0\n",
+                                              sub={"env: ANTHROPIC_API_KEY": "auth: antigravity"}))
+    r = run("validate", "--offline")
+    assert r.code == 1 and r.stderr == (
+        "lattice.yaml:4:5: providers.anthropic.auth: 'antigravity' matches several plugins "
+        "(opencode-antigravity-auth, antigravity-extra); give the plugin's full name\n1 error\n")
 
 
 def test_strict_turns_warnings_into_failure(run, tmp_path):

@@ -82,7 +82,7 @@ def _agent_lines(rows: list[dict[str, Any]]) -> list[str]:
 @click.pass_context
 def status_providers(ctx: click.Context, as_json: bool) -> None:
     """Per provider: key variable set or not (never its value), today's and this month's calls, tokens
-    and estimated spend against local_budget (per budget_period), cool-downs after 429s."""
+    and estimated spend against local_budget (per budget_period), failures and the cool-downs they caused."""
     from ..routing.report import provider_rows
     from .routing import routing_report
 
@@ -111,6 +111,10 @@ def _provider_lines(rows: list[dict[str, Any]]) -> list[str]:
                      f"spend ${row['estimated_spend_month']:.2f}{cap if period == 'month' else ''}")
         if row["unpriced_models"]:
             lines.append(f"  no price known for {', '.join(row['unpriced_models'])}: tokens counted, no spend")
+        if row["rate_limited_today"] or row["failed_today"]:
+            lines.append(f"  failed calls today: {row['rate_limited_today']} rate-limited (429), "
+                         f"{row['failed_today']} other failures (each served by the next model)")
         for c in row["cooldowns"]:
-            lines.append(f"  cooling down: {c['model']} ({c['seconds_left']:.0f}s left after a 429)")
+            what = c["model"] if c["model"] == c["failed_model"] else f"all of {c['model']} (a call to {c['failed_model']})"
+            lines.append(f"  cooling down: {what} ({c['seconds_left']:.0f}s left after {c['reason']})")
     return lines

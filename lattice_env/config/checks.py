@@ -11,12 +11,13 @@ from typing import Any
 from ..build.file_plugins import locate
 from ..hooks import conditions
 from ..providers.kinds import BRIDGE_PROVIDER, NATIVE, reachable_without_base_url
+from ..routing.table import DEFAULTS
 from .confine import PathError
 from .diagnostics import Diagnostic, did_you_mean
 from .document import KeyPath, dotted
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
-from .plugin_specs import PluginSpecError, parse_plugin
+from .plugin_specs import PluginSpecError, auth_plugins, parse_plugin
 from .references import describe, opencode_references
 from .schema import NAME_MAX, VCS_CONFIG, VCS_PRESETS
 from .sources import ResolvedConfig
@@ -73,7 +74,7 @@ class Checker:
         return value if isinstance(value, kind) else None
 
     def run(self) -> list[Diagnostic]:
-        for check in (self.metadata, self.routing, self.triggers, self.providers, self.plugins,
+        for check in (self.metadata, self.routing, self.failover, self.triggers, self.providers, self.plugins,
                       self.mcp, self.commands, self.hooks, self.vcs, self.references):
             check()
         return self.out
@@ -95,6 +96,21 @@ class Checker:
                 self.check_routing(("agents", name, "routing"), routing)
             elif routing is None and default is None:
                 self.error(("agents", name), "no routing: give the agent `routing:` or set defaults.routing")
+            if name == DEFAULTS:
+                self.error(("agents", name), f"the name '{DEFAULTS}' is reserved: inside an environment, "
+                           f"lattice/{DEFAULTS} routes opencode's own agents (build, plan, general) by "
+                           f"defaults.routing; rename the agent")
+
+    def failover(self) -> None:
+        """The seconds a failing model gets: a first byte must come in some time, a cool-down may be 0."""
+        places = [("defaults",)] + [("providers", name) for name in self.get("providers", kind=dict) or {}]
+        for place in places:
+            timeout = self.get(*place, "first_byte_timeout")
+            if _is_number(timeout) and timeout <= 0:
+                self.error((*place, "first_byte_timeout"), f"must be more than 0 seconds, not {timeout}")
+        cooldown = self.get("defaults", "failure_cooldown")
+        if _is_number(cooldown) and cooldown < 0:
+            self.error(("defaults", "failure_cooldown"), f"must not be negative, not {cooldown}")
 
     def check_routing(self, path: KeyPath, routing: list[Any] | dict[str, Any]) -> None:
         if isinstance(routing, list):
@@ -235,8 +251,29 @@ class Checker:
                 self.error(("providers", name, "budget_period"),
                            "has no effect without a local_budget (dollars) to count against",
                            severity="warning")
-            if provider.get("env") and provider.get("auth"):
+            auth = provider.get("auth")
+            if provider.get("env") and auth:
                 self.error(("providers", name, "auth"), "give either env or auth, not both")
+            elif isinstance(auth, str) and auth:
+                self.check_auth(name, auth)
+
+    def check_auth(self, provider: str, auth: str) -> None:
+        """`auth: NAME` names the plugin whose auth hook gives this provider its credentials."""
+        specs = []
+        for spec in self.get("plugins", kind=list) or []:
+            try:
+                specs.append(parse_plugin(spec))
+            except (PluginSpecError, AttributeError):
+                continue  # reported by plugins()
+        found = auth_plugins(auth, specs)
+        if len(found) > 1:
+            self.error(("providers", provider, "auth"), f"'{auth}' matches several plugins "
+                       f"({', '.join(p.short_name for p in found)}); give the plugin's full name")
+        elif not found:
+            listed = ", ".join(p.short_name for p in specs) or "none"
+            self.error(("providers", provider, "auth"), f"no plugin in plugins is named '{auth}' or has "
+                       f"it in its name (plugins: {listed}): calls routed to {provider} would get no "
+                       f"credentials from a plugin", severity="warning")
 
     def plugins(self) -> None:
         seen: dict[str, int] = {}
@@ -354,11 +391,14 @@ class Checker:
                                    f"(expected {expected})"
                                    + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(MESSAGE_FIELDS)]))
 
-
     def references(self) -> None:
         """No value may carry an opencode `{file:…}` or `{env:…}` into a generated file (references.py)."""
         for path, value, reference in opencode_references(self.data):
             self.error(path, describe(value, reference))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _format_fields(template: str) -> list[str]:

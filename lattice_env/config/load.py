@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, LatticeError
+from ..routing.table import provider_from_data
 from .agent_files import read_agent_file, resolve_agent_path
 from .checks import semantic_checks
 from .confine import PathError, confine
@@ -16,7 +17,7 @@ from .diagnostics import Diagnostic
 from .document import dotted
 from .limits import MAX_AGENT_FILES_BYTES, MAX_AGENTS, too_large
 from .mcp import KNOWN as KNOWN_MCP
-from .model import Agent, Command, Hook, McpServer, Provider, Routing, Workflow, frozen
+from .model import Agent, Command, Failover, Hook, McpServer, Routing, Workflow, frozen
 from .plugin_specs import parse_plugin
 from .schema import validate_shape
 from .secrets import secret_diagnostics
@@ -120,10 +121,6 @@ def _read_agents(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnosti
     return files, diags
 
 
-def _budget(value: Any) -> float | None:
-    return None if value in (None, "unlimited") else float(value)
-
-
 def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
     data = config.data
     defaults = data.get("defaults") or {}
@@ -138,13 +135,7 @@ def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
             triggers=tuple(spec.get("triggers") or ()),
             routing=Routing.from_data(routing_data) if routing_data else default_routing,  # type: ignore[arg-type]
             routing_inherited=not routing_data, frontmatter=frozen(file.frontmatter))
-    providers = {
-        name: Provider(name=name, env=p.get("env"), auth=p.get("auth"), tier=p.get("tier"),
-                       local_budget=_budget(p.get("local_budget")),
-                       budget_period=p.get("budget_period") or "month", models=tuple(p.get("models") or ()),
-                       base_url=p.get("base_url"))
-        for name, p in ((n, p or {}) for n, p in (data.get("providers") or {}).items())
-    }
+    providers = {name: provider_from_data(name, p) for name, p in (data.get("providers") or {}).items()}
     mcp = {}
     for name, s in (data.get("mcp") or {}).items():
         s = s or {}
@@ -166,6 +157,7 @@ def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
         vcs_config=frozen(vcs.get("config")),
         plugins=tuple(parse_plugin(p) for p in data.get("plugins") or ()),
         providers=frozen(providers), agents_dir=agents_dir(config), default_routing=default_routing,
+        failover=Failover.from_data(defaults),
         project_instructions=bool(defaults.get("project_instructions", True)),
         agents=frozen(agents), plugin_config=frozen(data.get("plugin_config")), mcp=frozen(mcp),
         commands=frozen({n: Command(n, c.get("description", ""), c["action"])

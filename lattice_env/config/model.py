@@ -6,7 +6,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..routing.types import Provider, Routing, split_model  # noqa: F401  (the routing parts live there)
+from ..routing.types import Failover, Provider, Routing, split_model  # noqa: F401  (the routing parts live there)
 from .plugin_specs import PluginSpec
 
 
@@ -75,6 +75,7 @@ class Workflow:
     agents_dir: Path
     project_instructions: bool  # the repository's AGENTS.md reaches the agents (store environments)
     default_routing: Routing | None
+    failover: Failover  # defaults.first_byte_timeout, failure_cooldown, failover_on_client_error
     agents: Mapping[str, Agent]
     plugin_config: Mapping[str, Any]
     mcp: Mapping[str, McpServer]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 NPM_NAME = r"(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*"
 EXACT_VERSION = r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"
@@ -59,3 +60,13 @@ def parse_plugin(spec: str) -> PluginSpec:
     if not re.fullmatch(EXACT_VERSION, version):
         raise PluginSpecError(f"'{spec}': '{version}' is not an exact version (pin one, like {name}@1.2.3)")
     return PluginSpec(spec, "npm", name, version)
+
+
+def auth_plugins(auth: str, plugins: Iterable[PluginSpec]) -> list[PluginSpec]:
+    """The plugins a provider's `auth: NAME` may name: the one called NAME, else those with NAME as a
+    part of their name (`antigravity` → opencode-antigravity-auth). More than one is ambiguous."""
+    plugins = list(plugins)
+    exact = [p for p in plugins if p.short_name == auth]
+    if exact:
+        return exact
+    return [p for p in plugins if auth in re.split(r"[-_.]", p.short_name.rsplit("/", 1)[-1])]

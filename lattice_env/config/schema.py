@@ -31,6 +31,7 @@ _str = {"type": "string"}
 _nonempty = {"type": "string", "empty": False}
 _strlist = {"type": "list", "schema": _nonempty}
 _bool = {"type": "boolean"}
+_seconds = {"type": "number", "meta": {"expected": "a number of seconds"}}  # checks.py: its range
 
 ROUTING_MAP = {
     "strategy": {"type": "string", "allowed": STRATEGIES, "meta": {"noun": "strategy"}},
@@ -63,6 +64,7 @@ PROVIDER = {
                       "meta": {"noun": "budget_period", "expected": "'month' or 'day'"}},
     "models": _strlist,
     "base_url": {"type": "string", "regex": URL, "meta": {"regex": "an http(s) URL"}},
+    "first_byte_timeout": _seconds,
 }
 
 AGENT = {
@@ -116,7 +118,9 @@ SCHEMA: dict[str, Any] = {
     "providers": {"type": "dict", "keysrules": _name_key,
                   "valuesrules": {"type": "dict", "nullable": True, "schema": PROVIDER}},
     "defaults": {"type": "dict", "schema": {"agents_dir": _nonempty, "routing": ROUTING,
-                                            "project_instructions": _bool}},
+                                            "project_instructions": _bool,
+                                            "first_byte_timeout": _seconds, "failure_cooldown": _seconds,
+                                            "failover_on_client_error": _bool}},
     "agents": {"type": "dict", "keysrules": _name_key,
                "valuesrules": {"type": "dict", "schema": AGENT}},
     "plugin_config": {"type": "dict", "valuesrules": {"type": "dict", "nullable": True}},
@@ -144,6 +148,7 @@ FRONTMATTER: dict[str, Any] = {
     "steps": {"type": "integer", "min": 1},
     "disable": _bool,
     "hidden": _bool,
+    "options": {"type": "dict", "keysrules": _nonempty},  # provider options, as opencode's agent `options`
 }
 
 _TYPE_WORDS = {"string": "text", "list": "a list", "dict": "a mapping", "boolean": "true or false",

@@ -15,8 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..config.model import Agent, Command, Workflow, split_model
+from ..config.plugin_specs import PluginSpec
 from ..errors import LatticeError
 from ..providers.kinds import BRIDGE_PROVIDER, NATIVE, endpoint
+from ..providers.kinds import kind as provider_kind
+from ..routing.table import DEFAULTS
 from .mcp import opencode_entry
 
 # The opencode runtime Lattice generates for and tests against (npm package, exact version).
@@ -30,8 +33,10 @@ OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"  # built into the opencode binar
 # A plugin that reads its plugin_config from its own file (oh-my-opencode.json), not from plugin options.
 OH_MY_OPENCODE = "oh-my-opencode"
 
-# Frontmatter keys passed to opencode as they are (model_preference and max_tokens are Lattice hints).
-AGENT_KEYS = ("mode", "temperature", "top_p", "tools", "permission", "color", "steps", "disable", "hidden")
+# Frontmatter keys passed to opencode as they are. model_preference is a Lattice hint; max_tokens becomes
+# the output limit of the agent's model (bridge_models), which is where opencode takes it from.
+AGENT_KEYS = ("mode", "temperature", "top_p", "options", "tools", "permission", "color", "steps", "disable",
+              "hidden")
 
 # What a custom command's built-in action runs; the command's output is fed to the agent
 # through opencode's !`…` shell substitution in command templates.
@@ -88,6 +93,9 @@ def provider_entries(workflow: Workflow) -> dict[str, Any]:
 # The routing bridge (templates/env/bridge/): a local AI-SDK provider opencode imports by file URL with no
 # install step; the wrapper sets LATTICE_ENV from its own location, so the store path stays relocatable.
 BRIDGE_NPM = "file://{env:LATTICE_ENV}/bridge/index.mjs"
+# The bridge's plugin (templates/env/bridge/plugin/): it hands the bridge what opencode gives plugins, so
+# that the bridge can ask an `auth:` provider's plugin for credentials as opencode does.
+BRIDGE_PLUGIN = "{env:LATTICE_ENV}/bridge/plugin"
 
 
 def bridge_model(agent: Agent) -> str:
@@ -95,11 +103,35 @@ def bridge_model(agent: Agent) -> str:
     return f"{BRIDGE_PROVIDER}/{agent.name}"
 
 
+def bridge_models(workflow: Workflow) -> dict[str, Any]:
+    """`provider.lattice.models`: one per agent, plus `defaults` for opencode's own agents. opencode sends
+    an agent's temperature only to a model that declares `temperature`, and takes the output-token limit
+    of a call from its model's `limit.output`: so an agent's model declares both from its frontmatter
+    (`context: 0` is opencode's "unknown", as for any model it has no catalogue entry for)."""
+    models: dict[str, Any] = {}
+    for agent in workflow.agents.values():
+        entry: dict[str, Any] = {"name": f"{agent.name} (routed by Lattice)"}
+        if "temperature" in agent.frontmatter:
+            entry["temperature"] = True
+        if "max_tokens" in agent.frontmatter:
+            entry["limit"] = {"context": 0, "output": agent.frontmatter["max_tokens"]}
+        models[agent.name] = entry
+    if workflow.default_routing and DEFAULTS not in models:
+        models[DEFAULTS] = {"name": "opencode's own agents (routed by Lattice: defaults.routing)"}
+    return models
+
+
+def bridge_kinds(workflow: Workflow) -> list[str]:
+    """The protocols (providers/kinds.py) of every model the workflow routes to: the SDKs the bridge loads
+    while opencode prepares its first call."""
+    routings = [a.routing for a in workflow.agents.values()] + [workflow.default_routing]
+    return sorted({provider_kind(split_model(ref)[0]) for r in routings if r for ref in r.candidates()})
+
+
 def bridge_provider(workflow: Workflow) -> dict[str, Any]:
-    """`provider.lattice`: one model per agent, each call routed by Lattice and sent to the real provider
-    (keys are read from the process environment at call time, never written here)."""
-    return {"npm": BRIDGE_NPM, "name": "Lattice routing",
-            "models": {a.name: {"name": f"{a.name} (routed by Lattice)"} for a in workflow.agents.values()}}
+    """`provider.lattice`: each call routed by Lattice and sent to the real provider (keys are read from
+    the process environment at call time, never written here)."""
+    return {"npm": BRIDGE_NPM, "name": "Lattice routing", "models": bridge_models(workflow)}
 
 
 def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = None,
@@ -111,12 +143,13 @@ def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = Non
     if instructions:
         doc["instructions"] = instructions
     providers = provider_entries(workflow)
-    if bridge and workflow.agents:
+    if bridge and (workflow.agents or workflow.default_routing):
         providers[BRIDGE_PROVIDER] = bridge_provider(workflow)
     if providers:
         doc["provider"] = providers
     if workflow.default_routing:
-        doc["model"] = workflow.default_routing.candidates()[0]
+        # In an environment opencode's own agents are routed too (by defaults.routing, counted, budgeted).
+        doc["model"] = f"{BRIDGE_PROVIDER}/{DEFAULTS}" if bridge else workflow.default_routing.candidates()[0]
     mcp = {name: opencode_entry(server) for name, server in workflow.mcp.items()}
     if mcp:
         doc["mcp"] = mcp
@@ -157,20 +190,25 @@ def store_instructions(workflow: Workflow) -> list[str] | None:
 
 def store_plugin_entries(workflow: Workflow) -> list[Any]:
     """Plugins as the store serves them: npm packages from the environment's closure, `file:` plugins
-    from their copy inside the environment. The paths are opencode `{env:…}` references that the
+    from their copy inside the environment — and the bridge's own plugin first when a provider's
+    credentials come from a plugin (`auth:`). The paths are opencode `{env:…}` references that the
     `bin/opencode` wrapper sets from its own location, so the store path is relocatable."""
-    entries: list[Any] = []
+    entries: list[Any] = [BRIDGE_PLUGIN] if any(p.auth for p in workflow.providers.values()) else []
     for plugin in workflow.plugins:
-        if plugin.kind == "npm":
-            spec = "{env:LATTICE_CLOSURE}/node_modules/" + plugin.name
-        elif plugin.kind == "file":
-            spec = "{env:LATTICE_ENV}/plugins/" + plugin.short_name
-        else:
-            raise LatticeError(f"{plugin.raw}: building github: plugins is not supported yet "
-                               f"(lattice lock resolves them; use an npm or file: plugin)")
         options = workflow.plugin_config.get(plugin.short_name)
+        spec = store_plugin_path(plugin)
         entries.append([spec, options] if options and plugin.short_name != OH_MY_OPENCODE else spec)
     return entries
+
+
+def store_plugin_path(plugin: PluginSpec) -> str:
+    """Where an environment serves a plugin from (`{env:…}` references, set by bin/opencode)."""
+    if plugin.kind == "npm":
+        return "{env:LATTICE_CLOSURE}/node_modules/" + plugin.name
+    if plugin.kind == "file":
+        return "{env:LATTICE_ENV}/plugins/" + plugin.short_name
+    raise LatticeError(f"{plugin.raw}: building github: plugins is not supported yet "
+                       f"(lattice lock resolves them; use an npm or file: plugin)")
 
 
 def agent_settings(agent: Agent, model: str | None = None) -> list[tuple[str, Any]]:

@@ -1,43 +1,59 @@
-"""`python -m lattice_env.routing.bridge OP JSON`: the routing calls the opencode bridge makes for each LLM call
-(templates/env/bridge/index.mjs.j2). One JSON object in (argv), one JSON line out; errors as
-`{"error": "…"}` with exit status 1, so the bridge can show them inside opencode.
+"""What the opencode bridge (templates/env/bridge/) asks Lattice for each LLM call, answered by one
+long-lived routing process per opencode process (`serve.py`: `python -m lattice_env.routing.bridge serve`,
+lines of JSON over a pipe) or by one process per question (`python -m lattice_env.routing.bridge OP JSON`:
+one JSON object in, one JSON line out, errors as `{"error": "…"}` with exit status 1).
 
-    route         {agent, prompt, commit, session}    → the decision and how to reach the provider
-    rate-limited  {agent, prompt, model, position,    → a 429: cool `model` down, then the same call's
-                   retry_after, session}                 slot decided again (on_unavailable applies)
-    usage         {provider, model, input, output}    → tokens reported by the response (no output)
+    route         {agent, prompt, commit, session}     → the decision and how to reach the provider
+    failed        {agent, prompt, model, position,     → the model failed the call: cool it (or its
+                   kind, reason, retry_after, session}    provider) down, then the same call's slot decided
+                                                          again (on_unavailable applies); the answer's
+                                                          `failure` is the event (bridge.log, hooks)
+    rate-limited  as failed, for a 429                  (the name environments built before `failed` use)
+    usage         {provider, model, input, output}     → tokens reported by the response (no answer)
 
-`session` is opencode's session id (the bridge reads it from the headers opencode gives every call):
-providers skipped for it are left out, and a committed decision that finds a provider over its
-local_budget applies `hooks.on_budget_exceeded: route.skip_provider` to it. Warnings and notices (such
-a skip with `notify: true`, a corrupt state.json) go to `<data dir>/bridge.log` and stderr, and into the
-answer's `warnings`: inside opencode's TUI the terminal is opencode's, so the log is where they stay.
+`kind` is one of routing/availability.py's FAILURE_KINDS. `session` is opencode's session id (the bridge
+reads it from the headers opencode gives every call): providers skipped for it are left out, and a
+committed decision that finds a provider over its local_budget applies `hooks.on_budget_exceeded:
+route.skip_provider` to it. Warnings and notices (such a skip with `notify: true`, a failover, a corrupt
+state.json) go to `<data dir>/bridge.log` and stderr, and into the answer's `warnings`: inside opencode's
+TUI the terminal is opencode's, so the log is where they stay.
 
-The configuration is the environment's own (LATTICE_ENV's manifest), as `lattice run` reads it. A hot
-path (docs/architecture.md): a call costs about one bare interpreter start."""
+The configuration is the environment's own (LATTICE_ENV's manifest), as `lattice run` reads it; a store
+path never changes, so a routing process reads it once. A hot path (docs/architecture.md)."""
 from __future__ import annotations
 
 import json
 import os
 import sys
 import time
-from typing import Any, Mapping
 
 from ..errors import LatticeError
 from ..providers.kinds import NATIVE, OPENAI_COMPATIBLE, endpoint
 from ..providers.kinds import kind as provider_kind
 from ..store.manifest import environment_config
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
-def _config() -> dict[str, Any]:
-    env = os.environ.get("LATTICE_ENV")
-    if not env:
-        raise LatticeError("LATTICE_ENV is not set (the environment's bin/opencode sets it)")
-    return environment_config(env)
+_TABLE: list[Any] = []  # the environment's RouteTable and config, once per process
 
 
-def _answer(decision: Any, table: Any) -> dict[str, Any]:
-    """The decision and how to reach it: the protocol and endpoint come from providers/kinds.py."""
+def _table() -> tuple[Any, dict[str, Any]]:
+    if not _TABLE:
+        env = os.environ.get("LATTICE_ENV")
+        if not env:
+            raise LatticeError("LATTICE_ENV is not set (the environment's bin/opencode sets it)")
+        from .table import table_for
+
+        config = environment_config(env)
+        _TABLE[:] = [table_for(config), config]
+    return _TABLE[0], _TABLE[1]
+
+
+def _answer(decision: Any, table: Any, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The decision and how to reach it: the protocol and endpoint come from providers/kinds.py, the
+    failover settings from lattice.yaml (the provider's first_byte_timeout, else the defaults')."""
     provider = table.providers.get(decision.provider)
     kind = provider_kind(decision.provider)
     base_url = endpoint(decision.provider, provider.base_url if provider else None)
@@ -45,10 +61,34 @@ def _answer(decision: Any, table: Any) -> dict[str, Any]:
         # No default endpoint exists for an arbitrary name; say so before any request is made.
         raise LatticeError(f"provider {decision.provider} has no base_url: only {', '.join(NATIVE)} and ollama "
                            f"have a default endpoint (give it base_url: in lattice.yaml)")
+    failover = table.failover
     return {"model": decision.model, "provider": decision.provider,
             "model_name": decision.model.partition("/")[2], "position": decision.position,
             "via": decision.via, "skipped": [list(s) for s in decision.skipped], "kind": kind,
-            "base_url": base_url, "env": provider.env if provider else None}
+            "base_url": base_url, "env": provider.env if provider else None,
+            "first_byte_timeout": (provider.first_byte_timeout if provider else None) or failover.first_byte_timeout,
+            "failover_on_client_error": failover.failover_on_client_error,
+            "auth": _auth_plugin(provider, config) if provider and provider.auth else None}
+
+
+def _auth_plugin(provider: Any, config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The plugin whose auth hook gives `provider` its credentials: where this environment serves it
+    from and its plugin_config (the options opencode passes it)."""
+    from ..config.plugin_specs import PluginSpecError, auth_plugins, parse_plugin
+    from ..opencode.config import store_plugin_path
+
+    try:
+        specs = [parse_plugin(s) for s in config.get("plugins") or ()]
+    except PluginSpecError:
+        return None  # validation reported it when the environment was built
+    found = auth_plugins(provider.auth, specs)
+    if len(found) != 1:
+        return None  # validation warned: no credentials from a plugin
+    path = store_plugin_path(found[0])
+    for name in ("LATTICE_ENV", "LATTICE_CLOSURE"):
+        path = path.replace("{env:" + name + "}", os.environ.get(name, ""))
+    options = (config.get("plugin_config") or {}).get(found[0].short_name)
+    return {"plugin": path, "name": found[0].short_name, "options": options if isinstance(options, dict) else {}}
 
 
 def _session(args: Mapping[str, Any]) -> str | None:
@@ -56,7 +96,7 @@ def _session(args: Mapping[str, Any]) -> str | None:
     return str(session) if session else None
 
 
-def _log(lines: list[str]) -> None:
+def log(lines: list[str]) -> None:
     """Append `lines` to `<data dir>/bridge.log` (timestamped) and to stderr."""
     if not lines:
         return
@@ -66,6 +106,7 @@ def _log(lines: list[str]) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     text = "".join(f"{stamp} {line}\n" for line in lines)
     sys.stderr.write(text)
+    sys.stderr.flush()
     try:
         directory = data_root()
         make_dirs(directory)
@@ -76,28 +117,44 @@ def _log(lines: list[str]) -> None:
 
 def route(args: Mapping[str, Any]) -> dict[str, Any]:
     from .decide import route as decide
-    from .table import table_for
 
-    table = table_for(_config())
+    table, config = _table()
     decision = decide(table, str(args["agent"]), str(args.get("prompt") or ""), bool(args.get("commit")),
                       _session(args))
-    _log(decision.warnings)
-    return {**_answer(decision, table), "warnings": decision.warnings}
+    log(decision.warnings)
+    return {**_answer(decision, table, config), "warnings": decision.warnings}
+
+
+def failed(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Record the failure, then decide the same slot again: the call already took its place in the
+    pattern, so the re-route must not take another. When nothing is left, the error says why each
+    candidate is unavailable, this failure included."""
+    from .availability import FAILURE_KINDS, record_failure
+    from .decide import reroute
+
+    table, config = _table()
+    kind = str(args.get("kind") or "rate_limit")
+    if kind not in FAILURE_KINDS:
+        raise LatticeError(f"unknown failure kind {kind!r} (expected {', '.join(FAILURE_KINDS)})")
+    model, agent = str(args["model"]), str(args["agent"])
+    now = time.time()
+    event = record_failure(model, kind, str(args.get("reason") or ""), args.get("retry_after"),
+                           cooldown=table.failover.failure_cooldown, now=now)
+    cooled = "provider " + event["cooled"] if event["cooled"] != model else model
+    try:
+        decision = reroute(table, agent, str(args.get("prompt") or ""), int(args.get("position") or 0),
+                           _session(args), now=now)
+    except LatticeError:
+        log([f"failover: {model} failed ({event['reason']}) for agent {agent}; {cooled} cools down for "
+             f"{event['seconds']:g}s; no model is left for the call"])
+        raise
+    log([f"failover: {model} failed ({event['reason']}) for agent {agent}; {cooled} cools down for "
+         f"{event['seconds']:g}s; the call goes to {decision.model}"])
+    return {**_answer(decision, table, config), "failure": event}
 
 
 def rate_limited(args: Mapping[str, Any]) -> dict[str, Any]:
-    """Record the 429, then decide the same slot again: the call already took its place in the
-    pattern, so the re-route must not take another."""
-    from .availability import record_rate_limit
-    from .decide import reroute
-    from .table import table_for
-
-    table = table_for(_config())
-    now = time.time()
-    record_rate_limit(str(args["model"]), args.get("retry_after"), now=now)
-    decision = reroute(table, str(args["agent"]), str(args.get("prompt") or ""), int(args.get("position") or 0),
-                       _session(args), now=now)
-    return _answer(decision, table)
+    return failed({**args, "kind": "rate_limit", "reason": "a 429"})
 
 
 def usage(args: Mapping[str, Any]) -> None:
@@ -107,16 +164,26 @@ def usage(args: Mapping[str, Any]) -> None:
                  int(args.get("output") or 0))
 
 
-OPS = {"route": route, "rate-limited": rate_limited, "usage": usage}
+OPS = {"route": route, "failed": failed, "rate-limited": rate_limited, "usage": usage}
+ERRORS = (LatticeError, ValueError, KeyError, TypeError)  # bad input or an ordinary fault: one line back
+
+
+def error_text(exc: BaseException) -> str:
+    return f"missing {exc} in the message" if isinstance(exc, KeyError) else str(exc)
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        from .serve import serve
+
+        return serve(parent=int(argv[2]) if argv[1:2] == ["--parent"] and argv[2:3] and argv[2].isdigit() else None)
     try:
         if len(argv) != 2 or argv[0] not in OPS:
-            raise LatticeError(f"usage: python -m lattice_env.routing.bridge {{{'|'.join(OPS)}}} JSON")
+            raise LatticeError(f"usage: python -m lattice_env.routing.bridge {{{'|'.join(OPS)}}} JSON, "
+                               f"or serve [--parent PID]")
         result = OPS[argv[0]](json.loads(argv[1]))
-    except (LatticeError, ValueError, KeyError, TypeError) as exc:
-        sys.stdout.write(json.dumps({"error": str(exc)}) + "\n")
+    except ERRORS as exc:
+        sys.stdout.write(json.dumps({"error": error_text(exc)}) + "\n")
         return 1
     if result is not None:
         sys.stdout.write(json.dumps(result) + "\n")

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ..errors import LatticeError
 from ..providers.kinds import is_local
-from .availability import period_spend
+from .availability import cause, period_spend
 from .decide import agent_entry, next_choice
 from .state import read_state
 from .table import routing_hash, table_for
@@ -55,7 +55,8 @@ def provider_rows(source: Any, *, environ: Mapping[str, str] | None = None, now:
                   path: Path | None = None, warnings: list[str] | None = None) -> list[dict[str, Any]]:
     """Per provider: key variable (its name and whether it is set — never its value), today's and this
     month's calls, tokens and estimated spend, local_budget and the period it caps (`budget_period`,
-    `period_spend`), and active cool-downs."""
+    `period_spend`), failures today, and active cool-downs with their reason (`model` is what cools down:
+    a model, or a whole provider whose endpoint could not be reached; `failed_model` the call's model)."""
     table = table_for(source)
     environ = os.environ if environ is None else environ
     now = time.time() if now is None else now
@@ -70,7 +71,8 @@ def provider_rows(source: Any, *, environ: Mapping[str, str] | None = None, now:
         budget = provider.local_budget if provider else None
         period = provider.budget_period if provider else "month"
         in_period = period_spend(u, period)
-        cooldowns = [{"model": ref, "seconds_left": round(c["until"] - now, 1)}
+        cooldowns = [{"model": ref, "seconds_left": round(c["until"] - now, 1), "reason": cause(c),
+                      "kind": c.get("kind", "rate_limit"), "failed_model": c.get("model", ref)}
                      for ref, c in sorted(state["cooldowns"].items())
                      if (ref == name or ref.startswith(name + "/")) and c.get("until", 0) > now]
         rows.append({
@@ -90,6 +92,7 @@ def provider_rows(source: Any, *, environ: Mapping[str, str] | None = None, now:
             "local_budget": budget, "budget_period": period, "period_spend": round(in_period, 4),
             "over_budget": budget is not None and in_period >= budget,
             "rate_limited_today": int(u.get("rate_limited_today", 0)),
+            "failed_today": int(u.get("failed_today", 0)),
             "unpriced_models": list(u.get("unpriced_models", [])),
             "cooldowns": cooldowns})
     return rows

@@ -20,7 +20,7 @@ VERSION = 1
 SECTIONS = ("routing_state", "provider_usage", "cooldowns", "skipped")
 AGENT_DAY = ("calls_today",)
 PROVIDER_DAY = ("calls_today", "estimated_tokens", "estimated_spend", "input_tokens", "output_tokens",
-                "rate_limited_today")
+                "rate_limited_today", "failed_today")
 PROVIDER_MONTH = ("calls_month", "estimated_tokens_month", "estimated_spend_month", "input_tokens_month",
                   "output_tokens_month")
 SKIP_LIFETIME = 7 * 24 * 3600  # a session skip older than this is forgotten (sessions have no end event)

@@ -13,9 +13,13 @@ from collections import abc
 from typing import Any, Iterator, Mapping
 
 from ..errors import LatticeError, UsageError
-from .types import Provider, Routing
+from .types import Failover, Provider, Routing
 
 SKIP_PROVIDER = "route.skip_provider"
+# The routing of opencode's own agents (build, plan, general, commands without an agent): the
+# environment's opencode.json names `lattice/defaults` as its model, routed by defaults.routing.
+# Validation keeps the name free of agents.
+DEFAULTS = "defaults"
 
 
 def _budget(value: Any) -> float | None:
@@ -34,7 +38,12 @@ def provider_from_data(name: str, data: Any) -> Provider:
     return Provider(name=name, env=d.get("env"), auth=d.get("auth"), tier=d.get("tier"),
                     local_budget=_budget(d.get("local_budget")),
                     budget_period=period if period in ("day", "month") else "month",
-                    models=tuple(str(m) for m in d.get("models") or ()), base_url=d.get("base_url"))
+                    models=tuple(str(m) for m in d.get("models") or ()), base_url=d.get("base_url"),
+                    first_byte_timeout=_seconds(d.get("first_byte_timeout")))
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
 
 
 @functools.lru_cache(maxsize=256)
@@ -73,10 +82,12 @@ class RouteTable:
 
     def __init__(self, agents: Mapping[str, Any], default_routing: Any,
                  providers: Mapping[str, Provider], triggers: Mapping[str, str] | None = None,
-                 agents_data: Mapping[str, Any] | None = None, budget_hooks: Any = ()) -> None:
+                 agents_data: Mapping[str, Any] | None = None, budget_hooks: Any = (),
+                 failover: Failover | None = None) -> None:
         self._agents = agents  # name → Routing, or raw routing data (list/dict/None)
         self._default = default_routing
         self.providers = providers
+        self.failover = failover or Failover()
         self._triggers = triggers
         self._agents_data = agents_data or {}
         self._cache: dict[str, Routing] = {}
@@ -111,26 +122,30 @@ class RouteTable:
         hooks = data.get("hooks")
         budget_hooks = (hooks.get("on_budget_exceeded") or ()) if isinstance(hooks, dict) else ()
         return cls(agents, default, _LazyProviders(data.get("providers") or {}), None, agents_data,
-                   budget_hooks)
+                   budget_hooks, Failover.from_data(defaults))
 
     @classmethod
     def from_workflow(cls, workflow: Any) -> RouteTable:
         agents = {name: a.routing for name, a in workflow.agents.items()}
         return cls(agents, workflow.default_routing, dict(workflow.providers), workflow.trigger_map(),
-                   None, tuple(workflow.hooks.get("on_budget_exceeded", ())))
+                   None, tuple(workflow.hooks.get("on_budget_exceeded", ())), workflow.failover)
 
     def agent_names(self) -> list[str]:
-        return list(self._agents)
+        """The agents, then `defaults` (opencode's own agents) when there is a defaults.routing."""
+        names = list(self._agents)
+        if self._default and DEFAULTS not in self._agents:
+            names.append(DEFAULTS)
+        return names
 
     def routing(self, agent: str) -> Routing:
-        """The agent's routing (its own, else defaults.routing)."""
+        """The agent's routing (its own, else defaults.routing); `defaults` is defaults.routing itself."""
         cached = self._cache.get(agent)
         if cached is not None:
             return cached
-        if agent not in self._agents:
-            known = ", ".join(sorted(self._agents)) or "none"
+        if agent not in self._agents and not (agent == DEFAULTS and self._default):
+            known = ", ".join(sorted(self.agent_names())) or "none"
             raise UsageError(f"unknown agent {agent} (known: {known})")
-        data = self._agents[agent] or self._default
+        data = self._agents.get(agent) or self._default
         if not data:
             raise LatticeError(f"agent {agent} has no routing and there is no defaults.routing")
         try:

@@ -98,7 +98,24 @@ class Provider(NamedTuple):
     budget_period: str = "month"  # what local_budget caps: the local calendar "month" or "day"
     models: tuple[str, ...] = ()
     base_url: str | None = None
+    first_byte_timeout: float | None = None  # seconds; None: defaults.first_byte_timeout
 
     def offers(self, model: str) -> bool:
         """False when a non-empty `models:` list leaves `model` out: routing skips it, status shows it."""
         return not self.models or model in self.models
+
+
+class Failover(NamedTuple):
+    """`defaults:` settings for a call whose model fails (routing/availability.py, the bridge)."""
+
+    first_byte_timeout: float = 60.0  # seconds without a first byte of the response: the model failed
+    failure_cooldown: float = 20.0  # seconds a failed model (or unreachable provider) is left out
+    failover_on_client_error: bool = False  # 400/401/404…: fail over too, instead of reporting at once
+
+    @classmethod
+    def from_data(cls, defaults: Any) -> Failover:
+        d = defaults if isinstance(defaults, dict) else {}
+        base = cls()
+        return cls(first_byte_timeout=float(d.get("first_byte_timeout") or base.first_byte_timeout),
+                   failure_cooldown=float(d.get("failure_cooldown", base.failure_cooldown)),
+                   failover_on_client_error=d.get("failover_on_client_error") is True)
