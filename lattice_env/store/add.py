@@ -14,8 +14,11 @@ from .names import FORMAT, root_dir, store_name
 from .tree import DIR_MODE, FILE_MODE, MANIFEST, MTIME, canonical_json, remove_tree, scan, tree_hash
 
 
-def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None) -> Path:
-    """The store path of `drv`, built by `builder(tmpdir)` unless it already exists.
+def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None,
+        tree: str | None = None) -> Path:
+    """The store path of `drv`, built by `builder(tmpdir)` unless it already exists. With `tree`, what
+    the builder wrote must hash to it (a path unpacked from a cache: its signed tree hash), or nothing
+    is added.
 
     Hold a `roots.temp_root` for the path while you use it, or a concurrent gc may collect it."""
     root = root_dir(root)
@@ -37,7 +40,7 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
         tmp.mkdir(mode=0o755)
         try:
             builder(tmp)
-            _seal(tmp, drv, name, root)
+            _seal(tmp, drv, name, root, tree)
             try:
                 os.rename(tmp, final)
             except OSError as exc:  # only if someone ignored the lock; theirs is as good as ours
@@ -51,7 +54,11 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
     return final
 
 
-def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path) -> None:
+class TreeMismatch(LatticeError):
+    """What a builder wrote does not hash to the tree it was expected to."""
+
+
+def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path, expected: str | None = None) -> None:
     """Normalise, hash, write the manifest, make read-only and durable: everything before the rename."""
     if os.path.lexists(tmp / MANIFEST):
         raise LatticeError(f"{name}: the builder wrote {MANIFEST}, which the store reserves for itself")
@@ -59,8 +66,11 @@ def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path) -> None:
     places = {str(p) for p in (tmp, tmp.resolve(), root / name, root.resolve() / name)}
     needles = tuple(sorted(os.fsencode(p) for p in places))
     entries, _ = scan(tmp, normalise=True, needles=needles)
+    tree = tree_hash(entries)
+    if expected is not None and tree != expected:
+        raise TreeMismatch(f"{name}: refused: its files hash to {tree}, not to the signed {expected}")
     manifest = {"format": FORMAT, "name": name, "derivation": drv, "references": drv["references"],
-                "tree": tree_hash(entries), "entries": [list(e) for e in entries]}
+                "tree": tree, "entries": [list(e) for e in entries]}
     path = tmp / MANIFEST
     with open(path, "xb") as f:
         f.write(canonical_json(manifest) + b"\n")

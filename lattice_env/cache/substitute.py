@@ -1,0 +1,130 @@
+"""Substitution: before a path is built, the configured caches are asked for it, in order. A cache's
+info must parse, hash to the path's name and carry a signature by a key trusted for that cache; its
+archive must have the signed size and sha256; what it unpacks to must have the signed tree hash. Any
+failure is one line naming the cache and the path, and the next cache (or a local build) takes over.
+A pulled path enters the store through store/add.py like a built one — unpacked aside, sealed,
+renamed under the path's lock — so two pulls of one path give one path, and a pull killed at any
+moment leaves no final name (the archive itself goes to an anonymous temporary file)."""
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable, Sequence
+
+from ..errors import LatticeError
+from ..store.add import TreeMismatch, add
+from ..store.names import root_dir
+from .archive import extract
+from .config import CacheEntry, trust
+from .info import MAX_INFO_BYTES, PathInfo, Refused, info_key, parse_info
+from .progress import ByteMeter
+from .url import Transport, Unreachable, open_cache
+
+
+def warn(line: str) -> None:
+    sys.stderr.write(f"lattice: {line}\n")
+    sys.stderr.flush()
+
+
+class _Verifying:
+    """Where an archive is downloaded to: hashed and counted on the way, refused past its signed size."""
+
+    def __init__(self, out: BinaryIO, info: PathInfo, label: str) -> None:
+        self.out, self.info, self.label = out, info, label
+        self.sha256, self.size = hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.info.archive_size:
+            raise Refused(f"{self.label}: refused: the archive is larger than its signed size")
+        self.sha256.update(data)
+        return self.out.write(data)
+
+    def check(self) -> None:
+        if self.size != self.info.archive_size or self.sha256.hexdigest() != self.info.archive_sha256:
+            raise Refused(f"{self.label}: refused: the archive's sha256 or size does not match its signed info")
+
+
+def enter(info: PathInfo, where: str, fetch: Callable[[BinaryIO], None], root: Path | None = None) -> Path:
+    """Add the (verified) path `info` describes to the store, its archive written by `fetch(file)`:
+    checked against the signed hash and size before it is unpacked, and the unpacked tree against the
+    signed tree hash before it is renamed into place. Refused (naming `where` and the path) otherwise."""
+    root = root_dir(root)
+    label = f"{where}: {info.name}"
+
+    def unpack(tmp: Path) -> None:
+        with tempfile.TemporaryFile(dir=root) as f:  # no name: a killed pull leaves nothing behind
+            checked = _Verifying(f, info, label)
+            fetch(checked)  # type: ignore[arg-type]
+            checked.check()
+            f.seek(0)
+            extract(f, tmp, info.size, label)
+
+    try:
+        return add(info.derivation, unpack, root, tree=info.tree)
+    except TreeMismatch as exc:
+        raise Refused(f"{where}: {exc}") from None
+
+
+def _fetcher(transport: Transport, info: PathInfo, where: str, meter: ByteMeter) -> Callable[[BinaryIO], None]:
+    def fetch(out: BinaryIO) -> None:
+        if not transport.download(info.archive, out, meter):
+            raise Refused(f"{where}: {info.name}: refused: its archive {info.archive} is missing")
+    return fetch
+
+
+class Substituter:
+    """The configured caches, asked in order; a cache that does not answer is not asked again."""
+
+    def __init__(self, caches: Sequence[CacheEntry], report: Callable[[str], None] = warn,
+                 root: Path | None = None, progress: bool | None = None) -> None:
+        self.caches, self.report, self.root, self.progress = list(caches), report, root_dir(root), progress
+        self.down: set[str] = set()
+        self.transports: dict[str, Transport] = {}
+
+    @classmethod
+    def configured(cls, **kwargs: object) -> Substituter:
+        return cls(trust().caches, **kwargs)  # type: ignore[arg-type]
+
+    def substitute(self, name: str) -> str | None:
+        """Pull store path `name` (and any missing reference) from the first cache that has it and
+        verifies; the cache's URL, or None (build it locally)."""
+        if (self.root / name).is_dir():
+            return "store"
+        live = [c for c in self.caches if c.url not in self.down]
+        for i, cache in enumerate(live):
+            where = f"cache {cache.url}"
+            after = "trying the next cache" if i + 1 < len(live) else "building locally"
+            try:
+                transport = self.transports.get(cache.url) or self.transports.setdefault(
+                    cache.url, open_cache(cache.url))
+                data = transport.get(info_key(name), MAX_INFO_BYTES)
+                if data is None:
+                    continue
+                info = parse_info(data, where, name).verified(cache.keys, where)
+                for ref in info.references:
+                    if self.substitute(ref) is None:
+                        raise Refused(f"{where}: {name}: refused: its reference {ref} is in no cache")
+                meter = ByteMeter(f"fetching {name} from {cache.url}", info.archive_size, self.progress)
+                enter(info, where, _fetcher(transport, info, where, meter), self.root)
+                meter.done()
+                return cache.url
+            except Unreachable as exc:
+                self.down.add(cache.url)
+                self.report(f"warning: {exc}; {after}")
+            except LatticeError as exc:
+                self.report(f"{exc}; {after}")
+            except OSError as exc:  # this machine's disk (full, read-only): the build will say it again
+                self.report(f"{where}: {name}: cannot be unpacked here ({exc.strerror or exc}); {after}")
+        return None
+
+
+def substituter(offline: bool = False) -> Substituter | None:
+    """The machine's substituter, or None when there are no caches or the build is offline (as Nix's
+    --offline, no cache is asked)."""
+    if offline:
+        return None
+    caches = trust().caches
+    return Substituter(caches) if caches else None
