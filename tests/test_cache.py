@@ -49,6 +49,9 @@ def build_lib(d: Path) -> None:
     (d / "empty").write_bytes(b"")
     os.symlink("bin/tool", d / "tool-link")
     os.symlink("../nowhere", d / "share" / "dangling")
+    (d / "tool-copy").write_text("#!/bin/sh\necho tool\n")  # the same content as bin/tool…
+    os.chmod(d / "tool-copy", 0o755)
+    (d / "tool-text").write_text("#!/bin/sh\necho tool\n")  # …and again, but not executable
 
 
 def build_app(d: Path) -> None:
@@ -163,6 +166,11 @@ def test_push_closure_then_pull_into_an_empty_store(machines, capsys):
     assert os.readlink(b.store / a.lib.name / "tool-link") == "bin/tool"
     assert os.access(b.store / a.lib.name / "bin" / "tool", os.X_OK)
     assert not list(b.store.glob(".tmp-*"))
+    # Identical files (content and executable bit) were written once and hard-linked.
+    lib = b.store / a.lib.name
+    assert os.lstat(lib / "tool-copy").st_ino == os.lstat(lib / "bin" / "tool").st_ino
+    assert os.lstat(lib / "tool-text").st_ino != os.lstat(lib / "bin" / "tool").st_ino
+    assert os.lstat(a.lib / "tool-copy").st_ino != os.lstat(a.lib / "bin" / "tool").st_ino
     assert _lines(capsys) == []
 
 
@@ -277,6 +285,31 @@ def test_extract_refuses_what_a_store_path_cannot_hold(tmp_path, members, why):
     assert not (tmp_path / "escape").exists() and not Path("/tmp/planted").exists()
 
 
+def test_a_manifest_claiming_two_files_are_the_same_is_caught_by_the_tree_hash(tmp_path):
+    """The hard links come from the archive's own manifest; a lie there makes the tree differ."""
+    from lattice_env.store.add import TreeMismatch
+    from lattice_env.store.tree import scan, tree_hash
+
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "a").write_bytes(b"aaa")
+    (truth / "b").write_bytes(b"bbb")
+    real = tree_hash(scan(truth)[0])
+    lie = {"entries": [["a", "file", False, "0" * 64], ["b", "file", False, "0" * 64]]}
+    manifest = json.dumps(lie).encode()
+    archive, size = _signed_archive(tmp_path, [_entry(MANIFEST, data=manifest), _entry("a", data=b"aaa"),
+                                               _entry("b", data=b"bbb")])
+
+    def unpack(out: Path) -> None:
+        with open(archive, "rb") as f:
+            archive_mod.extract(f, out, size, "cache X: lie")
+        assert (out / "b").read_bytes() == b"aaa"  # linked, as the manifest claimed
+
+    with pytest.raises(TreeMismatch, match="refused: its files hash to"):
+        add(derivation("lie", "test", {}), unpack, tree=real)
+    assert not list(Path(store_root()).glob("*-lie"))
+
+
 def test_https_cache_served_by_a_static_server(machines, tmp_path, monkeypatch, capsys):
     a, b = machines
     _pushed(a)
@@ -349,11 +382,16 @@ def test_a_pull_killed_at_random_moments_never_leaves_a_broken_path(machines):
     b.use().trust(a.url, a.public)
     env = dict(os.environ)
     final = b.store / big.name
-    started = time.monotonic()
-    child = _pull_child(env, big.name)
-    child.communicate(timeout=120)
-    duration = time.monotonic() - started
-    assert final.is_dir()
+    durations = []
+    for _ in range(2):  # how long a pull takes once its child has started (the second one warm)
+        if final.exists():
+            store_gc()
+        child = _pull_child(env, big.name)
+        started = time.monotonic()
+        child.communicate(timeout=120)
+        durations.append(time.monotonic() - started)
+        assert final.is_dir()
+    duration = min(durations)
     rng = random.Random(int(os.environ.get("LATTICE_TEST_SEED", "14")))
     outcomes = {"killed": 0, "finished": 0}
     for _ in range(12):

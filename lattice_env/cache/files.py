@@ -37,17 +37,13 @@ class FileCache(Transport):
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
 
-    def download(self, key: str, out: BinaryIO, meter: Meter) -> bool:
+    def open(self, key: str) -> BinaryIO | None:
         try:
-            with open(self._path(key), "rb") as f:
-                while chunk := f.read(CHUNK):
-                    out.write(chunk)
-                    meter(len(chunk))
+            return open(self._path(key), "rb")
         except FileNotFoundError:
-            return False
+            return None
         except OSError as exc:
             raise self._fault(exc) from None
-        return True
 
     def upload(self, key: str, src: BinaryIO, size: int, meter: Meter) -> None:
         target = self._path(key)

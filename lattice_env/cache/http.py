@@ -10,7 +10,6 @@ from typing import BinaryIO
 from ..errors import LatticeError
 from .url import Meter, Transport, Unreachable
 
-CHUNK = 1 << 20
 TIMEOUT = 20  # seconds without a byte before a cache counts as down
 
 
@@ -54,18 +53,9 @@ class HttpCache(Transport):
             response.close()
         return response is not None
 
-    def download(self, key: str, out: BinaryIO, meter: Meter) -> bool:
+    def open(self, key: str) -> BinaryIO | None:
         response = self._open(key)
-        if response is None:
-            return False
-        with response:
-            try:
-                while chunk := response.read(CHUNK):
-                    out.write(chunk)
-                    meter(len(chunk))
-            except OSError as exc:
-                raise Unreachable(f"cache {self.url}: {key}: {exc}") from None
-        return True
+        return None if response is None else _Body(response, f"cache {self.url}: {key}")
 
     def upload(self, key: str, src: BinaryIO, size: int, meter: Meter) -> None:
         raise self.read_only()
@@ -75,3 +65,25 @@ class HttpCache(Transport):
 
     def delete(self, key: str) -> None:
         raise self.read_only()
+
+
+class _Body:
+    """A response body whose read errors (a connection dropped mid-transfer) are Unreachable."""
+
+    def __init__(self, response: BinaryIO, label: str) -> None:
+        self.response, self.label = response, label
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.response.read(n)
+        except OSError as exc:
+            raise Unreachable(f"{self.label}: {exc}") from None
+
+    def close(self) -> None:
+        self.response.close()
+
+    def __enter__(self) -> _Body:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -80,15 +80,9 @@ class S3Cache(Transport):
     def exists(self, key: str) -> bool:
         return self._call(key, self.client.head_object, Bucket=self.bucket, Key=key) is not None
 
-    def download(self, key: str, out: BinaryIO, meter: Meter) -> bool:
+    def open(self, key: str) -> BinaryIO | None:
         response = self._call(key, self.client.get_object, Bucket=self.bucket, Key=key)
-        if response is None:
-            return False
-        body = response["Body"]
-        while chunk := self._call(key, body.read, 1 << 20):
-            out.write(chunk)
-            meter(len(chunk))
-        return True
+        return None if response is None else _Body(self, key, response["Body"])
 
     def upload(self, key: str, src: BinaryIO, size: int, meter: Meter) -> None:
         from boto3.s3.transfer import TransferConfig
@@ -106,3 +100,22 @@ class S3Cache(Transport):
 
     def delete(self, key: str) -> None:
         self._call(key, self.client.delete_object, Bucket=self.bucket, Key=key)
+
+
+class _Body:
+    """An object's body, its read errors as one-line errors."""
+
+    def __init__(self, cache: S3Cache, key: str, body: Any) -> None:
+        self.cache, self.key, self.body = cache, key, body
+
+    def read(self, n: int = -1) -> bytes:
+        return self.cache._call(self.key, self.body.read, n if n >= 0 else None)
+
+    def close(self) -> None:
+        self.body.close()
+
+    def __enter__(self) -> _Body:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -22,7 +22,6 @@ from .substitute import enter
 
 HEADER = "lattice-export"
 HEADER_BYTES = b'{"format":1}\n'
-CHUNK = 1 << 20
 
 
 def _member(name: str, size: int) -> tarfile.TarInfo:
@@ -87,7 +86,7 @@ def import_stream(src: BinaryIO, root: Path | None = None, where: str = "stdin")
                     present.append(info.name)
                     continue
                 roots.enter_context(temp_root(root / info.name, root))
-                enter(info, label, lambda out, body=body: _copy(body, out), root)  # type: ignore[misc]
+                enter(info, label, lambda body=body: _Unclosed(body), root)  # type: ignore[misc]
                 imported.append(info.name)
     except (tarfile.TarError, ValueError, EOFError) as exc:
         raise LatticeError(f"{label}: the stream is damaged or cut short ({exc})") from None
@@ -96,6 +95,14 @@ def import_stream(src: BinaryIO, root: Path | None = None, where: str = "stdin")
     return imported, present
 
 
-def _copy(src: BinaryIO, out: BinaryIO) -> None:
-    while chunk := src.read(CHUNK):
-        out.write(chunk)
+class _Unclosed:
+    """A member of the stream, read through; closing it is the stream's business."""
+
+    def __init__(self, body: BinaryIO) -> None:
+        self.read = body.read
+
+    def __enter__(self) -> _Unclosed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import tempfile
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Callable, Sequence
 
@@ -29,50 +29,52 @@ def warn(line: str) -> None:
 
 
 class _Verifying:
-    """Where an archive is downloaded to: hashed and counted on the way, refused past its signed size."""
+    """An archive as it is read from its cache: hashed and counted on the way, refused past its signed
+    size, and `finish`ed — the rest read, size and sha256 compared — before anything is renamed into
+    the store. Streaming it straight into extraction (no temporary copy) saves writing the archive to
+    disk; nothing it unpacks can escape the path being built (archive.py), and nothing reaches a final
+    name unless both this hash and the tree hash match what is signed."""
 
-    def __init__(self, out: BinaryIO, info: PathInfo, label: str) -> None:
-        self.out, self.info, self.label = out, info, label
+    def __init__(self, src: BinaryIO, info: PathInfo, label: str, meter: Callable[[int], None]) -> None:
+        self.src, self.info, self.label, self.meter = src, info, label, meter
         self.sha256, self.size = hashlib.sha256(), 0
 
-    def write(self, data: bytes) -> int:
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n)
         self.size += len(data)
         if self.size > self.info.archive_size:
             raise Refused(f"{self.label}: refused: the archive is larger than its signed size")
         self.sha256.update(data)
-        return self.out.write(data)
+        self.meter(len(data))
+        return data
 
-    def check(self) -> None:
+    def finish(self) -> None:
+        while self.read(1 << 20):
+            pass
         if self.size != self.info.archive_size or self.sha256.hexdigest() != self.info.archive_sha256:
             raise Refused(f"{self.label}: refused: the archive's sha256 or size does not match its signed info")
 
 
-def enter(info: PathInfo, where: str, fetch: Callable[[BinaryIO], None], root: Path | None = None) -> Path:
-    """Add the (verified) path `info` describes to the store, its archive written by `fetch(file)`:
-    checked against the signed hash and size before it is unpacked, and the unpacked tree against the
-    signed tree hash before it is renamed into place. Refused (naming `where` and the path) otherwise."""
-    root = root_dir(root)
+def enter(info: PathInfo, where: str, source: Callable[[], BinaryIO | None], root: Path | None = None,
+          meter: Callable[[int], None] = lambda n: None) -> Path:
+    """Add the (verified) path `info` describes to the store, its archive read from `source()`: unpacked
+    aside, then its archive's hash and size and the unpacked tree's hash compared with the signed ones
+    before it is renamed into place. Refused (naming `where` and the path) otherwise."""
     label = f"{where}: {info.name}"
 
     def unpack(tmp: Path) -> None:
-        with tempfile.TemporaryFile(dir=root) as f:  # no name: a killed pull leaves nothing behind
-            checked = _Verifying(f, info, label)
-            fetch(checked)  # type: ignore[arg-type]
-            checked.check()
-            f.seek(0)
-            extract(f, tmp, info.size, label)
+        src = source()
+        if src is None:
+            raise Refused(f"{label}: refused: its archive {info.archive} is missing")
+        with src:  # type: ignore[attr-defined]
+            checked = _Verifying(src, info, label, meter)
+            extract(checked, tmp, info.size, label)  # type: ignore[arg-type]
+            checked.finish()
 
     try:
-        return add(info.derivation, unpack, root, tree=info.tree)
+        return add(info.derivation, unpack, root_dir(root), tree=info.tree)
     except TreeMismatch as exc:
         raise Refused(f"{where}: {exc}") from None
-
-
-def _fetcher(transport: Transport, info: PathInfo, where: str, meter: ByteMeter) -> Callable[[BinaryIO], None]:
-    def fetch(out: BinaryIO) -> None:
-        if not transport.download(info.archive, out, meter):
-            raise Refused(f"{where}: {info.name}: refused: its archive {info.archive} is missing")
-    return fetch
 
 
 class Substituter:
@@ -108,7 +110,7 @@ class Substituter:
                     if self.substitute(ref) is None:
                         raise Refused(f"{where}: {name}: refused: its reference {ref} is in no cache")
                 meter = ByteMeter(f"fetching {name} from {cache.url}", info.archive_size, self.progress)
-                enter(info, where, _fetcher(transport, info, where, meter), self.root)
+                enter(info, where, partial(transport.open, info.archive), self.root, meter)
                 meter.done()
                 return cache.url
             except Unreachable as exc:

@@ -32,8 +32,8 @@ class Transport:
     def exists(self, key: str) -> bool:
         raise NotImplementedError
 
-    def download(self, key: str, out: BinaryIO, meter: Meter) -> bool:
-        """Copy `key` into `out`; False if absent."""
+    def open(self, key: str) -> BinaryIO | None:
+        """A stream of the value of `key` (None if absent), for the caller to read and close."""
         raise NotImplementedError
 
     def upload(self, key: str, src: BinaryIO, size: int, meter: Meter) -> None:
