@@ -68,7 +68,11 @@ def enter(info: PathInfo, where: str, source: Callable[[], BinaryIO | None], roo
             raise Refused(f"{label}: refused: its archive {info.archive} is missing")
         with src:  # type: ignore[attr-defined]
             checked = _Verifying(src, info, label, meter)
-            extract(checked, tmp, info.size, label)  # type: ignore[arg-type]
+            try:
+                extract(checked, tmp, info.size, label)  # type: ignore[arg-type]
+            except Refused:
+                checked.finish()  # an archive that does not unpack is, first of all, not the signed one
+                raise
             checked.finish()
 
     try:
