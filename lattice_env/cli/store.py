@@ -99,7 +99,10 @@ def store_import() -> None:
     import sys
 
     from ..cache.stream import import_stream
+    from ..errors import UsageError
 
+    if sys.stdin.isatty():
+        raise UsageError("give the export on stdin: `lattice store import < FILE`")
     imported, present = import_stream(sys.stdin.buffer)
     for name in imported:
         emit(f"  imported {name}")
