@@ -4,7 +4,7 @@ archive must have the signed size and sha256; what it unpacks to must have the s
 failure is one line naming the cache and the path, and the next cache (or a local build) takes over.
 A pulled path enters the store through store/add.py like a built one — unpacked aside, sealed,
 renamed under the path's lock — so two pulls of one path give one path, and a pull killed at any
-moment leaves no final name (the archive itself goes to an anonymous temporary file)."""
+moment leaves no final name (only a `.tmp-*` directory, which the next add or `store gc` sweeps)."""
 from __future__ import annotations
 
 import hashlib
