@@ -542,3 +542,23 @@ def test_cli_keygen_push_export_errors(machines, run):
     r = run("cache", "gc", a.url, "--older-than", "30")
     assert r.code == 0 and r.stdout.strip() == "deleted 0 paths and 0 archives; kept 2"
     assert store_root() == str(a.store)
+
+
+def test_a_pull_shows_progress_on_a_terminal_only(machines, capsys):
+    pexpect = pytest.importorskip("pexpect")
+    a, b = machines
+    a.use()
+    big = add(derivation("big", "test", {}), build_big)
+    push(open_cache(a.url), [big], secret_key())
+    b.use().trust(a.url, a.public)
+    code = ("import sys; from lattice_env.cache.substitute import Substituter; "
+            f"print('pulled from', Substituter.configured().substitute({big.name!r}))")
+    child = pexpect.spawn(sys.executable, ["-c", code], env=dict(os.environ), timeout=120)
+    child.expect(pexpect.EOF)
+    screen = child.before.decode()
+    assert f"lattice: fetching {big.name} from {a.url}: " in screen
+    assert " MiB in " in screen and f"pulled from {a.url}" in screen
+    store_gc()
+    piped = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), capture_output=True, text=True,
+                           timeout=120)
+    assert piped.stdout.strip() == f"pulled from {a.url}" and piped.stderr == ""
