@@ -1,6 +1,8 @@
 """`lattice build`: plan the three derivations (plan.py), then add each missing one to the store — the
 node environment (node.py), the npm closure (closure.py), the workflow environment (workflow_env.py) —
-under temporary gc roots. A no-op build (its workflow path exists) stops after planning."""
+under temporary gc roots. Each missing path is first asked of the configured binary caches
+(cache/substitute.py) and built only when none has it. A no-op build (its workflow path exists) stops
+after planning."""
 from __future__ import annotations
 
 import sys
@@ -37,6 +39,7 @@ class BuildResult:
     path: Path
     built: list[str]  # store names built by this call (empty: a no-op)
     relocked: bool
+    substituted: tuple[str, ...] = ()  # store names pulled from a binary cache instead
 
 
 def build(loaded: Loaded, offline: bool = False, progress: Progress | None = None) -> BuildResult:
@@ -46,6 +49,7 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
     final = store.store_path(p.env)
     if final.exists():
         return BuildResult(final, [], relocked)
+    from ..cache.substitute import substituter
     from ..store.add import add as add_path
     from ..store.roots import temp_root
     from .closure import build_closure
@@ -54,12 +58,17 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
     from .workflow_env import build_workflow_env
 
     built: list[str] = []
+    pulled: list[str] = []
+    caches = substituter(offline)
 
     def add(drv: dict[str, Any], builder: Callable[[Path], None], message: str) -> Path:
         path = store.store_path(drv)
         if not path.exists():
-            progress.step(message, lambda: add_path(drv, builder))
-            built.append(path.name)
+            if caches is not None and caches.substitute(path.name):
+                pulled.append(path.name)
+            else:
+                progress.step(message, lambda: add_path(drv, builder))
+                built.append(path.name)
         return path
 
     with temp_root(store.store_path(p.node)), temp_root(store.store_path(p.closure)), temp_root(final):
@@ -71,5 +80,4 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
         add(p.env, lambda out: build_workflow_env(out, loaded.workflow, p.env["inputs"]["platform"],
                                                   closure_path.name, plugin_files),
             f"rendering workflow {loaded.workflow.name}")
-    return BuildResult(final, built, relocked)
-
+    return BuildResult(final, built, relocked, tuple(pulled))

@@ -48,5 +48,6 @@ def build(app: App, offline: bool, as_json: bool) -> None:
     result = build_env(loaded, offline=offline)
     if result.relocked and not as_json:
         emit("lattice: lattice.lock updated", err=True)
-    show({"path": str(result.path), "built": result.built, "relocked": result.relocked}, as_json,
+    show({"path": str(result.path), "built": result.built, "substituted": list(result.substituted),
+          "relocked": result.relocked}, as_json,
          [str(result.path)])

@@ -48,7 +48,7 @@ def run_click(args: list[str]) -> int:
     import click
 
     from ..errors import ConfigError, FilesystemError, LatticeError
-    from . import build, doctor, launch, plugins, profiles, project, routing, status, store  # noqa: F401 — they register their commands
+    from . import build, cache, doctor, launch, plugins, profiles, project, routing, status, store  # noqa: F401 — they register their commands
     from .app import App, cli
     from .output import emit, error_json, plural, wants_json
 

@@ -1,4 +1,5 @@
-"""`lattice store ls|verify|gc|optimise|why`: inspecting and maintaining the store (store/)."""
+"""`lattice store ls|verify|gc|optimise|why|export|import`: inspecting and maintaining the store (store/);
+export and import carry paths to machines without a network (cache/stream.py)."""
 from __future__ import annotations
 
 import click
@@ -84,3 +85,44 @@ def store_why(path: str) -> None:
     from ..store.gc import describe
 
     emit(describe(path))
+
+
+@store_group.command("export")
+@click.argument("paths", nargs=-1, required=True, metavar="STORE_PATH…")
+@click.option("--key", "key_name", metavar="NAME", help="Signing key (default: your only one).")
+def store_export(paths: tuple[str, ...], key_name: str | None) -> None:
+    """Write STORE_PATHs and everything they reference, signed, to stdout (redirect it to a file).
+
+    `lattice store import < FILE` enters them into another machine's store, no network needed."""
+    import sys
+    from pathlib import Path
+
+    from ..cache.keys import secret_key
+    from ..cache.stream import export
+    from ..errors import UsageError
+
+    if sys.stdout.isatty():
+        raise UsageError("the export is binary: redirect it to a file (`lattice store export PATH > FILE`)")
+    key = secret_key(key_name)
+    names = export([Path(p) for p in paths], sys.stdout.buffer, key)
+    sys.stdout.buffer.flush()
+    emit(f"exported {len(names)} store paths", err=True)
+
+
+@store_group.command("import")
+def store_import() -> None:
+    """Enter the store paths of an export stream read from stdin (`lattice store import < FILE`).
+
+    Each must be signed by a key the global lattice.yaml trusts (caches' public_key or
+    trusted_public_keys) and hash to what its signed info says."""
+    import sys
+
+    from ..cache.stream import import_stream
+    from ..errors import UsageError
+
+    if sys.stdin.isatty():
+        raise UsageError("give the export on stdin: `lattice store import < FILE`")
+    imported, present = import_stream(sys.stdin.buffer)
+    for name in imported:
+        emit(f"  imported {name}")
+    emit(f"imported {len(imported)} store paths, {len(present)} already present")

@@ -74,6 +74,12 @@ class ResolvedConfig:
         yield from walk(self.data, ())
 
 
+# Keys of the global file that belong to the machine, not to any workflow: which binary caches it trusts
+# (cache/config.py reads them). They never reach a workflow's configuration — so never its store name
+# — and a project's own files may not set them: a stranger's workflow must not choose what runs here.
+MACHINE_KEYS = ("caches", "trusted_public_keys")
+
+
 def read_document(file: Path) -> Document:
     """Load one configuration file; a missing, unreadable, non-regular or oversized file is a one-line
     error."""
@@ -131,7 +137,18 @@ def load_config(file: Path | None = None, directory: Path | None = None,
         if source == local:
             resolved.shared = copy.deepcopy(resolved.data)
         resolved.files.append(source)
-        _overlay(resolved, resolved.data, doc.data, doc, ())
+        data = doc.data
+        if any(key in data for key in MACHINE_KEYS):
+            if source == glob:
+                data = {k: v for k, v in data.items() if k not in MACHINE_KEYS}
+            else:
+                for key in (k for k in MACHINE_KEYS if k in data):
+                    m = doc.where((key,))
+                    errors.append(Diagnostic(doc.file, m.line, m.col, key, (
+                        f"binary caches and their keys are trusted only from the global configuration "
+                        f"({paths.display(glob)}), never from a project's file")))
+                continue
+        _overlay(resolved, resolved.data, data, doc, ())
     if errors:
         raise ConfigError(errors)
     resolved.origins[()] = Origin(paths.display(project), 1, 1)

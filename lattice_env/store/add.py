@@ -15,8 +15,11 @@ from .names import FORMAT, root_dir, store_name
 from .tree import DIR_MODE, FILE_MODE, MANIFEST, MTIME, canonical_json, expected_mode, remove_tree, scan, tree_hash
 
 
-def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None) -> Path:
-    """The store path of `drv`, built by `builder(tmpdir)` unless it already exists.
+def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None,
+        tree: str | None = None) -> Path:
+    """The store path of `drv`, built by `builder(tmpdir)` unless it already exists. With `tree`, what
+    the builder wrote must hash to it (a path unpacked from a cache: its signed tree hash), or nothing
+    is added.
 
     Hold a `roots.temp_root` for the path while you use it, or a concurrent gc may collect it."""
     root = root_dir(root)
@@ -33,7 +36,7 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
         for ref in drv["references"]:
             if not (root / ref).is_dir():
                 raise LatticeError(f"{name}: referenced store path {ref} does not exist")
-        tmp = _build_aside(drv, builder, root, name)
+        tmp = _build_aside(drv, builder, root, name, tree)
         try:
             os.rename(tmp, final)
         except OSError as exc:  # only if someone ignored the lock; theirs is as good as ours
@@ -47,15 +50,16 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
     return final
 
 
-def _build_aside(drv: dict[str, Any], builder: Callable[[Path], None], root: Path, name: str) -> Path:
-    """`builder` run in a fresh `.tmp-<name>-…` directory, sealed; removed again if anything fails.
-    The caller holds the name lock."""
+def _build_aside(drv: dict[str, Any], builder: Callable[[Path], None], root: Path, name: str,
+                 tree: str | None = None) -> Path:
+    """`builder` run in a fresh `.tmp-<name>-…` directory, sealed (with `tree`: only if it hashes to
+    it); removed again if anything fails. The caller holds the name lock."""
     _remove_stale_temps(root, name)  # we hold the lock, so no one else is building them
     tmp = root / f".tmp-{name}-{os.getpid()}-{os.urandom(4).hex()}"
     tmp.mkdir(mode=0o755)
     try:
         builder(tmp)
-        _seal(tmp, drv, name, root)
+        _seal(tmp, drv, name, root, tree)
     except BaseException:
         remove_tree(tmp)
         raise
@@ -114,7 +118,11 @@ def reseal(path: Path, entries: list[Any]) -> None:
     fsync_dir(path)
 
 
-def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path) -> None:
+class TreeMismatch(LatticeError):
+    """What a builder wrote does not hash to the tree it was expected to."""
+
+
+def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path, expected: str | None = None) -> None:
     """Normalise, hash, write the manifest, make read-only and durable: everything before the rename."""
     if os.path.lexists(tmp / MANIFEST):
         raise LatticeError(f"{name}: the builder wrote {MANIFEST}, which the store reserves for itself")
@@ -122,8 +130,11 @@ def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path) -> None:
     places = {str(p) for p in (tmp, tmp.resolve(), root / name, root.resolve() / name)}
     needles = tuple(sorted(os.fsencode(p) for p in places))
     entries, _ = scan(tmp, normalise=True, needles=needles)
+    tree = tree_hash(entries)
+    if expected is not None and tree != expected:
+        raise TreeMismatch(f"{name}: refused: its files hash to {tree}, not to the signed {expected}")
     manifest = {"format": FORMAT, "name": name, "derivation": drv, "references": drv["references"],
-                "tree": tree_hash(entries), "entries": [list(e) for e in entries]}
+                "tree": tree, "entries": [list(e) for e in entries]}
     path = tmp / MANIFEST
     with open(path, "xb") as f:
         f.write(canonical_json(manifest) + b"\n")

@@ -64,6 +64,7 @@ def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = ()
     from the read-only layout (a finished path being verified)."""
     entries: list[Entry] = []
     modes: list[tuple[str, int, int]] = []
+    hashed: dict[tuple[int, int], str] = {}  # hard links (a pulled path's duplicates) are read once
 
     def visit(directory: str, prefix: str) -> None:
         with os.scandir(directory) as it:
@@ -92,10 +93,13 @@ def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = ()
                 visit(child.path, rel + "/")
             elif stat.S_ISREG(st.st_mode):
                 executable = bool(st.st_mode & 0o111)
+                inode = (st.st_dev, st.st_ino)
                 try:
-                    digest = hash_file(child.path, needles)
+                    digest = hashed[inode] if st.st_nlink > 1 and inode in hashed else hash_file(child.path, needles)
                 except PermissionError:
                     digest = "unreadable"
+                if st.st_nlink > 1:
+                    hashed[inode] = digest
                 entry = (rel, "file", executable, digest)
                 entries.append(entry)
             else:
