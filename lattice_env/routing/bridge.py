@@ -22,12 +22,15 @@ import json
 import os
 import sys
 import time
-from typing import Any, Mapping
 
 from ..errors import LatticeError
 from ..providers.kinds import NATIVE, OPENAI_COMPATIBLE, endpoint
 from ..providers.kinds import kind as provider_kind
 from ..store.manifest import environment_config
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 
 def _config() -> dict[str, Any]:

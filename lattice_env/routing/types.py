@@ -1,12 +1,15 @@
 """The routing parts of the Workflow model — an agent's `Routing`, a `Provider` — and `split_model`.
 
-NamedTuples rather than the frozen dataclasses of the rest of model.py (which re-exports these): the
-bridge routes every prompt in a fresh interpreter, and importing dataclasses (with inspect) and creating
-frozen dataclasses cost more than the routing decision itself. Like the dataclasses they are immutable,
-hashable and compared by value."""
+Named tuples (collections.namedtuple, not typing.NamedTuple, nor dataclasses): the bridge routes every
+prompt in a fresh interpreter, and importing typing, or dataclasses with inspect, costs more than the
+routing decision itself. Immutable, hashable and compared by value, like the rest of the model."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def split_model(ref: str) -> tuple[str, str]:
@@ -15,18 +18,15 @@ def split_model(ref: str) -> tuple[str, str]:
     return provider, model
 
 
-class Routing(NamedTuple):
-    strategy: str
-    models: tuple[str, ...] = ()  # fallback, round_robin
-    pattern: tuple[str, ...] = ()
-    weights: tuple[tuple[str, float], ...] = ()
-    track: bool = False
-    iterate: str | None = None
-    final: str | None = None
-    burst_size: int | None = None
-    final_trigger: str | None = None
-    on_unavailable: str = "next"
-    fallback_models: tuple[str, ...] = ()
+class Routing(namedtuple("Routing", ("strategy", "models", "pattern", "weights", "track", "iterate", "final",
+                                     "burst_size", "final_trigger", "on_unavailable", "fallback_models"),
+                         defaults=((), (), (), False, None, None, None, None, "next", ()))):
+    """An agent's routing. `strategy` (str); `models` (tuple of refs: fallback, round_robin);
+    `pattern` (tuple of refs); `weights` (tuple of (ref, float)); `track` (bool); `iterate`, `final`,
+    `burst_size`, `final_trigger` (burst; None when unset); `on_unavailable` ("next" unless set);
+    `fallback_models` (tuple of refs)."""
+
+    __slots__ = ()
 
     @classmethod
     def from_data(cls, data: Any) -> Routing:
@@ -91,12 +91,10 @@ class Routing(NamedTuple):
         return data
 
 
-class Provider(NamedTuple):
-    name: str
-    env: str | None = None
-    auth: str | None = None
-    tier: str | None = None
-    local_budget: float | None = None  # None: unlimited
-    budget_period: str = "month"  # what local_budget caps: the local calendar "month" or "day"
-    models: tuple[str, ...] = ()
-    base_url: str | None = None
+class Provider(namedtuple("Provider", ("name", "env", "auth", "tier", "local_budget", "budget_period", "models",
+                                       "base_url"), defaults=(None, None, None, None, "month", (), None))):
+    """A provider: `name`; `env`, `auth`, `tier`, `base_url` (str or None); `local_budget` (float, None
+    for unlimited); `budget_period`, what local_budget caps: the local calendar "month" or "day";
+    `models` (tuple of names)."""
+
+    __slots__ = ()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from ..errors import LatticeError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 MANIFEST = "manifest.json"
 
