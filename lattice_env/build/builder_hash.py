@@ -17,7 +17,6 @@ from .. import paths
 from .stamps import settled, stamp
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-_HEX = frozenset("0123456789abcdef")
 
 
 def builder_files() -> list[tuple[str, str]]:
@@ -51,41 +50,47 @@ def hash_files(files: list[tuple[str, str]], cache: str) -> str:
     hash is taken from `cache` when the file's stamp is the one remembered there, and remembered there
     once the stamp has settled."""
     known = _read(cache)
-    remembered: dict[str, list[object]] = {}
+    remembered: dict[str, object] = {}
     now = time.time()
     digest = hashlib.sha256()
     for name, path in files:
         st = os.stat(path)
         key = stamp(st)
         entry = known.get(path)
-        if entry is not None and entry[:4] == key:
-            content = entry[4]
-        else:
+        content = _digest(entry) if type(entry) is list and entry[:4] == key else None
+        if content is None:
             with open(path, "rb") as f:
-                content = hashlib.sha256(f.read()).hexdigest()
+                content = hashlib.sha256(f.read()).digest()
         if settled(st, now):
-            remembered[path] = [*key, content]
-        digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + bytes.fromhex(content))
+            remembered[path] = [*key, content.hex()]
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + content)
     if remembered != known:
         _write(cache, remembered)
     return digest.hexdigest()
 
 
-def _read(cache: str) -> dict[str, list[object]]:
-    """The remembered stamps and hashes; entries of any other shape are left out."""
+def _read(cache: str) -> dict[str, object]:
+    """The remembered entries, `path: [*stamp, sha256 hex]`; each is checked when it is used."""
     try:
         with open(cache, "rb") as f:
             data = json.loads(f.read())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict):
-        return {}
-    return {path: entry for path, entry in data.items()
-            if isinstance(entry, list) and len(entry) == 5 and all(type(n) is int for n in entry[:4])
-            and isinstance(entry[4], str) and len(entry[4]) == 64 and set(entry[4]) <= _HEX}
+    return data if isinstance(data, dict) else {}
 
 
-def _write(cache: str, remembered: dict[str, list[object]]) -> None:
+def _digest(entry: list[object]) -> bytes | None:
+    """The content hash a well-formed entry remembers, else None."""
+    if len(entry) != 5 or type(entry[4]) is not str or len(entry[4]) != 64:
+        return None
+    try:
+        digest = bytes.fromhex(entry[4])
+    except ValueError:
+        return None
+    return digest if len(digest) == 32 else None
+
+
+def _write(cache: str, remembered: dict[str, object]) -> None:
     from pathlib import Path
 
     from ..fsutil import atomic_write
