@@ -13,10 +13,9 @@ template (store/FORMAT.md, "Builder"), as Nix takes the builder as an input. Two
 same plugins share one closure; a config-only change rebuilds only the small workflow path."""
 from __future__ import annotations
 
-import platform
-from dataclasses import dataclass
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 from ..config.load import Loaded
@@ -28,8 +27,7 @@ from .lockfile import LOCK_FILE
 from .node import node_env_inputs
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     node: dict[str, Any]
     closure: dict[str, Any]
     env: dict[str, Any]
@@ -41,10 +39,11 @@ class Plan:
 
 def platform_package(lock: dict[str, Any]) -> str:
     """The opencode binary package for this machine, as opencode-ai's own postinstall would choose."""
-    system = {"Linux": "linux", "Darwin": "darwin"}.get(platform.system())
-    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+    uname = os.uname()  # platform.system() and machine() on POSIX, without importing platform
+    system = {"Linux": "linux", "Darwin": "darwin"}.get(uname.sysname)
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(uname.machine.lower())
     if system is None or arch is None:
-        raise LatticeError(f"opencode has no build for {platform.system()} {platform.machine()}")
+        raise LatticeError(f"opencode has no build for {uname.sysname} {uname.machine}")
     base = f"opencode-{system}-{arch}"
     musl = system == "linux" and any(Path("/lib").glob("ld-musl-*"))
     avx2 = True

@@ -10,9 +10,8 @@ Paths are confined to `agents_dir`: no absolute path, no `..` escape, no symlink
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import paths
 from ..errors import ConfigError
@@ -22,8 +21,7 @@ from .document import load_yaml
 FENCE = "---"
 
 
-@dataclass(frozen=True)
-class AgentFile:
+class AgentFile(NamedTuple):
     path: Path
     prompt: str
     frontmatter: dict[str, Any]

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -33,22 +32,22 @@ _COLLECTION_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("seq", "map", "omap", "pa
 MAX_DEPTH = 64
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     line: int  # 1-based
     col: int  # 1-based
 
 
-@dataclass
 class Document:
-    """A loaded YAML file: data and, per path, where it was written."""
+    """A loaded YAML file: data and, per path, where it was written. (A plain class, filled as the
+    walk goes; config/model.py says why there is no dataclass here.)"""
 
-    file: str  # as shown in messages
-    data: Any
-    marks: dict[KeyPath, Mark] = field(default_factory=dict)
-    key_marks: dict[KeyPath, Mark] = field(default_factory=dict)
-    # Source text and resolved type name of plain scalars that did not load as strings.
-    raw: dict[KeyPath, tuple[str, str]] = field(default_factory=dict)
+    def __init__(self, file: str, data: Any) -> None:
+        self.file = file  # as shown in messages
+        self.data = data
+        self.marks: dict[KeyPath, Mark] = {}
+        self.key_marks: dict[KeyPath, Mark] = {}
+        # Source text and resolved type name of plain scalars that did not load as strings.
+        self.raw: dict[KeyPath, tuple[str, str]] = {}
 
     def mark(self, path: KeyPath) -> Mark:
         """Where the value at `path` starts, else where its nearest located ancestor's does."""

@@ -3,9 +3,8 @@ agent files. Every problem of every file is collected before anything is raised.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ConfigError
 from .agent_files import AgentPathError, read_agent_file, resolve_agent_path
@@ -21,8 +20,7 @@ from .sources import ResolvedConfig, load_config
 DEFAULT_AGENTS_DIR = "./agents"
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(NamedTuple):
     workflow: Workflow
     config: ResolvedConfig
     warnings: tuple[Diagnostic, ...]

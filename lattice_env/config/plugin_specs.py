@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 NPM_NAME = r"(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*"
 EXACT_VERSION = r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"
@@ -15,8 +15,7 @@ class PluginSpecError(ValueError):
     """A spec that cannot be used; the message is one line, ready for a diagnostic."""
 
 
-@dataclass(frozen=True)
-class PluginSpec:
+class PluginSpec(NamedTuple):
     raw: str
     kind: str  # "npm" | "github" | "file"
     name: str  # npm package name, `owner/repo`, or the path after `file:`

@@ -9,9 +9,8 @@ column it came from, for error messages and `lattice config --sources`.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from .. import paths
 from ..errors import ConfigError, LatticeError
@@ -19,8 +18,7 @@ from .diagnostics import Diagnostic
 from .document import Document, KeyPath, Mark, load_yaml, nearest
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     file: str  # as shown in messages
     line: int
     col: int
@@ -29,17 +27,18 @@ class Origin:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass
 class ResolvedConfig:
-    """The merged configuration and where each part of it was written."""
+    """The merged configuration and where each part of it was written. (A plain class: it is filled
+    source by source; see model.py for why nothing on a no-op build is a dataclass.)"""
 
-    data: dict[str, Any]
-    root: Path  # the project directory: relative paths in lattice.yaml are resolved from here
-    project_file: Path
-    files: list[Path] = field(default_factory=list)  # sources read, lowest first
-    origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each value starts
-    key_origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each key is written
-    raw: dict[KeyPath, tuple[str, str]] = field(default_factory=dict)  # YAML 1.1 trap candidates
+    def __init__(self, data: dict[str, Any], root: Path, project_file: Path) -> None:
+        self.data = data
+        self.root = root  # the project directory: relative paths in lattice.yaml are resolved from here
+        self.project_file = project_file
+        self.files: list[Path] = []  # sources read, lowest first
+        self.origins: dict[KeyPath, Origin] = {}  # where each value starts
+        self.key_origins: dict[KeyPath, Origin] = {}  # where each key is written
+        self.raw: dict[KeyPath, tuple[str, str]] = {}  # YAML 1.1 trap candidates
 
     def where(self, path: KeyPath, value: bool = False) -> Origin:
         """Where a message about `path` points: at its key when it is a mapping's key (`strategy:`
