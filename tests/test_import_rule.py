@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
+from conftest import TINY, require_tool, stand_in_build, write_project
 
 from lattice_env.store.add import add as add_path
 from lattice_env.store.names import derivation
@@ -36,6 +36,13 @@ STDLIB = ("pathlib", "typing", "dataclasses", "inspect", "ast", "dis", "tokenize
 # never touch JSON are held to this.
 NO_RE = ("re", "shlex", "contextlib")
 PROJECT = ("lattice_env.config", "lattice_env.build", "lattice_env.opencode", "lattice_env.status")
+# A no-op `build` and `status` read lattice.yaml (yaml, pathlib, typing) and plan the store names, and
+# run without click too (cli/fast.py): nothing that renders, installs, validates afresh or runs a child.
+NO_OP = ("click", "jinja2", "cerberus", "platformdirs", "lattice_env.render", "lattice_env.build.npm",
+         "lattice_env.build.closure", "lattice_env.build.resolve", "lattice_env.build.workflow_env",
+         "lattice_env.opencode.generate", "lattice_env.store.add", "lattice_env.providers.probe",
+         "lattice_env.share", "lattice_env.doctor", "subprocess", "tempfile", "dataclasses", "inspect", "ast",
+         "dis", "tokenize", "importlib.resources")
 
 # (row id, how it runs, arguments, modules it must not load)
 TABLE = [
@@ -55,6 +62,10 @@ TABLE = [
      HEAVY + STDLIB + PROJECT + ("lattice_env.cli", "lattice_env.launch", "lattice_env.profiles")),
     ("routing modules", "code", ["from lattice_env.routing.decide import route; import lattice_env.routing.report"],
      HEAVY + STDLIB + PROJECT),
+    ("no-op build", "in-project", ["build"], NO_OP),
+    ("no-op build --json", "in-project", ["build", "--json"], NO_OP),
+    ("status", "in-project", ["status"], NO_OP),
+    ("status --json", "in-project", ["status", "--json"], NO_OP),
     ("store add of a present path", "code",
      ["from lattice_env.store.add import add; from lattice_env.store.names import derivation; "
       "add(derivation('sample', 'test', {'v': 1}), None)"],
@@ -68,6 +79,8 @@ del sys.argv[1:6]
 sys.path[:0] = [repo]
 sys.path += site_dirs.split(os.pathsep)  # click and yaml for the rows that may use them; no .pth file runs
 forbidden = forbidden.split(",")
+import lattice_env  # templates/ installs as lattice_env.templates (pyproject's package-dir): found so here too
+lattice_env.__path__.append(repo)
 
 def report():
     loaded = sorted(m for m in sys.modules if any(m == f or m.startswith(f + ".") for f in forbidden))
@@ -81,7 +94,7 @@ def execve(*args):  # `shell -c` replaces the process: report first
 os.execve = execve
 
 rc = 0
-if how == "lattice":
+if how in ("lattice", "in-project"):
     from lattice_env.cli.main import main
     rc = main(sys.argv[1:])
 elif how == "bridge":
@@ -111,13 +124,15 @@ def _environment(tag: str) -> Path:
 @pytest.fixture
 def profile(isolated_home: Path) -> dict[str, str]:
     """Two generations of the default profile (rollback and switch have somewhere to go), the current
-    one a routable environment; the environment each row's process gets."""
+    one a routable environment, and a project already built (stand_in_build: `build` there is a no-op,
+    its validation and node identity remembered); the environment each row's process gets."""
     from lattice_env.profiles.generations import switch_to
 
     for tag in "ab":
         env = _environment(tag)
         switch_to(env)
     add_path(derivation("sample", "test", {"v": 1}), lambda out: None)
+    stand_in_build(write_project(isolated_home / "project", TINY, {"architect": "You design.\n"}))
     return {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "LANG": "C.UTF-8",
             "LATTICE_HOME": os.environ["LATTICE_HOME"], "LATTICE_CONFIG_HOME": os.environ["LATTICE_CONFIG_HOME"],
             "LATTICE_ENV": str(env), "OPENAI_API_KEY": "o"}
@@ -137,9 +152,10 @@ def loaded_modules(how: str, args: list, forbidden: tuple[str, ...], env: dict[s
 
 
 @pytest.mark.parametrize(("how", "args", "forbidden"), [row[1:] for row in TABLE], ids=[row[0] for row in TABLE])
-def test_hot_paths_load_none_of_their_forbidden_modules(how, args, forbidden, profile, tmp_path):
+def test_hot_paths_load_none_of_their_forbidden_modules(how, args, forbidden, profile, isolated_home, tmp_path):
     require_tool("bash")
-    assert loaded_modules(how, args, forbidden, profile, tmp_path, tmp_path)[0] == []
+    cwd = isolated_home / "project" if how == "in-project" else tmp_path
+    assert loaded_modules(how, args, forbidden, profile, cwd, tmp_path)[0] == []
 
 
 def test_the_probe_sees_what_a_row_loads(profile, tmp_path):

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DESIGN
+from conftest import DESIGN, TINY, stand_in_build, write_project
 
 from lattice_env.errors import LatticeError, UsageError
 from lattice_env.paths import data_root
@@ -384,49 +384,13 @@ def test_fast_rollback_errors_are_one_line(tmp_path):
     assert (r.returncode, r.stderr) == (1, "lattice: error: profile default has no generation before 1 to roll back to\n")
 
 
-TINY = """\
-name: tiny
-version: "1.0.0"
-providers:
-  anthropic:
-    env: ANTHROPIC_API_KEY
-agents:
-  architect:
-    path: architect.md
-    triggers: [/architect]
-    routing: [anthropic/claude-sonnet-4-5]
-"""
-
-
-def fake_lock() -> dict:
-    """A lock that matches TINY (no plugins) with an opencode binary entry for every platform."""
-    from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
-    from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
-
-    binaries = [f"opencode-{s}-{a}{v}" for s in ("linux", "darwin") for a in ("x64", "arm64")
-                for v in ("", "-baseline", "-musl")]
-    packages = {f"node_modules/{n}": {"name": n, "version": OPENCODE_VERSION, "integrity": "sha512-x"}
-                for n in [OPENCODE_PACKAGE, *binaries]}
-    return {"format": FORMAT, "node": {"npm": "10", "node": "20"}, "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION,
-                                                                   **BRIDGE_PACKAGES},
-            "packages": packages, "sources": {}, "unavailable": {}}
-
-
 def test_status_shows_the_generation_and_drift_from_lattice_yaml(run, tmp_path):
-    from lattice_env.build.plan import plan
-    from lattice_env.config.load import load_workflow
-
     project = tmp_path / "tiny"
-    (project / "agents").mkdir(parents=True)
-    (project / "agents" / "architect.md").write_text("You design.\n")
-    (project / "lattice.yaml").write_text(TINY)
+    write_project(project, TINY, {"architect": "You design.\n"})
     r = run("status", cwd=project)
     assert r.stdout.startswith("profile default (active): no generations yet; `lattice switch` creates one\n"
                                "providers: anthropic (ANTHROPIC_API_KEY NOT SET)\n\narchitect  /architect\n")
-    (project / "lattice.lock").write_text(json.dumps(fake_lock()))
-    p = plan(load_workflow(directory=project), fake_lock())
-    for drv in (p.node, p.closure, p.env):  # the real names, with stand-in contents: no npm, no nodeenv
-        path = add_path(drv, lambda out: (out / "stand-in").write_text("x"))
+    path = stand_in_build(project)
     switch_to(path)
     r = run("status", cwd=project)
     assert r.stdout.splitlines()[:3] == ["profile default (active): generation 1, tiny 1.0.0", f"  {path}",

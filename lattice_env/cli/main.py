@@ -1,7 +1,8 @@
 """The `lattice` command's entry point (scripts/lattice, `python -m lattice_env`). The hot commands'
 plain forms run without click (fast.py); everything else goes through the click application. Errors
-are turned into output here, once: LatticeError → its message and exit code; click usage errors → 2;
-anything else is a bug → one line pointing at the crash log (the traceback with `--debug`)."""
+are turned into output here, once, alike on both paths (`failed`): LatticeError → its message (a
+ConfigError's every diagnostic) and exit code; click usage errors → 2; ^C → 130; anything else is a
+bug → one line pointing at the crash log (the traceback with `--debug`)."""
 from __future__ import annotations
 
 import sys
@@ -10,21 +11,13 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        from ..errors import LatticeError
         from .fast import fast
-        from .output import emit
 
-        try:
-            code = fast(args)
-        except LatticeError as exc:
-            emit(f"lattice: error: {exc}", err=True)
-            return exc.exit_code
-        if code is not None:
-            return code
-    except Exception as exc:  # a bug on the fast path: reported like any other
-        from ..crashlog import report_bug
-
-        return report_bug(exc, args, debug=False)
+        code = fast(args)
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:
+        return failed(exc, args)
+    if code is not None:
+        return code
     return run_click(args)
 
 
@@ -32,10 +25,9 @@ def run_click(args: list[str]) -> int:
     """The click application alone, without the fast path (tests compare the two forms)."""
     import click
 
-    from ..errors import ConfigError, LatticeError
     from . import build, doctor, launch, plugins, profiles, project, routing, status, store  # noqa: F401 — they register their commands
     from .app import App, cli
-    from .output import emit, plural
+    from .output import emit
 
     try:
         cli.main(args=args, prog_name="lattice", standalone_mode=False, obj=App(args))
@@ -47,25 +39,33 @@ def run_click(args: list[str]) -> int:
     except click.exceptions.Abort:
         emit("Aborted.", err=True)
         return 130
-    except ConfigError as exc:
+    except (Exception, KeyboardInterrupt, SystemExit) as exc:
+        return failed(exc, args)
+    return 0
+
+
+def failed(exc: BaseException, args: list[str]) -> int:
+    """What a command that raised `exc` prints, and its exit code."""
+    from ..errors import ConfigError, LatticeError
+    from .output import emit, plural
+
+    if isinstance(exc, ConfigError):
         for d in exc.diagnostics:
             emit(str(d), err=True)
         emit(plural(sum(1 for d in exc.diagnostics if d.severity == "error"), "error"), err=True)
         return exc.exit_code
-    except LatticeError as exc:
+    if isinstance(exc, LatticeError):
         emit(f"lattice: error: {exc}", err=True)
         return exc.exit_code
-    except SystemExit as exc:
+    if isinstance(exc, SystemExit):
         return exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         return 130
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         return 141
-    except Exception as exc:  # a bug: keep the traceback, in the log or with --debug
-        from ..crashlog import report_bug
+    from ..crashlog import report_bug  # a bug: keep the traceback, in the log or with --debug
 
-        return report_bug(exc, args, debug="--debug" in args)
-    return 0
+    return report_bug(exc, args, debug="--debug" in args)
 
 
 if __name__ == "__main__":  # pragma: no cover
