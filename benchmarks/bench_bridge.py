@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import python, report, time_command
+from _timing import load, paired_medians, python, report
 
 CONFIG = {"name": "bench", "providers": {"local": {"base_url": "http://127.0.0.1:9/v1"}},
           "agents": {"a": {"path": "a.md", "routing": {"strategy": "pattern",
@@ -44,15 +44,15 @@ def main() -> None:
         (env_dir / "manifest.json").write_text(json.dumps({"derivation": {"inputs": {"config": CONFIG}}}))
         env = {**os.environ, "LATTICE_ENV": str(env_dir), "LATTICE_HOME": str(Path(tmp) / "data")}
         payload = json.dumps({"agent": "a", "prompt": "design X", "commit": True})
-        baseline = time_command([python(), "-c", "import click"], env=env, runs=runs)
-        direct = time_command([python(), "-m", "lattice_env.routing.bridge", "route", payload], env=env, runs=runs)
+        baseline, direct = paired_medians(lambda i: [python(), "-c", "import click"],
+                                          [python(), "-m", "lattice_env.routing.bridge", "route", payload], env, runs)
         node = shutil.which("node")
         from_node = None
         if node:
             done = subprocess.run([node, "-e", NODE_LOOP, python(), payload, str(runs)], env=env,
                                   capture_output=True, text=True, check=True)
             from_node = float(done.stdout.strip())
-    print(f"python -c 'import click' median: {baseline * 1000:.1f} ms ({runs} runs)")
+    print(f"python -c 'import click' median: {baseline * 1000:.1f} ms ({runs} runs, alternated; {load()})")
     report("bridge decision, whole process (route --commit)", direct, baseline, "<= 1.5x",
            direct <= 1.5 * baseline)
     if from_node is not None:
