@@ -36,9 +36,10 @@ STDLIB = ("pathlib", "typing", "dataclasses", "inspect", "ast", "dis", "tokenize
 # never touch JSON are held to this.
 NO_RE = ("re", "shlex", "contextlib")
 PROJECT = ("lattice_env.config", "lattice_env.build", "lattice_env.opencode", "lattice_env.status")
-# A no-op `build` and `status` read lattice.yaml (yaml, pathlib, typing) and plan the store names, and
-# run without click too (cli/fast.py): nothing that renders, installs, validates afresh or runs a child.
-NO_OP = ("click", "jinja2", "cerberus", "platformdirs", "lattice_env.render", "lattice_env.build.npm",
+# A no-op `build` and `status` read lattice.yaml (from the parse cache: no yaml) and plan the store
+# names, and run without click too (cli/fast.py): nothing that renders, installs, validates afresh or
+# runs a child.
+NO_OP = ("click", "yaml", "jinja2", "cerberus", "lattice_env.config.parser", "platformdirs", "lattice_env.render", "lattice_env.build.npm",
          "lattice_env.build.closure", "lattice_env.build.resolve", "lattice_env.build.workflow_env",
          "lattice_env.opencode.generate", "lattice_env.store.add", "lattice_env.providers.probe",
          "lattice_env.share", "lattice_env.doctor", "subprocess", "tempfile", "dataclasses", "inspect", "ast",

@@ -67,7 +67,7 @@ def read_agent_file(path: Path) -> AgentFile:
     front, body = split_frontmatter(text, shown)
     meta: dict[str, Any] = {}
     if front is not None:
-        doc = load_yaml(front, shown, line_offset=1)
+        doc = load_yaml(front, shown, line_offset=1, slot=os.path.abspath(path))
         if doc.data is None:
             meta = {}
         elif not isinstance(doc.data, dict):

@@ -9,6 +9,7 @@ column it came from, for error messages and `lattice config --sources`.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
@@ -71,7 +72,7 @@ def read_document(file: Path) -> Document:
         data = file.read_bytes()
     except OSError as exc:
         raise LatticeError(f"{shown}: cannot read: {exc.strerror or exc}") from None
-    return load_yaml(data, shown)
+    return load_yaml(data, shown, slot=os.path.abspath(file))
 
 
 def locate_project_file(file: Path | None = None, directory: Path | None = None) -> Path:
