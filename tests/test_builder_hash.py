@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from lattice_env.build.builder_hash import builder_files, builder_hash, hash_files
-from lattice_env.build.stamps import SETTLE
 from lattice_env.paths import data_root
+from lattice_env.stamps import SETTLE
 
 
 def afresh(files: list[tuple[str, str]]) -> str:

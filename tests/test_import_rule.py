@@ -39,11 +39,11 @@ PROJECT = ("lattice_env.config", "lattice_env.build", "lattice_env.opencode", "l
 # A no-op `build` and `status` read lattice.yaml (from the parse cache: no yaml) and plan the store
 # names, and run without click too (cli/fast.py): nothing that renders, installs, validates afresh or
 # runs a child.
-NO_OP = ("click", "yaml", "jinja2", "cerberus", "lattice_env.config.parser", "platformdirs", "lattice_env.render", "lattice_env.build.npm",
-         "lattice_env.build.closure", "lattice_env.build.resolve", "lattice_env.build.workflow_env",
-         "lattice_env.opencode.generate", "lattice_env.store.add", "lattice_env.providers.probe",
-         "lattice_env.share", "lattice_env.doctor", "subprocess", "tempfile", "dataclasses", "inspect", "ast",
-         "dis", "tokenize", "importlib.resources")
+NO_OP = ("click", "yaml", "jinja2", "cerberus", "platformdirs", "lattice_env.config.parser", "lattice_env.render",
+         "lattice_env.build.npm", "lattice_env.build.closure", "lattice_env.build.resolve",
+         "lattice_env.build.workflow_env", "lattice_env.opencode.generate", "lattice_env.store.add",
+         "lattice_env.providers.probe", "lattice_env.share", "lattice_env.doctor", "subprocess", "tempfile",
+         "dataclasses", "inspect", "ast", "dis", "tokenize", "importlib.resources")
 
 # (row id, how it runs, arguments, modules it must not load)
 TABLE = [
@@ -110,7 +110,8 @@ report()
 sys.exit(rc)
 """
 
-ROUTING = {"name": "t", "providers": {"openai": {"env": "OPENAI_API_KEY"}, "local": {"base_url": "http://127.0.0.1:9/v1"}},
+ROUTING = {"name": "t",
+           "providers": {"openai": {"env": "OPENAI_API_KEY"}, "local": {"base_url": "http://127.0.0.1:9/v1"}},
            "agents": {"impl": {"triggers": ["/impl"], "routing": ["openai/gpt-4o", "local/m1"]}}}
 
 

@@ -14,7 +14,7 @@ import os
 import time
 
 from .. import paths
-from .stamps import settled, stamp
+from ..stamps import settled, stamp
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 

@@ -25,7 +25,7 @@ from .. import paths
 from ..errors import LatticeError
 from ..fsutil import atomic_write
 from ..proc import clean_env, run
-from .stamps import settled, stamp
+from ..stamps import settled, stamp
 
 IDENTITY_CACHE = "node-identity.json"
 

@@ -6,7 +6,7 @@ key of the text it was made from and the Document as JSON (data, and each path's
 trap text). The key is a sha256 over the parser's identity, the line offset and the text itself, so
 only the very same text parsed by the very same parser is recalled; an edit misses and is parsed again.
 The parser's identity is the source of this module, document.py and parser.py, and the stat stamp of
-every file of the yaml package (build/stamps.py): upgrading PyYAML or Lattice starts afresh. (A libyaml
+every file of the yaml package (stamps.py): upgrading PyYAML or Lattice starts afresh. (A libyaml
 that a distribution's PyYAML links dynamically is outside the package and not in it.)
 
 Only documents that parsed without a problem are kept: a bad one is parsed every time, for its
@@ -35,7 +35,7 @@ def _identity() -> bytes:
                 digest.update(name.encode() + b"\0" + hashlib.sha256(f.read()).digest())
         from importlib.machinery import PathFinder  # finds yaml without importing it
 
-        from ..build.stamps import stamp
+        from ..stamps import stamp
 
         spec = PathFinder.find_spec("yaml")
         for directory in (spec.submodule_search_locations or []) if spec else []:

@@ -1,5 +1,6 @@
 """Stat stamps for the caches that stand in for reading files again (the builder hash, the node
-identity): a file whose stamp is unchanged is taken to be unchanged.
+identity, the parse cache's view of the yaml package): a file whose stamp is unchanged is taken to be
+unchanged.
 
 A stamp is size, mtime and ctime (ns) and the inode. ctime is in it because nothing can set it back:
 `cp -p`, `touch -d` and tar restore an old mtime, not an old ctime; the inode, because an editor's or a
