@@ -82,25 +82,30 @@ def lattice_argv() -> list[str]:
 
 
 def paired_medians(base: Callable[[int], list[str]], ours: list[str], env: dict[str, str], runs: int,
-                   before_ours: Callable[[], object] = lambda: None) -> tuple[float, float]:
+                   before_ours: Callable[[], object] = lambda: None, cwd: Path | None = None) -> tuple[float, float]:
     """Medians (s) of the baseline and ours, run alternately (base, ours, base, …) after one untimed warm-up
     of each, so machine noise hits both alike. `base(i)` is the i-th baseline argv; `before_ours` runs,
-    untimed, before every run of ours (e.g. to reset what it changes)."""
-    timed(base(0), env)  # warm the page cache and .pyc files
+    untimed, before every run of ours (e.g. to reset what it changes); both run in `cwd`."""
+    timed(base(0), env, cwd)  # warm the page cache and .pyc files
     before_ours()
-    timed(ours, env)
+    timed(ours, env, cwd)
     a, b = [], []
     for i in range(runs):
-        a.append(timed(base(i + 1), env))
+        a.append(timed(base(i + 1), env, cwd))
         before_ours()
-        b.append(timed(ours, env))
+        b.append(timed(ours, env, cwd))
     return statistics.median(a), statistics.median(b)
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def load() -> str:
+    """The machine's load beside an absolute figure: a test suite running alongside doubles them all."""
+    return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
     """Wall time of one whole run of `argv`; a failing command stops the benchmark."""
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    done = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:

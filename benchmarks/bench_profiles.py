@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, paired_medians, python
+from _timing import lattice_argv, load, paired_medians, python
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 TARGET = 1.5
@@ -80,7 +80,7 @@ def main() -> None:
         env = {"PATH": os.environ["PATH"], "HOME": tmp, "LATTICE_HOME": str(home),
                "LANG": os.environ.get("LANG", "C.UTF-8")}
         lattice = lattice_argv()
-        print(f"{RUNS} runs each, medians; lattice = {' '.join(lattice)}")
+        print(f"{RUNS} runs each, medians; lattice = {' '.join(lattice)}; {load()}")
         ratios = [
             compare("rollback vs nix-env --switch-generation N",
                     lambda i: ["nix-env", "--store", nix_store, "-p", str(nix_prof), "--switch-generation",

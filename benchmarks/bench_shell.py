@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import lattice_argv, paired_medians, python
+from _timing import lattice_argv, load, paired_medians, python
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 
@@ -52,7 +52,7 @@ def main() -> None:
         env = {"PATH": os.environ["PATH"], "HOME": tmp, "LATTICE_HOME": tmp, "SHELL": bash,
                "LANG": os.environ.get("LANG", "C.UTF-8")}
         lattice = lattice_argv()
-        print(f"{RUNS} runs each, medians; lattice = {' '.join(lattice)}")
+        print(f"{RUNS} runs each, medians; lattice = {' '.join(lattice)}; {load()}")
         ma, mb = compare("print-env vs python -c 'import click'   (target <= 1.5x)",
                          [python(), "-c", "import click"], lattice + ["print-env"], env)
         pe_ok = mb / ma <= 1.5

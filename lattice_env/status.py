@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .config.model import Workflow
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from .config.model import Workflow
 
 
 def agent_rows(workflow: Workflow) -> list[dict[str, Any]]:

@@ -77,6 +77,55 @@ def write_project(root: Path, config: str, agents: dict[str, str] | None = None)
     return root
 
 
+TINY = """\
+name: tiny
+version: "1.0.0"
+providers:
+  anthropic:
+    env: ANTHROPIC_API_KEY
+agents:
+  architect:
+    path: architect.md
+    triggers: [/architect]
+    routing: [anthropic/claude-sonnet-4-5]
+"""
+
+
+def fake_lock() -> dict:
+    """A lock that matches TINY (no plugins) with an opencode binary entry for every platform, in the
+    shape lattice writes (build/lock_shape.py), stand-in integrity hashes included."""
+    from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
+    from lattice_env.opencode.config import CONFIG_DIR_PACKAGES, OPENCODE_PACKAGE, OPENCODE_VERSION
+
+    binaries = [f"opencode-{s}-{a}{v}" for s in ("linux", "darwin") for a in ("x64", "arm64")
+                for v in ("", "-baseline", "-musl")]
+    stand_in = "sha512-" + "x" * 86 + "=="
+    packages = {f"node_modules/{n}": {"name": n, "version": v, "integrity": stand_in}
+                for n, v in [(OPENCODE_PACKAGE, OPENCODE_VERSION), *BRIDGE_PACKAGES.items(), *CONFIG_DIR_PACKAGES.items(),
+                             *((b, OPENCODE_VERSION) for b in binaries)]}
+    packages[f"node_modules/{OPENCODE_PACKAGE}"]["optionalDependencies"] = {b: OPENCODE_VERSION for b in binaries}
+    return {"format": FORMAT, "node": {"engine": "node 20", "npm": "10"},
+            "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION, **CONFIG_DIR_PACKAGES, **BRIDGE_PACKAGES},
+            "packages": packages, "sources": {}, "unavailable": {}}
+
+
+def stand_in_build(project: Path) -> Path:
+    """What `lattice build` of a project without plugins (like TINY) leaves, without npm or nodeenv: a
+    lattice.lock (fake_lock) and the three store paths under their real names, with stand-in contents,
+    so a build there is a real no-op. Returns the workflow path."""
+    import json
+
+    from lattice_env.build.plan import plan
+    from lattice_env.config.load import load_workflow
+    from lattice_env.store.add import add as add_path
+
+    (project / "lattice.lock").write_text(json.dumps(fake_lock()))
+    p = plan(load_workflow(directory=project), fake_lock())
+    for drv in (p.node, p.closure, p.env):
+        path = add_path(drv, lambda out: (out / "stand-in").write_text("x"))
+    return path
+
+
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
     return Run(tmp_path)

@@ -1,5 +1,5 @@
 """The workflow path's name covers its builder: every file of the lattice_env package and every template
-(build/plan.py builder_files, store/FORMAT.md "Derivations Lattice builds"). An edit to any of them is a
+(build/builder_hash.py builder_files, store/FORMAT.md "Derivations Lattice builds"). An edit to any of them is a
 new name; the same files give the same name wherever the package is installed."""
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_project
-from test_profiles import fake_lock
+from conftest import fake_lock, write_project
 
-from lattice_env.build.plan import builder_files
+from lattice_env.build.builder_hash import builder_files
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = """
 import json, sys
-from lattice_env.build.plan import builder_hash, plan
+from lattice_env.build.builder_hash import builder_hash
+from lattice_env.build.plan import plan
 from lattice_env.config.load import load_workflow
 from lattice_env.store.names import store_name
 from pathlib import Path

@@ -52,9 +52,9 @@ def test_wheel_from_clean_clone_works_in_fresh_venv(tmp_path):
     assert where.startswith(str(venv))
     # The builder hash (an input of every workflow path's name) is the same for the wheel's files as for
     # this checkout's: an installed Lattice and a development one name the same build alike.
-    from lattice_env.build.plan import builder_hash
+    from lattice_env.build.builder_hash import builder_hash
 
-    code = "from lattice_env.build.plan import builder_hash; print(builder_hash())"
+    code = "from lattice_env.build.builder_hash import builder_hash; print(builder_hash())"
     assert run([str(venv / "bin/python"), "-c", code], env=lenv, cwd=tmp_path).stdout.strip() == builder_hash()
 
 

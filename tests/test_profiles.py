@@ -3,7 +3,6 @@
 SIGKILL mid-switch, and the hot commands' imports."""
 from __future__ import annotations
 
-import ast
 import json
 import multiprocessing
 import os
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TINY, stand_in_build, write_project
 
 from lattice_env.errors import LatticeError, UsageError
 from lattice_env.paths import data_root
@@ -287,19 +287,14 @@ HOT = [["rollback"], ["generations"], ["generations", "--json"], ["switch", "--g
 
 
 @pytest.mark.parametrize("args", HOT, ids=" ".join)
-def test_hot_commands_import_nothing_heavy_and_never_read_lattice_yaml(args, tmp_path):
+def test_hot_commands_never_read_lattice_yaml(args, tmp_path):
+    """They act on the profile alone (what they must not import is in test_import_rule.py)."""
     for t in "ab":
         switch_to(make_path(t))
     (tmp_path / "lattice.yaml").write_text("this: [is not: valid yaml\n")  # reading it would fail
-    code = ("import sys; from lattice_env.cli.main import main; rc = main(sys.argv[1:]); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('yaml', 'jinja2', 'cerberus', 'platformdirs') or m in "
-            "('lattice_env.workflow', 'lattice_env.config', 'lattice_env.build')), file=sys.stderr); "
-            "sys.exit(rc)")
-    r = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "lattice_env", *args], cwd=tmp_path, capture_output=True, text=True,
                        env={**os.environ, "LATTICE_HOME": str(Path(data_root()))}, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stderr.splitlines()[-1] == "[]"
+    assert (r.returncode, r.stderr) == (0, "")
 
 
 LINK_MOVES = [["rollback"], ["rollback", "--json"], ["switch", "--generation", "1"],
@@ -307,24 +302,16 @@ LINK_MOVES = [["rollback"], ["rollback", "--json"], ["switch", "--generation", "
 
 
 @pytest.mark.parametrize("args", LINK_MOVES, ids=" ".join)
-def test_link_moves_run_on_os_alone_and_print_what_the_cli_prints(args, run, tmp_path):
-    """`rollback` and `switch --generation N` through the console script's fast path (cli/fast.py) import
-    neither click nor re, pathlib or typing (each costs more than the move itself: bench_profiles.py), and
-    print exactly what the click command prints. The interpreter runs with -I -S so the host's site
-    hooks (.pth files) cannot import those modules first and hide a regression. (--json needs the json
-    module, which imports re: only the plain form is timed.)"""
+def test_link_moves_print_what_the_cli_prints(args, run, tmp_path):
+    """`rollback` and `switch --generation N` through the console script's fast path (cli/fast.py) print
+    exactly what the click command prints and move the link alike (what the fast path must not import
+    is in test_import_rule.py)."""
     for t in "ab":
         switch_to(make_path(t))
-    repo = Path(__file__).resolve().parent.parent
-    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from lattice_env.cli.main import main; rc = main(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 're', 'pathlib', 'typing', "
-            "'contextlib', 'collections', 'platformdirs')), file=sys.stderr); sys.exit(rc)")
     env = {**os.environ, "LATTICE_HOME": str(Path(data_root()))}
-    fast = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(repo), *args], cwd=tmp_path,
+    fast = subprocess.run([sys.executable, "-m", "lattice_env", *args], cwd=tmp_path,
                           capture_output=True, text=True, env=env, timeout=60)
-    assert fast.returncode == 0, fast.stderr
-    loaded = ast.literal_eval(fast.stderr.splitlines()[-1])  # the printed list of module names
-    assert loaded == [] if "--json" not in args else "click" not in loaded
+    assert (fast.returncode, fast.stderr) == (0, "")
     fast_gen = current_generation()
     switch_generation(2)
     full = run(*args, click=True)  # the click command, in-process
@@ -365,53 +352,13 @@ def test_fast_rollback_errors_are_one_line(tmp_path):
     assert (r.returncode, r.stderr) == (1, "lattice: error: profile default has no generation before 1 to roll back to\n")
 
 
-TINY = """\
-name: tiny
-version: "1.0.0"
-providers:
-  anthropic:
-    env: ANTHROPIC_API_KEY
-agents:
-  architect:
-    path: architect.md
-    triggers: [/architect]
-    routing: [anthropic/claude-sonnet-4-5]
-"""
-
-
-def fake_lock() -> dict:
-    """A lock that matches TINY (no plugins) with an opencode binary entry for every platform, in the
-    shape lattice writes (build/lock_shape.py), stand-in integrity hashes included."""
-    from lattice_env.build.lockfile import BRIDGE_PACKAGES, FORMAT
-    from lattice_env.opencode.config import CONFIG_DIR_PACKAGES, OPENCODE_PACKAGE, OPENCODE_VERSION
-
-    binaries = [f"opencode-{s}-{a}{v}" for s in ("linux", "darwin") for a in ("x64", "arm64")
-                for v in ("", "-baseline", "-musl")]
-    stand_in = "sha512-" + "x" * 86 + "=="
-    packages = {f"node_modules/{n}": {"name": n, "version": v, "integrity": stand_in}
-                for n, v in [(OPENCODE_PACKAGE, OPENCODE_VERSION), *BRIDGE_PACKAGES.items(), *CONFIG_DIR_PACKAGES.items(),
-                             *((b, OPENCODE_VERSION) for b in binaries)]}
-    packages[f"node_modules/{OPENCODE_PACKAGE}"]["optionalDependencies"] = {b: OPENCODE_VERSION for b in binaries}
-    return {"format": FORMAT, "node": {"engine": "node 20", "npm": "10"},
-            "roots": {OPENCODE_PACKAGE: OPENCODE_VERSION, **CONFIG_DIR_PACKAGES, **BRIDGE_PACKAGES},
-            "packages": packages, "sources": {}, "unavailable": {}}
-
-
 def test_status_shows_the_generation_and_drift_from_lattice_yaml(run, tmp_path):
-    from lattice_env.build.plan import plan
-    from lattice_env.config.load import load_workflow
-
     project = tmp_path / "tiny"
-    (project / "agents").mkdir(parents=True)
-    (project / "agents" / "architect.md").write_text("You design.\n")
-    (project / "lattice.yaml").write_text(TINY)
+    write_project(project, TINY, {"architect": "You design.\n"})
     r = run("status", cwd=project)
     assert r.stdout.startswith("profile default (active): no generations yet; `lattice switch` creates one\n"
                                "providers: anthropic (ANTHROPIC_API_KEY NOT SET)\n\narchitect  /architect\n")
-    (project / "lattice.lock").write_text(json.dumps(fake_lock()))
-    p = plan(load_workflow(directory=project), fake_lock())
-    for drv in (p.node, p.closure, p.env):  # the real names, with stand-in contents: no npm, no nodeenv
-        path = add_path(drv, lambda out: (out / "stand-in").write_text("x"))
+    path = stand_in_build(project)
     switch_to(path)
     r = run("status", cwd=project)
     assert r.stdout.splitlines()[:3] == ["profile default (active): generation 1, tiny 1.0.0", f"  {path}",

@@ -10,7 +10,6 @@ import signal
 import stat
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -131,21 +130,6 @@ def test_add_is_a_noop_when_present():
     second = add_path(drv, lambda d: calls.append(2))
     assert first == second == Path(data_root()) / "store" / store_name(drv)
     assert calls == [1]
-
-
-def test_noop_add_imports_nothing_heavy():
-    drv = derivation("sample", "test", {"v": 1})
-    add_path(drv, build_sample)
-    code = textwrap.dedent("""
-        import sys
-        from lattice_env.store.add import add as add_path
-        from lattice_env.store.names import derivation
-        drv = derivation("sample", "test", {"v": 1})
-        print(add_path(drv, None))
-        print(sorted(m for m in ("jinja2", "cerberus", "yaml", "platformdirs") if m in sys.modules))
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines() == [str(store_path(drv)), "[]"]
 
 
 def test_result_is_read_only_with_fixed_mtimes():

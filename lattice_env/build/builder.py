@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ..config.load import Loaded
 from ..store import names as store
@@ -34,8 +33,7 @@ class Progress:
         return result
 
 
-@dataclass(frozen=True)
-class BuildResult:
+class BuildResult(NamedTuple):
     path: Path
     built: list[str]  # store names built by this call (empty: a no-op)
     relocked: bool

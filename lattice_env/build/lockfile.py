@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +39,16 @@ from .lock_shape import check_lock
 LOCK_FILE = "lattice.lock"
 FORMAT = 1
 
-@dataclass
+
 class LockResult:
-    path: Path
-    lock: dict[str, Any]
-    changed: bool
-    resolved: bool  # npm ran (False: the previous closure still matched the roots)
-    warnings: list[str] = field(default_factory=list)
+    """What a (re-)lock did. (A plain class: config/model.py says why nothing a no-op build imports is
+    a dataclass.)"""
+
+    def __init__(self, path: Path, lock: dict[str, Any], changed: bool, resolved: bool,
+                 warnings: list[str] | None = None) -> None:
+        self.path, self.lock, self.changed = path, lock, changed
+        self.resolved = resolved  # npm ran (False: the previous closure still matched the roots)
+        self.warnings = warnings if warnings is not None else []
 
     @property
     def package_count(self) -> int:

@@ -8,8 +8,8 @@ same inputs give an identical tree under any store root.
 
 The identity of the system toolchain (node's real path and version, npm's version) and nodeenv's version
 are inputs of this path. Asking node and npm for their versions costs ~0.2 s, and importlib.metadata
-~50 ms, so they are cached in the data dir, keyed by the binaries' and nodeenv.py's path, size and mtime:
-the no-op build stays fast and still notices an upgraded node or nodeenv.
+~50 ms, so they are cached in the data dir, keyed by the binaries' and nodeenv.py's paths and stat stamps
+(stamps.py): the no-op build stays fast and still notices an upgraded node or nodeenv.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,9 @@ from .. import paths
 from ..errors import LatticeError
 from ..fsutil import atomic_write
 from ..proc import clean_env, run
+from ..stamps import settled, stamp
 
 IDENTITY_CACHE = "node-identity.json"
-
-
-def _stamp(path: str) -> list[Any]:
-    st = os.stat(path)
-    return [path, st.st_size, st.st_mtime_ns]
 
 
 def _nodeenv_file() -> str:
@@ -50,7 +47,9 @@ def _identity() -> dict[str, str]:
         raise LatticeError(f"`{missing}` is not on PATH: Lattice builds environments with the system's "
                            f"node and npm (install them, e.g. Debian's nodejs and npm packages)")
     node, npm = os.path.realpath(node), os.path.realpath(npm)
-    key = [_stamp(node), _stamp(npm), _stamp(_nodeenv_file())]
+    now = time.time()
+    files = [(path, os.stat(path)) for path in (node, npm, _nodeenv_file())]
+    key = [[path, *stamp(st)] for path, st in files]
     cache = Path(paths.data_root()) / IDENTITY_CACHE
     try:
         cached = json.loads(cache.read_text())
@@ -68,7 +67,8 @@ def _identity() -> dict[str, str]:
                    timeout=60).stdout.strip(),
         "nodeenv": importlib.metadata.version("nodeenv"),
     }
-    atomic_write(cache, (json.dumps({"key": key, "identity": identity}, sort_keys=True) + "\n").encode())
+    if all(settled(st, now) for _, st in files):  # else asked again until they settle
+        atomic_write(cache, (json.dumps({"key": key, "identity": identity}, sort_keys=True) + "\n").encode())
     return identity
 
 

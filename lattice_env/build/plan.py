@@ -13,24 +13,21 @@ template (store/FORMAT.md, "Builder"), as Nix takes the builder as an input. Two
 same plugins share one closure; a config-only change rebuilds only the small workflow path."""
 from __future__ import annotations
 
-import hashlib
 import os
-import platform
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 from ..config.load import Loaded
 from ..errors import LatticeError
 from ..opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 from ..store import names as store
+from .builder_hash import builder_hash
 from .lockfile import LOCK_FILE
 from .node import node_env_inputs
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     node: dict[str, Any]
     closure: dict[str, Any]
     env: dict[str, Any]
@@ -42,10 +39,11 @@ class Plan:
 
 def platform_package(lock: dict[str, Any]) -> str:
     """The opencode binary package for this machine, as opencode-ai's own postinstall would choose."""
-    system = {"Linux": "linux", "Darwin": "darwin"}.get(platform.system())
-    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+    uname = os.uname()  # platform.system() and machine() on POSIX, without importing platform
+    system = {"Linux": "linux", "Darwin": "darwin"}.get(uname.sysname)
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(uname.machine.lower())
     if system is None or arch is None:
-        raise LatticeError(f"opencode has no build for {platform.system()} {platform.machine()}")
+        raise LatticeError(f"opencode has no build for {uname.sysname} {uname.machine}")
     base = f"opencode-{system}-{arch}"
     musl = system == "linux" and any(Path("/lib").glob("ld-musl-*"))
     avx2 = True
@@ -63,37 +61,6 @@ def platform_package(lock: dict[str, Any]) -> str:
     raise LatticeError(f"{LOCK_FILE} has no opencode binary for this platform ({' or '.join(variants)}); "
                        f"the registry may lack it (see `unavailable` in {LOCK_FILE})")
 
-
-
-def builder_files() -> list[tuple[str, str]]:
-    """Every file that can shape what a build writes, as (name, path): the lattice_env package's own
-    files (`lattice_env/…`) and the templates (`templates/…`), wherever they are installed (a wheel
-    ships the templates inside the package, an editable install beside it). Bytecode is not source."""
-    from importlib import resources
-
-    package = Path(__file__).resolve().parent.parent
-    templates = Path(str(resources.files("lattice_env.templates"))).resolve()
-    found: list[tuple[str, str]] = []
-    for prefix, top in (("lattice_env", package), ("templates", templates)):
-        for directory, dirs, files in os.walk(top):
-            here = Path(directory)
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and here / d != templates)
-            rel = here.relative_to(top).as_posix()
-            for name in files:
-                if not name.endswith((".pyc", ".pyo")):
-                    found.append((f"{prefix}/{name}" if rel == "." else f"{prefix}/{rel}/{name}",
-                                  os.path.join(directory, name)))
-    return sorted(found)
-
-
-def builder_hash() -> str:
-    """sha256 over the name and content hash of each of `builder_files()`: a change to any of them is a
-    new workflow derivation."""
-    digest = hashlib.sha256()
-    for name, path in builder_files():
-        with open(path, "rb") as f:
-            digest.update(name.encode() + b"\0" + hashlib.sha256(f.read()).digest())
-    return digest.hexdigest()
 
 
 # Keys of lattice.yaml that shape nothing a build writes or an environment does at run time (notes for

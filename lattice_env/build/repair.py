@@ -123,8 +123,8 @@ def _closure_builder(inputs: dict[str, Any], offline: bool, root: Path) -> Calla
 
 def _workflow_builder(drv: dict[str, Any], path: Path, problems: list[Problem]) -> Callable[[Path], None]:
     from ..config.load import workflow_from_data
+    from .builder_hash import builder_hash
     from .file_plugins import copy_files
-    from .plan import builder_hash
     from .workflow_env import build_workflow_env
 
     inputs = drv["inputs"]

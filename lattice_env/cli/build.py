@@ -1,14 +1,15 @@
 """`lattice lock` and `lattice build`: resolving lattice.lock and building the workflow into the store
-(build/)."""
+(build/). The plain form of `build` also runs without click (fast.py), through the same body."""
 from __future__ import annotations
 
 from typing import Any
 
 import click
 
+from . import fast
 from .app import App, offline_option, pass_app
 from .app import cli as root
-from .output import emit, show, warn
+from .output import show, warn
 
 
 def lock_report(result: Any, as_json: bool) -> None:
@@ -41,13 +42,4 @@ def lock(app: App, refresh: bool, offline: bool, as_json: bool) -> None:
 @pass_app
 def build(app: App, offline: bool, as_json: bool) -> None:
     """Build the workflow's environment into the store; print its store path last."""
-    from ..build.builder import build as build_env
-
-    loaded = app.load()
-    warn(loaded.warnings)
-    result = build_env(loaded, offline=offline)
-    if result.relocked and not as_json:
-        emit("lattice: lattice.lock updated", err=True)
-    show({"path": str(result.path), "built": result.built, "substituted": list(result.substituted),
-          "relocked": result.relocked}, as_json,
-         [str(result.path)])
+    fast.build(offline, as_json, file=app.file, directory=app.directory)

@@ -2,14 +2,23 @@
 `shell -c CMD`, `rollback`, `generations` and `switch --generation N` in their plain forms are parsed
 here by hand and run through the same bodies the click commands call (below, and launch/); any other
 form (help, other flags, repeated options, global options) is left to the click CLI, which gives the
-same results. docs/architecture.md ("Hot paths") says what these may import."""
+same results. docs/architecture.md ("Hot paths") says what these may import.
+
+A no-op `build` and `status` in a project come here too (editors, hooks and prompts run them): through
+click, whose import brings inspect, uuid and platform, they run half as long again. tests/test_import_rule.py
+keeps the table of what each may not load."""
 from __future__ import annotations
 
 import sys
 import time
 
 from ..profiles import links
-from .output import emit, show
+from .output import emit, show, warn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 
 def _options(rest: list[str], takes: dict[str, str], flags: tuple[str, ...] = ()) -> dict[str, str] | None:
@@ -42,6 +51,16 @@ def fast(args: list[str]) -> int | None:
         return None
     if args[0] in ("rollback", "generations", "switch"):
         return _profile_command(args[0], args[1:])
+    if args[0] in ("build", "status"):
+        opts = _options(args[1:], {"--profile": "profile"} if args[0] == "status" else {},
+                        flags=("--json",) if args[0] == "status" else ("--offline", "--json"))
+        if opts is None:  # `status agents`, --help, …: the full CLI
+            return None
+        if args[0] == "build":
+            build("--offline" in opts, "--json" in opts)
+        else:
+            status(opts.get("profile"), "--json" in opts)
+        return 0
     if args[0] == "print-env":
         from ..launch.activation import SHELLS
 
@@ -118,3 +137,63 @@ def generations(profile: str | None, as_json: bool) -> None:
                 for row in rows]
 
     show([row.as_json() for row in rows], as_json, text)
+
+
+def build(offline: bool, as_json: bool, file: Path | None = None, directory: Path | None = None) -> None:
+    """`lattice build`: the workflow's environment in the store, its path printed last."""
+    from ..build.builder import build as build_env
+    from ..config.load import load_workflow
+
+    loaded = load_workflow(file=file, directory=directory)
+    warn(loaded.warnings)
+    result = build_env(loaded, offline=offline)
+    if result.relocked and not as_json:
+        emit("lattice: lattice.lock updated", err=True)
+    show({"path": str(result.path), "built": result.built, "substituted": list(result.substituted),
+          "relocked": result.relocked}, as_json, [str(result.path)])
+
+
+def status(profile: str | None, as_json: bool, file: Path | None = None, directory: Path | None = None) -> None:
+    """`lattice status`: the profile's generation, its drift from lattice.yaml, the workflow's agents."""
+    from ..status import status as report
+
+    data = report(profile, file=file, directory=directory)
+    show(data, as_json, lambda: _status_lines(data))
+
+
+def _status_lines(data: dict[str, Any]) -> list[str]:
+    from ..status import format_provider
+
+    info = data["profile"]
+    active = " (active)" if info["active"] else ""
+    if info["generation"] is None:
+        lines = [f"profile {info['profile']}{active}: no generations yet; `lattice switch` creates one"]
+    else:
+        what = f"{info['workflow'] or '?'} {info['version'] or ''}".rstrip()
+        lines = [f"profile {info['profile']}{active}: generation {info['generation']}, {what}",
+                 f"  {info['store_path']}"]
+        if info["problem"] is not None:
+            lines.append(f"  {info['problem']['state'].upper()}: {info['problem']['message']}")
+    if info["drift"] is not None and (info["generation"] is not None or info["drift"]["state"] == "lock-invalid"):
+        lines.append(f"  {info['drift']['message']}")
+    if data["providers"]:
+        lines.append("providers: " + ", ".join(format_provider(p) for p in data["providers"]))
+    if data["agents"] is not None:
+        lines += ["", *agent_lines(data["agents"])]
+    return lines
+
+
+def agent_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The agents part of `status` (and `status agents`)."""
+    lines = []
+    for row in rows:
+        lines.append(f"{row['name']}  {' '.join(row['triggers'])}")
+        lines.append(f"  routing: {row['routing']['summary']} → {', '.join(row['routing']['candidates'])}"
+                     + ("  (defaults)" if row["routing"]["inherited"] else ""))
+        if row["unavailable"]:
+            lines.append("  unavailable on this machine: " + ", ".join(
+                f"{ref} (not in providers.{ref.partition('/')[0]}.models)" for ref in row["unavailable"]))
+        lines.append(f"  prompt:  {row['prompt_file']}")
+        if row["description"]:
+            lines.append(f"  {row['description']}")
+    return lines

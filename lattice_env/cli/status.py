@@ -1,11 +1,13 @@
 """`lattice status`, `status agents`, `status providers`: where the profile stands, the workflow's agents,
-and each provider's keys, usage and budget."""
+and each provider's keys, usage and budget. The plain form of `status` also runs without click
+(fast.py), through the same body."""
 from __future__ import annotations
 
 from typing import Any
 
 import click
 
+from . import fast
 from .app import App, json_option, pass_app
 from .app import cli as root
 from .output import show
@@ -21,34 +23,9 @@ def status(ctx: click.Context, profile: str | None, as_json: bool) -> None:
     Outside a project only the profile part is shown."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..status import status as report
-
     app = ctx.find_object(App)
     assert app is not None
-    data = report(profile, file=app.file, directory=app.directory)
-    show(data, as_json, lambda: _status_lines(data))
-
-
-def _status_lines(data: dict[str, Any]) -> list[str]:
-    from ..status import format_provider
-
-    info = data["profile"]
-    active = " (active)" if info["active"] else ""
-    if info["generation"] is None:
-        lines = [f"profile {info['profile']}{active}: no generations yet; `lattice switch` creates one"]
-    else:
-        what = f"{info['workflow'] or '?'} {info['version'] or ''}".rstrip()
-        lines = [f"profile {info['profile']}{active}: generation {info['generation']}, {what}",
-                 f"  {info['store_path']}"]
-        if info["problem"] is not None:
-            lines.append(f"  {info['problem']['state'].upper()}: {info['problem']['message']}")
-    if info["drift"] is not None and (info["generation"] is not None or info["drift"]["state"] == "lock-invalid"):
-        lines.append(f"  {info['drift']['message']}")
-    if data["providers"]:
-        lines.append("providers: " + ", ".join(format_provider(p) for p in data["providers"]))
-    if data["agents"] is not None:
-        lines += ["", *_agent_lines(data["agents"])]
-    return lines
+    fast.status(profile, as_json, file=app.file, directory=app.directory)
 
 
 @status.command("agents")
@@ -59,22 +36,7 @@ def status_agents(app: App, as_json: bool) -> None:
     from ..status import agent_rows
 
     rows = agent_rows(app.load().workflow)
-    show(rows, as_json, lambda: _agent_lines(rows))
-
-
-def _agent_lines(rows: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for row in rows:
-        lines.append(f"{row['name']}  {' '.join(row['triggers'])}")
-        lines.append(f"  routing: {row['routing']['summary']} → {', '.join(row['routing']['candidates'])}"
-                     + ("  (defaults)" if row["routing"]["inherited"] else ""))
-        if row["unavailable"]:
-            lines.append("  unavailable on this machine: " + ", ".join(
-                f"{ref} (not in providers.{ref.partition('/')[0]}.models)" for ref in row["unavailable"]))
-        lines.append(f"  prompt:  {row['prompt_file']}")
-        if row["description"]:
-            lines.append(f"  {row['description']}")
-    return lines
+    show(rows, as_json, lambda: fast.agent_lines(rows))
 
 
 @status.command("providers")

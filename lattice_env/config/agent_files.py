@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import paths
 from ..errors import ConfigError, LatticeError
@@ -26,8 +25,7 @@ from .references import describe, opencode_references
 FENCE = "---"
 
 
-@dataclass(frozen=True)
-class AgentFile:
+class AgentFile(NamedTuple):
     path: Path
     prompt: str
     frontmatter: dict[str, Any]
@@ -63,7 +61,7 @@ def read_agent_file(path: Path) -> AgentFile:
     front, body = split_frontmatter(text, shown)
     meta: dict[str, Any] = {}
     if front is not None:
-        doc = load_yaml(front, shown, line_offset=1)
+        doc = load_yaml(front, shown, line_offset=1, slot=os.path.abspath(path))
         if doc.data is None:
             meta = {}
         elif not isinstance(doc.data, dict):

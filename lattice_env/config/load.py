@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import copy
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ConfigError, LatticeError
 from ..routing.table import provider_from_data
@@ -26,8 +25,7 @@ from .sources import ResolvedConfig, load_config
 DEFAULT_AGENTS_DIR = "./agents"
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(NamedTuple):
     workflow: Workflow
     config: ResolvedConfig
     warnings: tuple[Diagnostic, ...]

@@ -1,10 +1,12 @@
-"""The typed, immutable Workflow that everything after validation works from."""
+"""The typed, immutable Workflow that everything after validation works from.
+
+Named tuples, not frozen dataclasses: immutable and compared by value alike, but `dataclasses` imports
+inspect (and with it ast, dis and tokenize), which cost a no-op `lattice build` more than its own work."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ..routing.types import Failover, Provider, Routing, split_model  # noqa: F401  (the routing parts live there)
 from .plugin_specs import PluginSpec
@@ -14,8 +16,7 @@ def frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
-@dataclass(frozen=True)
-class Agent:
+class Agent(NamedTuple):
     name: str
     path: str  # as written, relative to agents_dir
     prompt_file: Path
@@ -24,7 +25,7 @@ class Agent:
     triggers: tuple[str, ...]
     routing: Routing
     routing_inherited: bool  # True when it comes from defaults.routing
-    frontmatter: Mapping[str, Any] = field(default_factory=dict)
+    frontmatter: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def model(self) -> str:
@@ -32,28 +33,25 @@ class Agent:
         return self.routing.candidates()[0]
 
 
-@dataclass(frozen=True)
-class McpServer:
+class McpServer(NamedTuple):
     name: str
     kind: str  # "local" | "remote"
     enabled: bool
     description: str = ""
     command: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
     url: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
     timeout: int | None = None
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     name: str
     description: str
     action: str
 
 
-@dataclass(frozen=True)
-class Hook:
+class Hook(NamedTuple):
     event: str
     action: str
     when: str = "always"
@@ -62,8 +60,7 @@ class Hook:
     channel: str | None = None
 
 
-@dataclass(frozen=True)
-class Workflow:
+class Workflow(NamedTuple):
     name: str
     description: str
     version: str

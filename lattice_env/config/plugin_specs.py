@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 NPM_NAME = r"(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*"
 EXACT_VERSION = r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"
@@ -17,8 +16,7 @@ class PluginSpecError(ValueError):
     """A spec that cannot be used; the message is one line, ready for a diagnostic."""
 
 
-@dataclass(frozen=True)
-class PluginSpec:
+class PluginSpec(NamedTuple):
     raw: str
     kind: str  # "npm" | "github" | "file"
     name: str  # npm package name, `owner/repo`, or the path after `file:`

@@ -9,9 +9,9 @@ column it came from, for error messages and `lattice config --sources`.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from .. import paths
 from ..errors import ConfigError, LatticeError
@@ -20,8 +20,7 @@ from .document import Document, KeyPath, Mark, load_yaml, nearest
 from .limits import MAX_CONFIG_BYTES, read_limited
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     file: str  # as shown in messages
     line: int
     col: int
@@ -30,20 +29,21 @@ class Origin:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass
 class ResolvedConfig:
-    """The merged configuration and where each part of it was written."""
+    """The merged configuration and where each part of it was written. (A plain class: it is filled
+    source by source; see model.py for why nothing on a no-op build is a dataclass.)"""
 
-    data: dict[str, Any]
-    root: Path  # the project directory: relative paths in lattice.yaml are resolved from here
-    project_file: Path
-    files: list[Path] = field(default_factory=list)  # sources read, lowest first
-    origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each value starts
-    key_origins: dict[KeyPath, Origin] = field(default_factory=dict)  # where each key is written
-    raw: dict[KeyPath, tuple[str, str]] = field(default_factory=dict)  # YAML 1.1 trap candidates
-    # The merge of every source below lattice.local.yaml (None without one): what the shared files say,
-    # so a check can tell a machine's own narrowing (local `models:`) from a mistake in lattice.yaml.
-    shared: dict[str, Any] | None = None
+    def __init__(self, data: dict[str, Any], root: Path, project_file: Path) -> None:
+        self.data = data
+        self.root = root  # the project directory: relative paths in lattice.yaml are resolved from here
+        self.project_file = project_file
+        self.files: list[Path] = []  # sources read, lowest first
+        self.origins: dict[KeyPath, Origin] = {}  # where each value starts
+        self.key_origins: dict[KeyPath, Origin] = {}  # where each key is written
+        self.raw: dict[KeyPath, tuple[str, str]] = {}  # YAML 1.1 trap candidates
+        # The merge of every source below lattice.local.yaml (None without one): what the shared files say,
+        # so a check can tell a machine's own narrowing (local `models:`) from a mistake in lattice.yaml.
+        self.shared: dict[str, Any] | None = None
 
     def local_file(self) -> str | None:
         """lattice.local.yaml as messages show it, when it is one of the sources."""
@@ -84,7 +84,8 @@ def read_document(file: Path) -> Document:
     """Load one configuration file; a missing, unreadable, non-regular or oversized file is a one-line
     error."""
     shown = paths.display(file)
-    return load_yaml(read_limited(file, MAX_CONFIG_BYTES, shown, "a configuration file"), shown)
+    return load_yaml(read_limited(file, MAX_CONFIG_BYTES, shown, "a configuration file"), shown,
+                     slot=os.path.abspath(file))
 
 
 def locate_project_file(file: Path | None = None, directory: Path | None = None) -> Path:

@@ -17,14 +17,18 @@ stack on a lattice.yaml nobody on this machine wrote.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md): the bridge
+if TYPE_CHECKING:  # evaluates budget hooks' conditions on every call
+    from typing import Any, Mapping
+
+    Node = tuple[Any, ...]
 
 _TOKEN = re.compile(r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?P<int>\d+)|"""
                     r"""(?P<op>==|!=|>=|<=|>|<|\(|\))|(?P<word>[A-Za-z_][A-Za-z0-9_]*))""")
 FLAGS = {"always", "never", "files_changed"}
 TEXT_FIELDS = {"agent", "provider", "model"}
 NUMBER_FIELDS = {"error_count"}
-Node = tuple[Any, ...]
 MAX_DEPTH = 64  # far beyond any condition a person writes; far below Python's recursion limit
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any, Iterator, NamedTuple
+from collections import namedtuple
 
 from ..errors import LatticeError, UsageError
 from ..flock import file_lock
@@ -15,17 +15,21 @@ from ..fsutil import fsync_dir, remove, replace_link
 from ..paths import data_root, make_dirs
 from . import links
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
 _TMP = re.compile(r"\.tmp-[0-9]+-[0-9a-f]+")
 
 
-class Generation(NamedTuple):
-    number: int
-    link: str
-    store_path: str
-    created: float  # the generation link's own mtime (lstat): when it was made
-    workflow: str | None
-    version: str | None
-    current: bool
+class Generation(namedtuple("Generation", ("number", "link", "store_path", "created", "workflow", "version",
+                                           "current"))):
+    """One generation: its `number`, `link` and `store_path`; `created`, the generation link's own
+    mtime (lstat), when it was made; the `workflow` and `version` it holds (None when unknown); whether
+    it is the `current` one. collections' named tuple: typing.NamedTuple would import typing into the
+    hot `generations`."""
+
+    __slots__ = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"generation": self.number, "link": self.link, "store_path": self.store_path,
@@ -33,11 +37,10 @@ class Generation(NamedTuple):
                 "workflow": self.workflow, "version": self.version, "current": self.current}
 
 
-class ProfileInfo(NamedTuple):
-    name: str
-    generation: int | None
-    store_path: str | None
-    active: bool
+class ProfileInfo(namedtuple("ProfileInfo", ("name", "generation", "store_path", "active"))):
+    """A profile: `name`, its current `generation` and `store_path` (None without one), `active`."""
+
+    __slots__ = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "generation": self.generation, "active": self.active,

@@ -9,7 +9,9 @@ and validation:
 On the bridge's path (every call)."""
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 NATIVE = ("anthropic", "google", "openai")
 # The provider name of the routing bridge in a built environment's opencode.json (opencode/config.py):

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
-from typing import Any, Mapping
 
 from ..errors import LatticeError
 from .state import transaction, usage_entry
 from .table import RouteTable
 from .types import Failover, split_model
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Mapping
 
 DEFAULT_COOLDOWN = 60.0
 PERIOD_WORDS = {"day": "today", "month": "this month"}

@@ -32,9 +32,10 @@ from ..providers.kinds import NATIVE, OPENAI_COMPATIBLE, endpoint
 from ..providers.kinds import kind as provider_kind
 from ..store.manifest import environment_config
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any, Mapping
+
 
 _TABLE: list[Any] = []  # the environment's RouteTable and config, once per process
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from collections import namedtuple
 
 from ..errors import LatticeError
 from .availability import Availability, skip_over_budget
@@ -19,20 +18,23 @@ from .strategies import Choice, choose
 from .table import RouteTable, routing_hash, table_for
 from .types import Routing, split_model
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Mapping
 
-class Decision(NamedTuple):
-    agent: str
-    strategy: str
-    position: int  # the slot the strategy scheduled, 0-based
-    length: int  # slots in the agent's sequence (1 for weighted)
-    next_position: int  # where the agent's next call starts (as committed; `retry` keeps `position`)
-    model: str  # provider/model to send this call to
-    provider: str
-    skipped: list[tuple[str, str]]  # (model, why) for each unavailable candidate met
-    scheduled: str  # what the strategy wanted before availability
-    via: str  # scheduled | next | retry | fallback | final_trigger
-    committed: bool
-    warnings: list[str]  # e.g. a corrupt state.json moved aside
+
+class Decision(namedtuple("Decision", ("agent", "strategy", "position", "length", "next_position", "model", "provider", "skipped",
+                                       "scheduled", "via", "committed", "warnings"))):
+    """One routing decision: `agent`, `strategy`; `position`, the slot the strategy scheduled (0-based);
+    `length`, slots in the agent's sequence (1 for weighted); `next_position`, where the agent's next
+    call starts (as committed; `retry` keeps `position`); `model`, the provider/model to send this
+    call to, and its `provider`; `skipped`, (model, why) for each unavailable candidate met;
+    `scheduled`, what the strategy wanted before availability; `via`: scheduled | next | retry |
+    fallback | final_trigger; `committed`; `warnings` (e.g. a corrupt state.json moved aside).
+    A named tuple (routing/types.py says why)."""
+
+    __slots__ = ()
 
     def as_json(self) -> dict[str, Any]:
         data = self._asdict()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
-from typing import Any, Mapping
 
 from ..errors import LatticeError
 from ..providers.kinds import is_local
@@ -13,6 +11,11 @@ from .availability import cause, period_spend
 from .decide import agent_entry, next_choice
 from .state import read_state
 from .table import routing_hash, table_for
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Mapping
 
 
 def routing_rows(source: Any, *, environ: Mapping[str, str] | None = None, now: float | None = None,

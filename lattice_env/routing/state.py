@@ -10,11 +10,13 @@ import json
 import os
 import stat
 import time
-from pathlib import Path
-from typing import Any
 
 from ..errors import FilesystemError, LatticeError
 from ..flock import file_lock
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 1
 SECTIONS = ("routing_state", "provider_usage", "cooldowns", "skipped")
@@ -34,15 +36,16 @@ _NUMBER = (int, float)
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def state_path() -> Path:
+def state_path() -> str:
+    """str paths here, not pathlib: its import costs the bridge more than a committed decision."""
     from ..paths import data_root
 
-    return Path(data_root(), "state.json")
+    return os.path.join(data_root(), "state.json")
 
 
-def durable_path(path: Path) -> Path:
+def durable_path(path: str | os.PathLike[str]) -> str:
     """The fsynced checkpoint beside `path`."""
-    return path.with_name(DURABLE)
+    return os.path.join(os.path.dirname(os.fspath(path)), DURABLE)
 
 
 def local_day(now: float) -> str:
@@ -183,11 +186,12 @@ def boot_id() -> str | None:
     return _BOOT[0]
 
 
-def _load(path: Path, warnings: list[str] | None, locked: bool, now: float) -> tuple[dict[str, Any], bool]:
+def _load(path: str | os.PathLike[str], warnings: list[str] | None, locked: bool,
+          now: float) -> tuple[dict[str, Any], bool]:
     """The state at `path`, or its durable checkpoint when `state.json` is unreadable or is an older
     boot's and the checkpoint is newer. Returns it and whether the next write must checkpoint. Under the
     lock (`locked`), an unreadable `state.json` is moved aside so its content is kept."""
-    text = str(path)
+    text = os.fspath(path)
     data, problem = _document(text)
     if problem == "missing":
         return empty(), True
@@ -201,26 +205,26 @@ def _load(path: Path, warnings: list[str] | None, locked: bool, now: float) -> t
     boot = boot_id()
     if data is not None and (boot is None or data.get("boot") == boot):
         return data, False
-    durable = durable_path(path)
-    backup, backup_problem = _document(str(durable))
+    durable = durable_path(text)
+    backup, backup_problem = _document(durable)
     if data is not None:  # written before this boot: its last renames may not have reached the disk
         if backup is None or _seq(backup) <= _seq(data):
             return data, True
         if warnings is not None:
-            warnings.append(f"{path} is older than {durable.name} after a restart (commit {_seq(data)} "
+            warnings.append(f"{text} is older than {DURABLE} after a restart (commit {_seq(data)} "
                             f"< {_seq(backup)}); using the checkpoint")
         return backup, True
-    moved = _move_aside(path, now) if locked else None
+    moved = _move_aside(text, now) if locked else None
     if warnings is not None:
-        kept = f"; moved it to {moved.name}" if moved else ""
+        kept = f"; moved it to {os.path.basename(moved)}" if moved else ""
         if backup is not None:
-            warnings.append(f"{path} was unreadable ({problem}){kept}; recovered the state from "
-                            f"{durable.name} (counts of the last second or so may be missing)")
+            warnings.append(f"{text} was unreadable ({problem}){kept}; recovered the state from "
+                            f"{DURABLE} (counts of the last second or so may be missing)")
         elif locked:
-            warnings.append(f"{path} was corrupt ({problem}){kept} and started afresh "
-                            f"({durable.name}: {backup_problem})")
+            warnings.append(f"{text} was corrupt ({problem}){kept} and started afresh "
+                            f"({DURABLE}: {backup_problem})")
         else:
-            warnings.append(f"{path} is corrupt ({problem}; {durable.name}: {backup_problem}); "
+            warnings.append(f"{text} is corrupt ({problem}; {DURABLE}: {backup_problem}); "
                             f"routing as if it were empty")
     return (backup if backup is not None else empty()), True
 
@@ -230,7 +234,7 @@ def _seq(data: dict[str, Any]) -> int:
     return seq if type(seq) is int else 0
 
 
-def read_state(path: Path | None = None, now: float | None = None,
+def read_state(path: str | os.PathLike[str] | None = None, now: float | None = None,
                warnings: list[str] | None = None) -> dict[str, Any]:
     """The current state without taking the lock (for dry runs and displays). An unreadable file reads
     as its durable checkpoint, else as empty, with a warning; the next write repairs it."""
@@ -239,12 +243,12 @@ def read_state(path: Path | None = None, now: float | None = None,
     return roll_over(_load(path, warnings, False, now)[0], now)
 
 
-def _move_aside(path: Path, now: float) -> Path:
+def _move_aside(path: str, now: float) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target = f"{path}.corrupt-{stamp}"
     n = 1
     while os.path.lexists(target):
-        target = path.with_name(f"{path.name}.corrupt-{stamp}.{n}")
+        target = f"{path}.corrupt-{stamp}.{n}"
         n += 1
     os.replace(path, target)
     return target
@@ -326,7 +330,7 @@ def _write_durable(path: str, data: bytes) -> None:
     os.replace(tmp, path)
     from ..fsutil import fsync_dir  # here, not at the top: once a second at most
 
-    fsync_dir(Path(directory or "."))
+    fsync_dir(directory or ".")
 
 
 def _checkpoint_due(durable: str) -> bool:
@@ -341,7 +345,7 @@ class transaction:  # noqa: N801 — used like a function: `with transaction() a
     (see the module docstring for when it is also made durable). Nothing is written if the block
     raises. A plain class rather than contextlib.contextmanager: it runs once per routed prompt."""
 
-    def __init__(self, path: Path | None = None, now: float | None = None,
+    def __init__(self, path: str | os.PathLike[str] | None = None, now: float | None = None,
                  warnings: list[str] | None = None) -> None:
         self.path = path or state_path()
         self.now = time.time() if now is None else now

@@ -25,12 +25,16 @@ so the remaining weights keep their ratio.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections import namedtuple
 
 from ..errors import LatticeError
 from .types import Routing
 
-Reason = Callable[[str], "str | None"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Callable
+
+    Reason = Callable[[str], "str | None"]
 
 
 class NoModelAvailable(LatticeError):
@@ -43,14 +47,14 @@ class NoModelAvailable(LatticeError):
         self.agent, self.skipped = agent, skipped
 
 
-class Choice(NamedTuple):
-    model: str
-    scheduled: str  # what the strategy wanted before availability was considered
-    position: int  # the slot the strategy scheduled (0-based; 0 for weighted)
-    length: int  # slots in the sequence (1 for weighted)
-    next_position: int
-    via: str  # scheduled | next | retry | fallback | final_trigger
-    skipped: tuple[tuple[str, str], ...]
+class Choice(namedtuple("Choice", ("model", "scheduled", "position", "length", "next_position", "via",
+                                   "skipped"))):
+    """What a strategy chose: `model`; `scheduled`, what it wanted before availability was considered;
+    `position`, the slot it scheduled (0-based; 0 for weighted); `length`, slots in the sequence (1 for
+    weighted); `next_position`; `via`: scheduled | next | retry | fallback | final_trigger; `skipped`,
+    (model, why) pairs. A named tuple (routing/types.py says why)."""
+
+    __slots__ = ()
 
 
 def sequence(routing: Routing) -> tuple[str, ...]:

@@ -10,10 +10,13 @@ import functools
 import json
 import zlib
 from collections import abc
-from typing import Any, Iterator, Mapping
 
 from ..errors import LatticeError, UsageError
 from .types import Failover, Provider, Routing
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
 SKIP_PROVIDER = "route.skip_provider"
 # The routing of opencode's own agents (build, plan, general, commands without an agent): the
@@ -177,7 +180,7 @@ def table_for(source: Any) -> RouteTable:
     """A RouteTable from a config dict, a Workflow, a `Loaded`, or a RouteTable."""
     if isinstance(source, RouteTable):
         return source
-    if isinstance(source, Mapping):
+    if isinstance(source, abc.Mapping):
         return RouteTable.from_config(source)
     workflow = getattr(source, "workflow", source)
     if hasattr(workflow, "agents") and hasattr(workflow, "providers"):

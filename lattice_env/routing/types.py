@@ -1,10 +1,15 @@
 """The routing parts of the Workflow model — an agent's `Routing`, a `Provider` — and `split_model`.
-NamedTuples rather than the frozen dataclasses of config/model.py (which re-exports them): the bridge
-routes every call in a fresh interpreter (docs/architecture.md, "Hot paths"). Like the dataclasses they
-are immutable, hashable and compared by value."""
+
+Named tuples (collections.namedtuple, not typing.NamedTuple, nor dataclasses): the bridge routes every
+call in a fresh interpreter (docs/architecture.md, "Hot paths"). Immutable, hashable and compared by
+value, like the rest of the model."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def split_model(ref: str) -> tuple[str, str]:
@@ -13,18 +18,15 @@ def split_model(ref: str) -> tuple[str, str]:
     return provider, model
 
 
-class Routing(NamedTuple):
-    strategy: str
-    models: tuple[str, ...] = ()  # fallback, round_robin
-    pattern: tuple[str, ...] = ()
-    weights: tuple[tuple[str, float], ...] = ()
-    track: bool = False
-    iterate: str | None = None
-    final: str | None = None
-    burst_size: int | None = None
-    final_trigger: str | None = None
-    on_unavailable: str = "next"
-    fallback_models: tuple[str, ...] = ()
+class Routing(namedtuple("Routing", ("strategy", "models", "pattern", "weights", "track", "iterate", "final",
+                                     "burst_size", "final_trigger", "on_unavailable", "fallback_models"),
+                         defaults=((), (), (), False, None, None, None, None, "next", ()))):
+    """An agent's routing. `strategy` (str); `models` (tuple of refs: fallback, round_robin);
+    `pattern` (tuple of refs); `weights` (tuple of (ref, float)); `track` (bool); `iterate`, `final`,
+    `burst_size`, `final_trigger` (burst; None when unset); `on_unavailable` ("next" unless set);
+    `fallback_models` (tuple of refs)."""
+
+    __slots__ = ()
 
     @classmethod
     def from_data(cls, data: Any) -> Routing:
@@ -89,28 +91,28 @@ class Routing(NamedTuple):
         return data
 
 
-class Provider(NamedTuple):
-    name: str
-    env: str | None = None
-    auth: str | None = None
-    tier: str | None = None
-    local_budget: float | None = None  # None: unlimited
-    budget_period: str = "month"  # what local_budget caps: the local calendar "month" or "day"
-    models: tuple[str, ...] = ()
-    base_url: str | None = None
-    first_byte_timeout: float | None = None  # seconds; None: defaults.first_byte_timeout
+class Provider(namedtuple("Provider", ("name", "env", "auth", "tier", "local_budget", "budget_period", "models",
+                                       "base_url", "first_byte_timeout"),
+                          defaults=(None, None, None, None, "month", (), None, None))):
+    """A provider: `name`; `env`, `auth`, `tier`, `base_url` (str or None); `local_budget` (float, None
+    for unlimited); `budget_period`, what local_budget caps: the local calendar "month" or "day";
+    `models` (tuple of names); `first_byte_timeout` (seconds; None: defaults.first_byte_timeout)."""
+
+    __slots__ = ()
 
     def offers(self, model: str) -> bool:
         """False when a non-empty `models:` list leaves `model` out: routing skips it, status shows it."""
         return not self.models or model in self.models
 
 
-class Failover(NamedTuple):
-    """`defaults:` settings for a call whose model fails (routing/availability.py, the bridge)."""
+class Failover(namedtuple("Failover", ("first_byte_timeout", "failure_cooldown", "failover_on_client_error"),
+                          defaults=(60.0, 20.0, False))):
+    """`defaults:` settings for a call whose model fails (routing/availability.py, the bridge):
+    `first_byte_timeout`, seconds without a first byte of the response after which the model failed;
+    `failure_cooldown`, seconds a failed model (or unreachable provider) is left out;
+    `failover_on_client_error`: 400/401/404… fail over too, instead of being reported at once."""
 
-    first_byte_timeout: float = 60.0  # seconds without a first byte of the response: the model failed
-    failure_cooldown: float = 20.0  # seconds a failed model (or unreachable provider) is left out
-    failover_on_client_error: bool = False  # 400/401/404…: fail over too, instead of reporting at once
+    __slots__ = ()
 
     @classmethod
     def from_data(cls, defaults: Any) -> Failover:

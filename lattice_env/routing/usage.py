@@ -13,11 +13,14 @@ import json
 import os
 import re
 import time
-from pathlib import Path
-from typing import Any
 
 from ..errors import LatticeError
 from .state import transaction, usage_entry
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _PRICES: dict[str, Any] | None = None
 _DATED = re.compile(r"-\d{8}$")  # claude-sonnet-4-5-20250929 → claude-sonnet-4-5
@@ -28,9 +31,10 @@ def price_table() -> dict[str, Any]:
     global _PRICES
     if _PRICES is None:
         override = os.environ.get("LATTICE_PRICES")
-        path = Path(override) if override else Path(__file__).with_name("prices.json")
+        path = override or os.path.join(os.path.dirname(__file__), "prices.json")
         try:
-            _PRICES = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as f:
+                _PRICES = json.loads(f.read())
             _PRICES["models"].items()
         except (OSError, ValueError, KeyError, AttributeError) as exc:
             raise LatticeError(f"cannot read the price table {path}: {exc}") from None
@@ -56,7 +60,7 @@ def estimate(ref: str, input_tokens: int, output_tokens: int) -> float | None:
 
 
 def record_usage(provider: str, model: str, input_tokens: int, output_tokens: int, *,
-                 now: float | None = None, path: Path | None = None) -> float | None:
+                 now: float | None = None, path: str | os.PathLike[str] | None = None) -> float | None:
     """Add one response's usage to today's and this month's counters of `provider`; returns the spend
     it added (None when the model has no price). `model` may be `name` or `provider/name`."""
     if input_tokens < 0 or output_tokens < 0:

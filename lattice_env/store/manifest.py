@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from ..errors import LatticeError
 from .seal import MANIFEST
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import stat
 from pathlib import Path
 from typing import Any, Iterable
@@ -131,6 +130,8 @@ def remove_tree(path: Path) -> None:
     if path.is_symlink() or not path.exists():
         path.unlink(missing_ok=True)
         return
+    import shutil  # here: store names hash with this module, and a no-op build removes nothing
+
     for dirpath, _dirs, _files in os.walk(path):
         os.chmod(dirpath, 0o755)
     shutil.rmtree(path)
