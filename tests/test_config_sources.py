@@ -269,7 +269,7 @@ def test_a_project_file_that_is_no_file_stops_the_search(run, trio, kind):
     inner = trio / "inner"
     inner.mkdir()
     words = _not_a_file(inner / "lattice.yaml", kind)
-    r = run("config", "--json", cwd=inner)
+    r = run("config", cwd=inner)
     assert (r.code, r.stdout, r.stderr) == (1, "", f"lattice: error: lattice.yaml: {words}, not a file\n")
     r = run("config", "--json", cwd=trio)  # the parent's own project is unaffected
     assert r.code == 0 and json.loads(r.stdout)["name"] == "trio"

@@ -16,8 +16,9 @@ import pytest
 from opencode_support import CACHE
 
 from lattice_env.build.file_plugins import content_hash, packed_files
+from lattice_env.build.lock_shape import find_installed
 from lattice_env.build.lockfile import BRIDGE_PACKAGES, read_lock
-from lattice_env.build.resolve import find_installed, nearest
+from lattice_env.build.resolve import nearest
 from lattice_env.config.load import load_workflow
 from lattice_env.opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 

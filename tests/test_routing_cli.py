@@ -221,7 +221,7 @@ def test_run_sees_only_its_own_command_line(tmp_path):
 def _switched_stand_in(project: Path) -> Path:
     """`project` switched to as profile default's generation 1 under its real store names (the
     configuration in the manifest is the real one; the paths hold stand-ins: no npm, no nodeenv)."""
-    from test_profiles import fake_lock
+    from conftest import fake_lock
 
     from lattice_env.build.plan import plan
     from lattice_env.config.load import load_workflow

@@ -158,7 +158,7 @@ def test_the_manifest_leaves_out_what_shapes_nothing(built, tmp_path):
     try:
         r = Run(project)("build", "--json", env=env)
         assert r.code == 0, r.stderr
-        assert json.loads(r.stdout) == {"path": str(path), "built": [], "relocked": False}
+        assert json.loads(r.stdout) == {"path": str(path), "built": [], "substituted": [], "relocked": False}
     finally:
         (project / "lattice.local.yaml").write_text(LOCAL_NOTES)
         os.rename(project / "bob-private-agents", project / "alice-private-agents")

@@ -18,9 +18,8 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..config.confine import PathError, confine, stat_of
 from ..errors import LatticeError
@@ -28,8 +27,7 @@ from ..errors import LatticeError
 MANIFEST = "package.json"
 
 
-@dataclass(frozen=True)
-class PackedFile:
+class PackedFile(NamedTuple):
     path: str  # relative to the package, "/"-separated, as npm lists it
     executable: bool
     data: bytes

@@ -18,7 +18,11 @@ from typing import Any
 
 from ..config.diagnostics import Diagnostic
 from ..errors import ConfigError
-from .resolve import KEEP, find_installed
+
+# Keys of npm's lockfile entries worth keeping: what an install needs, nothing that names a host or path.
+KEEP = ("version", "integrity", "name", "os", "cpu", "libc", "optional", "peer", "dev", "devOptional",
+        "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "bin",
+        "engines", "hasInstallScript", "license", "inBundle", "bundleDependencies")
 
 _NAME = r"(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*"  # npm's rule for new names, lower case
 _LEGACY_NAME = r"(?:@[A-Za-z0-9][A-Za-z0-9._~-]*/)?[A-Za-z0-9][A-Za-z0-9._~-]*"  # old packages have capitals
@@ -296,3 +300,15 @@ def _line_of(text: str, path: tuple[Any, ...]) -> int:
 def _show(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+def find_installed(packages: dict[str, Any], where: str, dep: str) -> str | None:
+    """Where node would find `dep` when required from the package at `where` (walk up node_modules)."""
+    base = where
+    while True:
+        candidate = f"{base}/node_modules/{dep}" if base else f"node_modules/{dep}"
+        if candidate in packages:
+            return candidate
+        if not base:
+            return None
+        base = base.rsplit("/node_modules/", 1)[0] if "/node_modules/" in base else ""

@@ -13,14 +13,11 @@ from ..config.plugin_specs import PluginSpec
 from ..errors import LatticeError
 from ..proc import ProcessError, clean_env, run
 from .file_plugins import content_hash, packed_files
+from .lock_shape import KEEP, find_installed
 from .npm import ROOT_NAME, NpmFailure, npm, package_name, to_npm_lockfile, view_versions
 
+
 # Keys of npm's lockfile entries worth keeping: what an install needs, nothing that names a host or path.
-KEEP = ("version", "integrity", "name", "os", "cpu", "libc", "optional", "peer", "dev", "devOptional",
-        "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "bin",
-        "engines", "hasInstallScript", "license", "inBundle", "bundleDependencies")
-
-
 def resolve_closure(roots: dict[str, str], loaded: Any, seed: dict[str, Any] | None,
                     offline: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """The npm closure of `roots`, from real npm (`--package-lock-only`: nothing is downloaded but
@@ -62,18 +59,6 @@ def closure_from_npm(npm_lock: dict[str, Any]) -> tuple[dict[str, Any], dict[str
                 info = unavailable.setdefault(f"{dep}@{wanted}", {"wanted_by": []})
                 info["wanted_by"].append(where)
     return packages, unavailable
-
-
-def find_installed(packages: dict[str, Any], where: str, dep: str) -> str | None:
-    """Where node would find `dep` when required from the package at `where` (walk up node_modules)."""
-    base = where
-    while True:
-        candidate = f"{base}/node_modules/{dep}" if base else f"node_modules/{dep}"
-        if candidate in packages:
-            return candidate
-        if not base:
-            return None
-        base = base.rsplit("/node_modules/", 1)[0] if "/node_modules/" in base else ""
 
 
 def explain_failure(exc: NpmFailure, loaded: Any, offline: bool) -> LatticeError:
