@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 from fake_llm import FakeLLM
-from opencode_support import OpencodeServer, new_data_dir
-
-from lattice_env.proc import clean_env
+from opencode_support import OpencodeServer, switched_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 
@@ -24,18 +22,13 @@ EIGHT = ["m1", "m1", "m1", "m2", "m1", "m1", "m1", "m2"]
 def switch_project(root: Path, config: str, prompts: dict[str, str], **extra: str) -> dict:
     """A project under `root` with `config` as lattice.yaml and one agent file per prompt, switched into a
     fresh data dir; what the helpers below take (`env` for the processes, `work` to run them in)."""
-    home, project, work = root / "home", root / "project", root / "work"
+    project, work = root / "project", root / "work"
     (project / "agents").mkdir(parents=True)
     work.mkdir()
     for name, prompt in prompts.items():
         (project / f"agents/{name}.md").write_text(prompt)
     (project / "lattice.yaml").write_text(config)
-    environ = clean_env(HOME=str(home), LATTICE_HOME=str(new_data_dir(root / "data")),
-                        LATTICE_CONFIG_HOME=str(root / "cfg"), **extra)
-    done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=environ,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return {"env": environ, "project": project, "work": work, "data": root / "data"}
+    return {"env": switched_env(root, project, **extra), "project": project, "work": work, "data": root / "data"}
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tool, snapshot, unavailable
 from fake_llm import FakeLLM
-from opencode_support import new_data_dir
-
-from lattice_env.proc import clean_env
+from opencode_support import switched_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 
@@ -36,7 +34,7 @@ def _needs_root() -> None:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("launch")
-    home, project, work = root / "home", root / "project", root / "work"
+    project, work = root / "project", root / "work"
     (project / "agents").mkdir(parents=True)
     work.mkdir()
     (root / "quiet-plugin").mkdir()
@@ -59,11 +57,7 @@ agents:
     triggers: [/a]
     routing: [local/m1]
 """)
-        environ = clean_env(HOME=str(home), LATTICE_HOME=str(new_data_dir(root / "data")),
-                            LATTICE_CONFIG_HOME=str(root / "cfg"))
-        done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=environ,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, done.stderr[-2000:]
+        environ = switched_env(root, project)
         yield {"env": environ, "work": work, "store": root / "data" / "store", "fake": fake, "root": root}
 
 

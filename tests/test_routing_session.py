@@ -138,12 +138,12 @@ def test_opencode_sessions_reach_the_bridge_and_the_budget_hook_skips_per_sessio
     """The real opencode: its session id (`ses_…`, from the call's headers) is what the skip is recorded
     under, one per `lattice run` (each is a new session), and the notice lands in bridge.log."""
     from fake_llm import FakeLLM
-    from opencode_support import new_data_dir
+    from opencode_support import switched_env
 
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"about": "test", "as_of": "2026-01-01", "sources": [],
                                   "models": {"paid/*": {"input": 1000.0, "output": 1000.0}}}))
-    home, project, work = tmp_path / "home", tmp_path / "project", tmp_path / "work"
+    project, work = tmp_path / "project", tmp_path / "work"
     (project / "agents").mkdir(parents=True)
     work.mkdir()
     (project / "agents" / "budgeted.md").write_text("You are BUDGETED.\n")
@@ -164,12 +164,8 @@ hooks:
     - action: route.skip_provider
       notify: true
 """)
-        data = new_data_dir(tmp_path / "data")
-        environ = clean_env(HOME=str(home), LATTICE_HOME=str(data), LATTICE_CONFIG_HOME=str(tmp_path / "cfg"),
-                            LATTICE_PRICES=str(prices))
-        done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=environ,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, done.stderr[-2000:]
+        environ = switched_env(tmp_path, project, LATTICE_PRICES=str(prices))
+        data = tmp_path / "data"
         # $2 of $0.01, at the test's prices (LATTICE_PRICES): as the bridge reports a response
         bridge(environ, "usage", {"provider": "paid", "model": "p1", "input": 1000, "output": 1000})
         for i in range(2):

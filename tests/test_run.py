@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from fake_llm import FakeLLM
-from opencode_support import new_data_dir
-
-from lattice_env.proc import clean_env
+from opencode_support import switched_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.opencode]
 
@@ -48,11 +46,7 @@ agents:
     triggers: [/q]
     routing: [local/m2]
 """)
-        env = clean_env(HOME=str(home), LATTICE_HOME=str(new_data_dir(root / "data")),
-                        LATTICE_CONFIG_HOME=str(root / "cfg"))
-        done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, done.stderr[-2000:]
+        env = switched_env(root, project)
         yield {"env": env, "project": project, "fake": fake, "home": home}
 
 
