@@ -17,8 +17,9 @@ import hashlib
 import io
 import os
 import tarfile
+from concurrent.futures import Future
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
 from ..errors import LatticeError
 from ..store.manifest import MANIFEST, read_manifest
@@ -140,7 +141,8 @@ def extract(archive: BinaryIO, out: Path, size: int, label: str) -> None:
     claimed: dict[str, tuple[str, bool]] = {}  # rel → (sha256, executable), as the manifest says
     written: dict[tuple[str, bool], str] = {}  # the first file written with that content
     try:
-        with zstandard.ZstdDecompressor().stream_reader(archive, closefd=False) as raw:
+        with _Writers() as writers, \
+                zstandard.ZstdDecompressor().stream_reader(archive, closefd=False) as raw:
             with tarfile.open(fileobj=_Limited(raw, size, label), mode="r|", encoding="utf-8",
                               errors="strict") as tar:
                 for member in tar:
@@ -163,9 +165,9 @@ def extract(archive: BinaryIO, out: Path, size: int, label: str) -> None:
                     elif member.isreg():
                         same = claimed.get(rel)
                         if same is not None and same[1] == bool(member.mode & 0o111) and same in written:
-                            os.link(written[same], target)
+                            writers.link(written[same], target)
                         else:
-                            _write_file(tar, member, target)
+                            writers.write(tar, member, target)
                             if same is not None and same[1] == bool(member.mode & 0o111):
                                 written[same] = target
                     else:
@@ -189,10 +191,62 @@ def _claims(data: bytes) -> dict[str, tuple[str, bool]]:
         return {}
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, target: str) -> None:
-    src = tar.extractfile(member)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                 0o755 if member.mode & 0o111 else 0o644)
+class _Writers:
+    """Files written by a few threads while the tar stream is read on: creating and writing ~17,000
+    files is most of a pull, and open() and write() release the GIL. A small file's bytes are handed
+    over in memory (at most BUFFERED at a time); a large one is written here, in order. A hard link
+    waits for the file it links to. The first failure is raised by the next call or on exit."""
+
+    THREADS, SMALL, BUFFERED = 3, 4 << 20, 64 << 20
+
+    def __init__(self) -> None:
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="lattice-unpack")
+        self.room = threading.BoundedSemaphore(self.BUFFERED // self.SMALL)
+        self.pending: dict[str, Future[None]] = {}  # target → its write, for a hard link to wait on
+        self.failed: list[BaseException] = []
+
+    def __enter__(self) -> _Writers:
+        return self
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        self.pool.shutdown(wait=True)
+        if kind is None:
+            self._raise_failed()
+
+    def _raise_failed(self) -> None:
+        if self.failed:
+            raise self.failed[0]
+
+    def _done(self, future: Future[None]) -> None:
+        self.room.release()
+        if future.exception() is not None:
+            self.failed.append(future.exception())  # type: ignore[arg-type]
+
+    def write(self, tar: tarfile.TarFile, member: tarfile.TarInfo, target: str) -> None:
+        self._raise_failed()
+        mode = 0o755 if member.mode & 0o111 else 0o644
+        src = tar.extractfile(member)
+        if member.size > self.SMALL:
+            _write_file(target, mode, iter(lambda: src.read(CHUNK), b""))  # type: ignore[union-attr]
+            return
+        data = src.read()  # type: ignore[union-attr]
+        self.room.acquire()
+        future = self.pool.submit(_write_file, target, mode, (data,))
+        future.add_done_callback(self._done)
+        self.pending[target] = future
+
+    def link(self, source: str, target: str) -> None:
+        future = self.pending.get(source)
+        if future is not None:
+            future.result()
+        os.link(source, target)
+
+
+def _write_file(target: str, mode: int, chunks: Iterable[bytes]) -> None:
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "wb") as f:
-        while chunk := src.read(CHUNK):  # type: ignore[union-attr]
+        for chunk in chunks:
             f.write(chunk)
