@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # Variables a git hook or a wrapper may have set that would point git at another repository or index.
 LEAKS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
          "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX")
+TEMP_INDEX = "lattice-index-"  # <git dir>/lattice-index-<pid>-<random>: a snapshot's temporary index
 # Who checkpoints are by when the user has no git identity (git refuses to make a commit without one).
 FALLBACK_IDENTITY = {"GIT_AUTHOR_NAME": "Lattice", "GIT_AUTHOR_EMAIL": "lattice@localhost",
                      "GIT_COMMITTER_NAME": "Lattice", "GIT_COMMITTER_EMAIL": "lattice@localhost"}
@@ -83,20 +84,24 @@ class Git:
         return self.out(*argv, env=self.identity(), input=message + "\n")
 
     def _temp_index(self, git_dir: str) -> str:
-        """A copy of the user's index (or none, in a new repository) to work in, beside it."""
-        tmp = os.path.join(git_dir, f"lattice-index-{os.getpid()}-{os.urandom(4).hex()}")
+        """A copy of the user's index (or none, in a new repository) to work in, beside it. One left by a
+        process that was killed (its pid is gone) is removed first."""
+        _remove_stale(git_dir)
+        tmp = os.path.join(git_dir, f"{TEMP_INDEX}{os.getpid()}-{os.urandom(4).hex()}")
         index = os.path.join(git_dir, "index")
         if os.path.exists(index):
             with open(index, "rb") as src, open(tmp, "wb") as dst:
                 dst.write(src.read())
         return tmp
 
-    def _in_temp_index(self, git_dir: str, *commands: tuple[str, ...]) -> str:
-        """Run `git add --all` then each of `commands` in a temporary index; the last one's output."""
+    def _in_temp_index(self, git_dir: str, *commands: tuple[str, ...], add: bool = True) -> str:
+        """Run `git add --all` (unless not `add`) then each of `commands` in a temporary index; the last
+        one's output."""
         tmp = self._temp_index(git_dir)
         try:
             env = {"GIT_INDEX_FILE": tmp}
-            self("add", "--all", "--", ":/", env=env)
+            if add:
+                self("add", "--all", "--", ":/", env=env)
             out = ""
             for command in commands:
                 out = self.out(*command, env=env)
@@ -106,6 +111,11 @@ class Git:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
+
+    def index_tree(self, git_dir: str) -> str:
+        """The tree of the user's index, written from a copy of it (`git write-tree` would store its
+        cache tree back into the index itself)."""
+        return self._in_temp_index(git_dir, ("write-tree",), add=False)
 
     def snapshot(self, git_dir: str) -> str:
         """The tree of the whole working state — tracked files as they are on disk, deletions, untracked
@@ -118,3 +128,28 @@ class Git:
         files left alone. Done in a temporary index that first records the working state as it is (so git
         knows which files to remove), never in the user's index."""
         self._in_temp_index(git_dir, ("read-tree", "--reset", "-u", tree))
+
+
+def _remove_stale(git_dir: str) -> None:
+    try:
+        names = [n for n in os.listdir(git_dir) if n.startswith(TEMP_INDEX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(TEMP_INDEX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(git_dir, name))
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

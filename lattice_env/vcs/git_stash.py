@@ -76,7 +76,7 @@ class GitStash(Preset):
         unmerged = git.out("ls-files", "--unmerged")
         if unmerged:
             raise VcsError("cannot checkpoint during a merge with unresolved conflicts (resolve them first)")
-        index_tree = git.out("write-tree")
+        index_tree = git.index_tree(git_dir)
         work_tree = git.snapshot(git_dir)
         subject = self.message("checkpoint_message", DEFAULT_CHECKPOINT_MESSAGE, agent=agent)
         on = branch or (f"detached {head[:12]}" if head else "no commit yet")
