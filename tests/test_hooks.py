@@ -5,57 +5,17 @@ command names that clash are located validation errors. (The same hooks inside t
 test_hooks_opencode.py.)"""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 
 import pytest
 from conftest import write_project
+from fake_slack import Slack
 
 from lattice_env.cli.app import cli
 from lattice_env.config.checks import LATTICE_COMMANDS, OPENCODE_COMMANDS
 from lattice_env.hooks import log
 from lattice_env.hooks.run import fire, run_command
-
-
-class Slack:
-    """A Slack incoming webhook on 127.0.0.1: POST a JSON body with `text`, answered `ok` (200), or
-    `invalid_payload` (400) without text — or, with `hang`, never answered."""
-
-    def __init__(self, hang: bool = False) -> None:
-        self.posts: list[dict] = []
-        self.hang = hang
-        slack = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                slack.posts.append({"path": self.path, "type": self.headers["Content-Type"], "body": body})
-                if slack.hang:
-                    time.sleep(5)
-                    return
-                ok = isinstance(body.get("text"), str) and body["text"]
-                answer = b"ok" if ok else b"invalid_payload"
-                self.send_response(200 if ok else 400)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/XXXX"
-
-    def __enter__(self) -> Slack:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def config(hooks: dict) -> dict:

@@ -88,7 +88,7 @@ def route_fallback(job: Job) -> Outcome:
     facts = job.facts
     if not facts.get("fallback"):
         return Outcome("skipped", "no failover happened here (route.fallback follows a failed call)")
-    detail = f"{facts.get('model')} failed ({facts.get('error')}); the call went to {facts['fallback']}"
+    detail = f"{facts.get('error') or str(facts.get('model')) + ' failed'}; the call went to {facts['fallback']}"
     return Outcome("ok", detail)
 
 
