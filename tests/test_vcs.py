@@ -307,6 +307,30 @@ def test_lattice_vcs_commands(tmp_path, run):
     assert out.code == 0 and "checkpoints: 0" in out.stdout
 
 
+def test_status_has_a_vcs_section(tmp_path, run):
+    """`lattice status` (its click-free path) shows the preset, the branch and the checkpoints, read
+    from the repository's files — and counts a checkpoint made a moment ago, packed refs too."""
+    repo = messy_repo(tmp_path / "repo")
+    write_project(repo, SHIP)
+    out = run("status", "--json", cwd=repo)
+    assert out.code == 0, out.stderr
+    vcs = __import__("json").loads(out.stdout)["vcs"]
+    assert vcs == {"preset": "git-stash", "repository": str(repo), "branch": "main", "checkpoints": 0,
+                   "last_checkpoint": None}
+    preset = preset_for(STASH, str(repo))
+    preset.checkpoint("a")
+    git(repo, "pack-refs", "--all")
+    preset.checkpoint("b")
+    out = run("status", cwd=(repo / "sub"))
+    assert out.code == 0, out.stderr
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("vcs: "))
+    assert line.startswith(f"vcs: git-stash in {repo} (on main): 2 checkpoints, the last at ")
+    outside = write_project(tmp_path / "p", SHIP)
+    assert "vcs: git-stash, but no git repository here" in run("status", cwd=outside).stdout
+    none = write_project(tmp_path / "n", SHIP.replace("  preset: git-stash\n", "  preset: none\n"))
+    assert "vcs: none (no VCS integration)" in run("status", cwd=none).stdout
+
+
 def test_preset_none_says_so(tmp_path, run):
     project = write_project(tmp_path / "p", SHIP.replace("  preset: git-stash\n", "  preset: none\n"))
     out = run("vcs", "undo", cwd=project)

@@ -204,9 +204,22 @@ def _when(ref: str) -> str:
 def checkpoint_files(cwd: str) -> dict[str, Any]:
     """The checkpoints of the repository holding `cwd`, read from its ref files without running git
     (`lattice status` runs no child): how many, and the time of the last; {} outside a repository."""
-    git_dir = _find_git_dir(cwd)
-    if git_dir is None:
+    found = _find_git_dir(cwd)
+    if found is None:
         return {"repository": None}
+    top, git_dir = found
+    branch = None
+    try:
+        with open(os.path.join(git_dir, "HEAD"), encoding="utf-8", errors="replace") as f:
+            head = f.read(4096).strip()
+        branch = head.removeprefix("ref: refs/heads/") if head.startswith("ref: refs/heads/") else "detached HEAD"
+    except OSError:
+        pass
+    try:  # a worktree's refs live in the common git directory
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as f:
+            git_dir = os.path.normpath(os.path.join(git_dir, f.read(4096).strip()))
+    except OSError:
+        pass
     stamps = set()
     loose = os.path.join(git_dir, "refs", "lattice", "checkpoints")
     try:
@@ -222,24 +235,24 @@ def checkpoint_files(cwd: str) -> dict[str, Any]:
                     stamps.add(name[len(prefix):])
     except OSError:
         pass
-    last = max(stamps) if stamps else None
-    return {"repository": os.path.dirname(git_dir) if git_dir.endswith(os.sep + ".git") else git_dir,
-            "checkpoints": len(stamps), "last_checkpoint": int(last) / 1e9 if last else None}
+    return {"repository": top, "branch": branch, "checkpoints": len(stamps),
+            "last_checkpoint": int(max(stamps, key=int)) / 1e9 if stamps else None}
 
 
-def _find_git_dir(cwd: str) -> str | None:
+def _find_git_dir(cwd: str) -> tuple[str, str] | None:
+    """(the working tree's top, its git directory) for the repository holding `cwd`."""
     here = os.path.abspath(cwd)
     while True:
         dot = os.path.join(here, ".git")
         if os.path.isdir(dot):
-            return dot
+            return here, dot
         if os.path.isfile(dot):  # a worktree or submodule: `gitdir: PATH`
             try:
                 with open(dot, encoding="utf-8") as f:
                     target = f.read().strip().removeprefix("gitdir:").strip()
             except OSError:
                 return None
-            return os.path.join(here, target) if not os.path.isabs(target) else target
+            return here, os.path.join(here, target)  # join keeps an absolute target as it is
         parent = os.path.dirname(here)
         if parent == here:
             return None
