@@ -46,6 +46,7 @@ agents:
   flaky: {path: flaky.md, triggers: [/flaky], routing: [local/f1, local/m1]}
   budgeted: {path: budgeted.md, triggers: [/budgeted], routing: [paid/p1, local/m1]}
   stuck: {path: stuck.md, triggers: [/stuck], routing: [local/h1]}
+  broken: {path: broken.md, triggers: [/broken], routing: [local/f2]}
 commands:
   ship:
     description: Push current work
@@ -70,7 +71,7 @@ hooks:
     - {action: log.error, message: "error {error_count}: {error}", when: "error_count > 1"}
     - {action: notify.terminal, message: "failed: {error}", when: 'agent == "flaky" or agent == "other"'}
 """
-AGENTS = ("implement", "other", "limited", "flaky", "budgeted", "stuck")
+AGENTS = ("implement", "other", "limited", "flaky", "budgeted", "stuck", "broken")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def env(tmp_path_factory: pytest.TempPathFactory):
                                   "models": {"paid/*": {"input": 1000.0, "output": 1000.0}}}))
     with FakeLLM(retry_after="120") as fake, Slack() as slack:
         fake.rate_limited = {"r1"}
-        fake.fail = {"f1": 500}
+        fake.fail = {"f1": 500, "f2": 500}
         fake.hang = {"h1"}
         prompts = {name: f"You are {name.upper()}.\n" for name in AGENTS}
         switched = switch_project(root, CONFIG.replace("FAKE", fake.url), prompts, LATTICE_PRICES=str(prices),
@@ -232,6 +233,23 @@ def test_on_error_failing_provider_and_failing_tool(env):
                                                              ("log.error", True), ("notify.terminal", True)]
     assert rows[2]["detail"].startswith("error: error 2: tool read failed: ")
     assert "failed: tool read failed:" in done.stderr
+
+
+def test_on_error_the_turn_fails(env):
+    """Every model of the agent fails: on_error for each failed call (opencode asks again after a
+    while), then opencode's session.error for the turn itself. `error_count` counts them: false for
+    the first, true for every later one; the turn's own error closes the list."""
+    work = repo(env, "broken")
+    since = time.time()
+    done = lattice(env, "run", "/broken", "hello", cwd=work)
+    assert done.returncode != 0 and "no model is available for agent broken" in done.stderr
+    rows = [r for r in runs(env, since, "on_error") if r["action"] == "log.error"]
+    assert len(rows) >= 2
+    assert [r["condition"] for r in rows] == [False] + [True] * (len(rows) - 1)
+    calls = [r["detail"] for r in rows[1:-1]]
+    assert all(d.endswith(": local/f2 failed (an HTTP 500)") for d in calls)
+    assert rows[-1]["detail"].startswith(f"error: error {len(rows)}: lattice: no model is available for agent broken")
+    assert all(r["agent"] == "broken" for r in rows)
 
 
 def test_tui_session_turns_and_slash_ship(env):
