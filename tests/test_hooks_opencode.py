@@ -282,6 +282,23 @@ def test_tui_session_turns_and_slash_ship(env):
     assert [(r["command"], r["result"]) for r in ships] == [("ship", "ok")]
 
 
+def test_lattice_run_slash_ship(env):
+    """`lattice run /ship`: opencode runs the custom command, its action once (one push to the bare
+    remote), its output printed as the reply, and no model is called."""
+    work = repo(env, "run-ship")
+    remote, pushlog = bare_remote(work.parent / "run-ship-remote")
+    git(work, "remote", "add", "origin", str(remote))
+    requests = len(env["fake"].requests)
+    since = time.time()
+    done = lattice(env, "run", "/ship", cwd=work)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pushed main to origin" in done.stdout
+    assert pushes(pushlog) == 1 and git(remote, "rev-parse", "main") == git(work, "rev-parse", "main")
+    assert len(env["fake"].requests) == requests
+    assert [(r["command"], r["result"]) for r in runs(env, since, "command")] == [("ship", "ok")]
+    assert runs(env, since, "pre_agent") == []  # a command's turn is no agent turn: no checkpoint
+
+
 def routing_processes(parent: int) -> list[int]:
     found = []
     for pid in os.listdir("/proc"):
