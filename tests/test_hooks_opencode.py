@@ -258,20 +258,28 @@ def test_tui_session_turns_and_slash_ship(env):
     work = repo(env, "tui")
     remote, pushlog = bare_remote(work.parent / "tui-remote")
     git(work, "remote", "add", "origin", str(remote))
-    env["fake"].tool_calls = {"add a file": [("write", {"filePath": str(work / "added.txt"), "content": "added\n"})]}
+    missing = work / "absent.txt"
+    env["fake"].tool_calls = {"add a file": [("write", {"filePath": str(work / "added.txt"), "content": "added\n"})],
+                              "read the absent": [("read", {"filePath": str(missing)})]}
     since = time.time()
     with OpencodeServer(env["env"], work) as server:
+        events = server.events()
         session = server.session()
         server.say(session, "implement", "add a file please")
         server.say(session, "implement", "now just talk")
+        server.say(session, "other", "read the absent file")
         deadline = time.monotonic() + 30
-        while len(runs(env, since, "post_agent")) < 4 and time.monotonic() < deadline:
+        while len(runs(env, since, "post_agent")) < 6 and time.monotonic() < deadline:
             time.sleep(0.2)
+        # notify.terminal (on_error's, for agent other) is opencode's toast in the TUI.
+        toasts = [e["properties"] for e in events if e.get("type") == "tui.toast.show"]
         requests = len(env["fake"].requests)
         reply = server.call("POST", f"/session/{session}/command", {"command": "ship", "arguments": ""})
     pre = [r for r in runs(env, since, "pre_agent") if r["action"] == "vcs.checkpoint"]
     post = [r for r in runs(env, since, "post_agent") if r["action"] == "vcs.commit"]
-    assert len(pre) == 2 and [r["condition"] for r in post] == [True, False]
+    assert len(pre) == 3 and [r["condition"] for r in post] == [True, False, False]
+    assert [(t["title"], t["variant"]) for t in toasts] == [("Lattice", "info")]
+    assert toasts[0]["message"].startswith("failed: tool read failed: ") and str(missing) in toasts[0]["message"]
     assert git(work, "log", "-1", "--format=%s", "lattice/main").strip() == "ai(implement): add a file please"
     texts = [p.get("text", "") for p in reply["parts"] if p.get("type") == "text"]  # type: ignore[index]
     assert texts == ["pushed main, lattice/main to origin"]
