@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+from ..flock import file_lock
 from ..fsutil import atomic_write
 from ..proc import ProcessError, run
 from .base import VcsError
@@ -69,6 +70,18 @@ def write_checkpoints(root: str, checkpoints: list[dict[str, Any]]) -> None:
     atomic_write(os.path.join(root, ".jj", CHECKPOINTS), json.dumps(checkpoints[-KEEP:], indent=1).encode())
 
 
+def _lock(root: str) -> file_lock:
+    # Several opencode processes (workspaces, terminals) may checkpoint the same repository at once.
+    return file_lock(os.path.join(root, ".jj", CHECKPOINTS + ".lock"))
+
+
 def remember(root: str, operation: str, agent: str, message: str) -> None:
-    write_checkpoints(root, [*read_checkpoints(root), {"operation": operation, "agent": agent, "message": message,
-                                                       "time": time.time()}])
+    with _lock(root):
+        write_checkpoints(root, [*read_checkpoints(root), {"operation": operation, "agent": agent,
+                                                           "message": message, "time": time.time()}])
+
+
+def forget(root: str, operation: str) -> None:
+    """Drop the checkpoint of `operation` (undo went back to it)."""
+    with _lock(root):
+        write_checkpoints(root, [c for c in read_checkpoints(root) if c["operation"] != operation])

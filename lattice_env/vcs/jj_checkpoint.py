@@ -5,7 +5,7 @@ back to the operation before the checkpoint (`jj op restore`, which jj's own `jj
 from __future__ import annotations
 
 from .base import DEFAULT_CHECKPOINT_MESSAGE, DEFAULT_COMMIT_MESSAGE, Preset, VcsError
-from .jj import Jj, read_checkpoints, remember, write_checkpoints
+from .jj import Jj, forget, read_checkpoints, remember
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class JjCheckpoint(Preset):
             return {"preset": self.name, "done": True, "message": "jj undo: the last operation is undone"}
         last = checkpoints[-1]
         jj("op", "restore", last["operation"])
-        write_checkpoints(root, checkpoints[:-1])
+        forget(root, last["operation"])
         return {"preset": self.name, "done": True, "operation": last["operation"],
                 "message": f"restored the repository to operation {last['operation'][:12]} (before: {last['message']})"}
 
