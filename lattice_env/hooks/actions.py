@@ -1,7 +1,8 @@
 """The built-in actions of hooks and custom commands (the design's "Built-in Actions"). Each takes a `Job`
 — the hook entry, the event's facts, the resolved configuration, the environment, the deadline — and
 returns an `Outcome`: `result` (ok, failed, skipped), `detail` (what happened, one line or a few), a
-`notice` for the user's terminal or opencode's toast, and `output` (a command's text for the user).
+`notice` for the user's terminal or opencode's toast, and `output` (a command's text for the user, or
+the value of the two actions only the environment's plugin asks for, vcs.changed and vcs.gate).
 An action raises LatticeError for an ordinary failure; run.py turns it into a failed outcome."""
 from __future__ import annotations
 
@@ -80,6 +81,20 @@ def _vcs(method: str) -> Callable[[Job], Outcome]:
         result = "ok" if done.get("done", True) else "skipped"
         return Outcome(result, done["message"], None, done["message"])
     return action
+
+
+def vcs_changed(job: Job) -> Outcome:
+    """Whether the turn changed files since its checkpoint (post_agent's `files_changed`): True, False,
+    or None when the preset cannot tell, as the outcome's output. Not a lattice.yaml action."""
+    changed = _preset(job).changed()
+    return Outcome("ok", f"changed: {changed}", None, changed)
+
+
+def vcs_gate(job: Job) -> Outcome:
+    """jj-workspace's gate: why an edit tool may not run now (the output), or "" when it may. Not a
+    lattice.yaml action: the hooks plugin asks before each edit tool."""
+    refuse = _preset(job).gate()
+    return Outcome("ok", refuse or "open", None, refuse or "")
 
 
 def route_fallback(job: Job) -> Outcome:
@@ -161,6 +176,8 @@ ACTIONS: dict[str, Callable[[Job], Outcome]] = {
     "vcs.push": _vcs("push"),
     "vcs.undo": _vcs("undo"),
     "vcs.status": _vcs("status"),
+    "vcs.changed": vcs_changed,  # these two run for the environment's plugin, never from lattice.yaml
+    "vcs.gate": vcs_gate,
     "route.fallback": route_fallback,
     "route.skip_provider": route_skip_provider,
     "notify.terminal": notify_terminal,

@@ -7,8 +7,10 @@ seconds (default DEFAULT_TIMEOUT: every child process and request the action mak
 hook never hangs a turn). A failing action is reported once — its record and one notice — and the
 next entry still runs. `run_command(name, args, config)` runs a custom command's action the same way.
 
-Both go through `perform`, the one function through which anything a workflow names gets executed:
-the place where a check of whether this workflow may run things belongs.
+Both go through `perform`, the one function through which anything a workflow names gets executed —
+the hooks' and commands' actions, and the VCS preset's commands the environment's plugin needs
+(routing/bridge.py: `files_changed` after a turn, jj-workspace's gate before an edit): the place where
+a check of whether this workflow may run things belongs.
 
 Every run is one line of `<data dir>/hooks.log` (hooks/log.py): event, action, condition and whether
 it held, result, detail, duration."""

@@ -251,16 +251,11 @@ def summary_of(prompt: str, width: int = 72) -> str:
 
 def _files_changed(config: Mapping[str, Any], facts: Mapping[str, Any], turn: Mapping[str, Any], files: Any) -> bool:
     if turn.get("checkpointed"):
-        from ..hooks.actions import cwd_of
-        from ..vcs import preset_for
-        from ..vcs.base import VcsError
+        from ..hooks.run import DEFAULT_TIMEOUT, perform
 
-        try:
-            changed = preset_for(config, cwd_of(facts)).changed()
-        except (VcsError, LatticeError):
-            changed = None
-        if changed is not None:
-            return changed
+        done = perform("vcs.changed", {}, facts, config, os.environ, DEFAULT_TIMEOUT)
+        if done.result == "ok" and done.output is not None:
+            return bool(done.output)
     return bool(files)
 
 
@@ -274,17 +269,16 @@ def command(args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def gate(args: Mapping[str, Any]) -> dict[str, Any]:
-    from ..hooks.actions import cwd_of
-    from ..vcs import preset_for
-    from ..vcs.base import VcsError
+    from ..hooks.run import perform
 
     _, config = _table()
-    try:
-        return {"refuse": preset_for(config, cwd_of(args), deadline=time.monotonic() + 20).gate()}
-    except (VcsError, LatticeError) as exc:
-        return {"refuse": None, "warning": str(exc)}
+    done = perform("vcs.gate", {}, args, config, os.environ, GATE_TIMEOUT)
+    if done.result != "ok":
+        return {"refuse": None, "warning": done.detail}
+    return {"refuse": done.output or None}
 
 
+GATE_TIMEOUT = 20.0  # seconds for jj to say whether the change is described
 OPS = {"route": route, "failed": failed, "rate-limited": rate_limited, "usage": usage, "hook": hook,
        "command": command, "gate": gate}
 ERRORS = (LatticeError, ValueError, KeyError, TypeError)  # bad input or an ordinary fault: one line back
