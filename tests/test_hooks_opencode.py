@@ -51,6 +51,12 @@ commands:
   ship:
     description: Push current work
     action: vcs.push
+  ai-undo:  # the design's /undo and /status: opencode's /undo and `lattice status` own those names
+    description: Undo last AI action
+    action: vcs.undo
+  vcs-status:
+    description: Show current state
+    action: vcs.status
 hooks:
   pre_agent:
     - action: vcs.checkpoint
@@ -288,6 +294,39 @@ def test_tui_session_turns_and_slash_ship(env):
     assert git(remote, "rev-parse", "lattice/main") == git(work, "rev-parse", "lattice/main")
     ships = [r for r in runs(env, since, "command")]
     assert [(r["command"], r["result"]) for r in ships] == [("ship", "ok")]
+
+
+def test_tui_slash_undo_and_status(env):
+    """In a TUI session, after a turn whose model wrote a file: /vcs-status shows git's status and the
+    checkpoint, /ai-undo puts the repository back as it was before the turn — each the action's output
+    as the reply, once, with no model call."""
+    work = repo(env, "tui-undo", messy=True)
+    (work / ".git/info/exclude").write_text("serve-*.log\n")  # the server's own log, written in its cwd
+
+    def without_log(found: tuple) -> tuple:
+        return (*found[:3], {k: v for k, v in found[3].items() if not k.startswith("serve-")})
+
+    before = without_log(state(work))
+    env["fake"].tool_calls = {"scribble": [("write", {"filePath": str(work / "scribble.txt"), "content": "x\n"})]}
+    since = time.time()
+    with OpencodeServer(env["env"], work) as server:
+        session = server.session()
+        server.say(session, "implement", "scribble something")
+        deadline = time.monotonic() + 30
+        while len(runs(env, since, "post_agent")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (work / "scribble.txt").exists()
+        requests = len(env["fake"].requests)
+        status = server.call("POST", f"/session/{session}/command", {"command": "vcs-status", "arguments": ""})
+        undo = server.call("POST", f"/session/{session}/command", {"command": "ai-undo", "arguments": ""})
+    status_text, = [p["text"] for p in status["parts"] if p.get("type") == "text"]  # type: ignore[index]
+    undo_text, = [p["text"] for p in undo["parts"] if p.get("type") == "text"]  # type: ignore[index]
+    assert status_text.startswith("## main") and "?? scribble.txt" in status_text and "checkpoints: 1" in status_text
+    assert undo_text.startswith("restored the working tree and the index to checkpoint ")
+    assert without_log(state(work)) == before
+    assert len(env["fake"].requests) == requests
+    assert [(r["command"], r["result"]) for r in runs(env, since, "command")] == [("vcs-status", "ok"),
+                                                                                 ("ai-undo", "ok")]
 
 
 def test_lattice_run_slash_ship(env):
