@@ -160,3 +160,31 @@ def test_reserved_names_cover_every_lattice_command():
     assert set(cli.commands) <= set(LATTICE_COMMANDS)
     assert {"vcs", "hooks"} <= set(cli.commands)
     assert not set(LATTICE_COMMANDS) & {"ship", "budget"} and not set(OPENCODE_COMMANDS) & {"ship", "budget"}
+
+
+BUDGET = """\
+name: budget
+version: "1.0.0"
+providers:
+  local:
+    base_url: http://127.0.0.1:9/v1
+agents:
+  a:
+    path: a.md
+    routing: [local/m]
+commands:
+  budget:
+    description: Show provider usage
+    action: providers.status
+"""
+
+
+def test_providers_status_command_is_lattice_status_providers(tmp_path, run):
+    """The design's `budget: providers.status`: `lattice budget` shows what `lattice status providers`
+    shows, and its run is logged."""
+    project = write_project(tmp_path / "p", BUDGET)
+    out = run("budget", cwd=project)
+    assert out.code == 0, out.stderr
+    assert out.stdout == run("status", "providers", cwd=project).stdout
+    assert "\nlocal  local server\n  today: 0 calls" in out.stdout
+    assert [(r["command"], r["action"], r["result"]) for r in log.read()] == [("budget", "providers.status", "ok")]
