@@ -135,11 +135,11 @@ def status(profile: str | None = None, file: Path | None = None, directory: Path
     environ = dict(os.environ) if environ is None else environ
     return {"profile": info, "agents": agent_rows(loaded.workflow) if loaded is not None else None,
             "providers": provider_keys(config, environ) if config is not None else [],
-            "vcs": vcs_summary(config, str(directory or Path.cwd()), environ) if config is not None else None}
+            "vcs": vcs_summary(config, str(directory or Path.cwd()), environ) if config and config.get("vcs") else None}
 
 
 def vcs_summary(config: dict[str, Any], cwd: str, environ: dict[str, str]) -> dict[str, Any]:
-    """The VCS section: the preset and what it has recorded in the repository holding `cwd` (read from
+    """The VCS section (when lattice.yaml has `vcs:`): the preset and what it has recorded in the repository holding `cwd` (read from
     files, no child process: status stays cheap)."""
     from .vcs import preset_for
 
