@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..config.model import Workflow
+from ..vcs.jj_workspace import PLUGIN
 from .run import DEFAULT_TIMEOUT
 
 MARGIN = 10.0  # seconds beyond the actions' timeouts: the routing process's own start and the log writes
 GATED_PRESET = "jj-workspace"
-GATE_PLUGIN = "jj-opencode"  # pinned, it gates edits itself
+GATE_PLUGIN = PLUGIN  # pinned, it gates edits itself
 
 
 def gate(workflow: Workflow) -> bool:

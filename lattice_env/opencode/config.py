@@ -17,6 +17,7 @@ from typing import Any
 from ..config.model import Agent, Command, Workflow, split_model
 from ..config.plugin_specs import PluginSpec
 from ..errors import LatticeError
+from ..hooks.plugin import GATE_PLUGIN, GATED_PRESET
 from ..providers.kinds import BRIDGE_PROVIDER, NATIVE, endpoint
 from ..providers.kinds import kind as provider_kind
 from ..routing.table import DEFAULTS
@@ -171,12 +172,21 @@ def project_plugin_entries(workflow: Workflow) -> list[Any]:
             spec = f"github:{plugin.name}#{plugin.version}"
         else:
             spec = (workflow.root / plugin.name).resolve().as_uri()
-        options = workflow.plugin_config.get(plugin.short_name)
-        if options and plugin.short_name != OH_MY_OPENCODE:
-            entries.append([spec, options])
-        else:
-            entries.append(spec)
+        options = plugin_options(workflow, plugin)
+        entries.append([spec, options] if options else spec)
     return entries
+
+
+def plugin_options(workflow: Workflow, plugin: PluginSpec) -> dict[str, Any] | None:
+    """The options opencode passes a plugin: its plugin_config (oh-my-opencode reads its own file
+    instead). The jj-opencode plugin under vcs.preset jj-workspace does the preset's gate and changes
+    itself (hooks/plugin.py), so it gets vcs.config too — plugin_config's own keys win."""
+    if plugin.short_name == OH_MY_OPENCODE:
+        return None
+    options = dict(workflow.plugin_config.get(plugin.short_name) or {})
+    if plugin.short_name == GATE_PLUGIN and workflow.vcs_preset == GATED_PRESET:
+        options = {**workflow.vcs_config, **options}
+    return options or None
 
 
 # Set by bin/opencode: with project configs off (so stray ones cannot leak in), opencode would drop the
@@ -200,9 +210,9 @@ def store_plugin_entries(workflow: Workflow) -> list[Any]:
     if needs_plugin(workflow):
         entries.append(HOOKS_PLUGIN)
     for plugin in workflow.plugins:
-        options = workflow.plugin_config.get(plugin.short_name)
+        options = plugin_options(workflow, plugin)
         spec = store_plugin_path(plugin)
-        entries.append([spec, options] if options and plugin.short_name != OH_MY_OPENCODE else spec)
+        entries.append([spec, options] if options else spec)
     return entries
 
 
