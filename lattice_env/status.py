@@ -134,7 +134,30 @@ def status(profile: str | None = None, file: Path | None = None, directory: Path
     config = loaded.config.data if loaded is not None else _generation_config(info["store_path"])
     environ = dict(os.environ) if environ is None else environ
     return {"profile": info, "agents": agent_rows(loaded.workflow) if loaded is not None else None,
-            "providers": provider_keys(config, environ) if config is not None else []}
+            "providers": provider_keys(config, environ) if config is not None else [],
+            "vcs": vcs_summary(config, str(directory or Path.cwd()), environ) if config and config.get("vcs") else None}
+
+
+def vcs_summary(config: dict[str, Any], cwd: str, environ: dict[str, str]) -> dict[str, Any]:
+    """The VCS section (when lattice.yaml has `vcs:`): the preset and what it has recorded in the repository holding `cwd` (read from
+    files, no child process: status stays cheap)."""
+    from .vcs import preset_for
+
+    return preset_for(config, cwd, environ).summary()
+
+
+def format_vcs(row: dict[str, Any]) -> str:
+    if row["preset"] == "none":
+        return "vcs: none (no VCS integration)"
+    if not row.get("repository"):
+        return f"vcs: {row['preset']}, but no {'git' if row['preset'] == 'git-stash' else 'jj'} repository here"
+    import time
+
+    where = f"vcs: {row['preset']} in {row['repository']}" + (f" (on {row['branch']})" if row.get("branch") else "")
+    count = row.get("checkpoints") or 0
+    last = row.get("last_checkpoint")
+    when = f", the last at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(last))}" if last else ""
+    return f"{where}: {count} checkpoint{'' if count == 1 else 's'}{when}"
 
 
 def _generation_config(store_path: str | None) -> dict[str, Any] | None:

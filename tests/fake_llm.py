@@ -6,6 +6,10 @@ streams, token usage, and 429 with Retry-After in each protocol's error shape. E
 (protocol, model, system prompt, messages, the credential it carried, the whole body and headers) for the
 test to inspect.
 
+The model can also act: `tool_calls` maps a text to the tool calls (name, arguments) the model answers a
+prompt containing it with — in the chat protocol, as OpenAI's function calls — so opencode runs them
+(`write` writes a file) and asks again with their results, which the model then answers with `reply`.
+
 A test can make it misbehave as real servers do, per model: answer 429 (`rate_limited`), answer another
 status such as 500 or 401 in the protocol's error shape (`fail`), or accept the request and never answer
 (`hang`); and it can require a header on every request (`require_header`), answering 401 without it.
@@ -116,6 +120,7 @@ class FakeLLM:
         self.fail: dict[str, int] = {}  # model → HTTP status it answers with
         self.hang: set[str] = set()  # models whose requests are accepted and never answered
         self.require_header: tuple[str, str] | None = None  # (name, value) every request must carry
+        self.tool_calls: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # prompt text → calls to answer with
         self._closing = threading.Event()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
@@ -133,6 +138,17 @@ class FakeLLM:
         """Requests of one protocol other than opencode's title generation."""
         return [r for r in self.requests if r["protocol"] == protocol
                 and not r["system"].startswith("You are a title generator")]
+
+    def calls_for(self, protocol: str, system: str, messages: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The tool calls to answer with: those of the first `tool_calls` text the prompt contains, when
+        the conversation's last message is the user's (after a tool result, the model answers in words)."""
+        if protocol != "chat" or not messages or system.startswith("You are a title generator"):
+            return []
+        last = messages[-1]
+        if not isinstance(last, dict) or last.get("role") != "user":
+            return []
+        text = last_user_text(messages)
+        return next((calls for key, calls in self.tool_calls.items() if key in text), [])
 
     def _record(self, entry: dict[str, Any]) -> None:
         self.requests.append(entry)
@@ -213,7 +229,10 @@ class FakeLLM:
                                {"Retry-After": fake.retry_after} if status == 429 else None)
                     return
                 reply, (tokens_in, tokens_out) = fake.reply, USAGE[protocol]
-                if protocol == "anthropic":
+                calls = fake.calls_for(protocol, system, messages)
+                if calls:
+                    self._chat_tools(model, calls, tokens_in, tokens_out, stream)
+                elif protocol == "anthropic":
                     self._anthropic(model, reply, tokens_in, tokens_out, stream)
                 elif protocol == "responses":
                     self._responses(model, reply, tokens_in, tokens_out, stream)
@@ -236,6 +255,28 @@ class FakeLLM:
                     {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": reply},
                                           "finish_reason": None}]},
                     {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                    {**base, "choices": [], "usage": usage},
+                )], done=True)
+
+            def _chat_tools(self, model: str, calls: list[tuple[str, dict[str, Any]]], tokens_in: int,
+                            tokens_out: int, stream: bool) -> None:
+                usage = {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
+                         "total_tokens": tokens_in + tokens_out}
+                listed = [{"id": f"call_{i + 1}", "type": "function",
+                           "function": {"name": name, "arguments": json.dumps(args)}}
+                          for i, (name, args) in enumerate(calls)]
+                if not stream:
+                    self._json(200, {"id": "c1", "object": "chat.completion", "created": 0, "model": model,
+                                     "usage": usage, "choices": [{"index": 0, "finish_reason": "tool_calls",
+                                                                  "message": {"role": "assistant", "content": None,
+                                                                              "tool_calls": listed}}]})
+                    return
+                base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model}
+                deltas = [{"index": i, **call} for i, call in enumerate(listed)]
+                self._sse([(None, chunk) for chunk in (
+                    {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": deltas},
+                                          "finish_reason": None}]},
+                    {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
                     {**base, "choices": [], "usage": usage},
                 )], done=True)
 

@@ -124,6 +124,25 @@ class OpencodeServer:
         return self.call("POST", f"/session/{session}/message",  # type: ignore[return-value]
                          {"agent": agent, "parts": [{"type": "text", "text": text}]})
 
+    def events(self) -> list[dict]:
+        """A list that fills with every bus event the server streams from now on (GET /event, the
+        server-sent events the TUI listens to), read by a daemon thread until the server stops."""
+        import threading
+
+        seen: list[dict] = []
+        response = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/event", timeout=600)
+
+        def read() -> None:
+            try:
+                for line in response:
+                    if line.startswith(b"data:"):
+                        seen.append(json.loads(line[5:]))
+            except (OSError, ValueError):
+                pass
+
+        threading.Thread(target=read, daemon=True).start()
+        return seen
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

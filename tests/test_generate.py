@@ -252,3 +252,37 @@ def test_store_config_declares_each_agents_settings_and_routes_opencodes_own_age
     (tmp_path / "lattice.yaml").write_text((tmp_path / "lattice.yaml").read_text().replace(
         "    auth: auth-plugin\n", ""))
     assert store_plugin_entries(load_workflow().workflow) == ["{env:LATTICE_ENV}/plugins/auth-plugin"]
+
+
+def test_jj_opencode_gets_vcs_config_under_jj_workspace(tmp_path, monkeypatch):
+    """With the jj-opencode plugin pinned, vcs.preset jj-workspace is orchestrated through it: the
+    plugin's options are vcs.config under its own plugin_config, and Lattice's hooks plugin gates
+    nothing (the plugin does)."""
+    from lattice_env.config.load import load_workflow
+    from lattice_env.hooks.plugin import gate
+    from lattice_env.opencode.config import project_plugin_entries, store_plugin_entries
+
+    (tmp_path / "plugins/jj-opencode").mkdir(parents=True)
+    (tmp_path / "plugins/jj-opencode/package.json").write_text('{"name": "jj-opencode", "version": "1.0.0"}')
+    write_project(tmp_path, """\
+name: jj
+version: "1.0.0"
+vcs:
+  preset: jj-workspace
+  config: {workspace_dir: .ws, auto_cleanup: false}
+plugins:
+  - file:./plugins/jj-opencode
+plugin_config:
+  jj-opencode: {gate_message: "What are you working on?", workspace_dir: .mine}
+""")
+    monkeypatch.chdir(tmp_path)
+    workflow = load_workflow().workflow
+    options = {"workspace_dir": ".mine", "auto_cleanup": False, "gate_message": "What are you working on?"}
+    assert store_plugin_entries(workflow) == [["{env:LATTICE_ENV}/plugins/jj-opencode", options]]
+    assert project_plugin_entries(workflow)[0][1] == options
+    assert gate(workflow) is False
+    # Under another preset the plugin gets its plugin_config alone.
+    (tmp_path / "lattice.yaml").write_text((tmp_path / "lattice.yaml").read_text().replace(
+        "  preset: jj-workspace\n  config: {workspace_dir: .ws, auto_cleanup: false}\n", "  preset: jj-checkpoint\n"))
+    assert store_plugin_entries(load_workflow().workflow)[0][1] == {"gate_message": "What are you working on?",
+                                                                      "workspace_dir": ".mine"}

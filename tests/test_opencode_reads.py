@@ -40,9 +40,9 @@ def _assert_design_config(cfg: dict) -> None:
     assert set(cfg["mcp"]) == {"context7", "websearch_exa", "grep_app"}
     assert cfg["mcp"]["context7"]["type"] == "remote"
     commands = cfg["command"]
-    for name in ("ship", "undo", "status", "budget"):
+    for name in ("ship", "ai-undo", "vcs-status", "budget"):
         assert name in commands
-    assert "!`lattice vcs push`" in commands["ship"]["template"]
+    assert "!`lattice ship`" in commands["ship"]["template"]
     assert commands["plan"]["agent"] == "architect"  # triggers become commands for the agent
     assert commands["plan"]["template"] == "$ARGUMENTS"
     plugins = [p if isinstance(p, str) else p[0] for p in cfg["plugin"]]

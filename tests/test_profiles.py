@@ -373,4 +373,4 @@ def test_status_shows_the_generation_and_drift_from_lattice_yaml(run, tmp_path):
         "profile": "default", "active": True, "generation": 1, "store_path": str(path), "workflow": "tiny",
         "version": "1.0.0", "problem": None, "drift": None}, "providers": [  # from the generation's own configuration
             {"name": "anthropic", "env": "ANTHROPIC_API_KEY", "set": False, "auth": None, "base_url": None,
-             "local_budget": "unlimited"}]}
+             "local_budget": "unlimited"}], "vcs": None}

@@ -99,7 +99,7 @@ def test_answers_in_order_and_fire_and_forget_gets_none(served):
     answers = [server.answer() for _ in range(5)]
     assert [(a["id"], a.get("model")) for a in answers[:3]] == [(1, "local/m1"), ("two", "local/m2"),
                                                                  (3, "local/d1")]
-    assert answers[3] == {"id": 4, "error": "unknown op 'nonsense' (expected route, failed, rate-limited, usage)"}
+    assert answers[3] == {"id": 4, "error": "unknown op 'nonsense' (expected route, failed, rate-limited, usage, hook, command, gate)"}
     assert answers[4] == {"id": 5, "error": "missing 'agent' in the message"}
     s = state(home)
     assert s["routing_state"]["a"]["call_count"] == 2 and s["routing_state"]["defaults"]["call_count"] == 1

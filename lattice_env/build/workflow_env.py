@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from ..config.model import Workflow
+from ..hooks.plugin import plugin_settings
 from ..opencode.config import bridge_kinds, store_instructions, store_plugin_entries
 from ..opencode.generate import Layout, render_files
 from ..render import render
@@ -15,7 +16,7 @@ from .file_plugins import PackedFile, write_files
 
 CONFIG_DIR = "config/opencode"  # inside the workflow path: XDG_CONFIG_HOME=<path>/config
 BRIDGE_FILES = ("package.json", "index.mjs", "router.mjs", "failures.mjs", "auth.mjs", "plugin/package.json",
-                "plugin/index.mjs")
+                "plugin/index.mjs", "hooks/package.json", "hooks/index.mjs")
 
 
 def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str,
@@ -38,9 +39,11 @@ def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str
         if plugin.kind == "file":
             write_files(plugin_files[plugin.short_name], out / "plugins" / plugin.short_name)
     bridge = out / "bridge"  # the per-call routing provider that opencode.json's `lattice` names, and its plugin
+    settings = plugin_settings(wf)
     for name in BRIDGE_FILES:
         (bridge / name).parent.mkdir(parents=True, exist_ok=True)
-        (bridge / name).write_text(render(f"env/bridge/{name}.j2", workflow=wf.name, kinds=bridge_kinds(wf)))
+        (bridge / name).write_text(render(f"env/bridge/{name}.j2", workflow=wf.name, kinds=bridge_kinds(wf),
+                                          **settings))
     (out / "home").mkdir()  # opencode's idea of home (OPENCODE_TEST_HOME): empty, so ~/.opencode stays out
     wrapper = out / "bin" / "opencode"
     wrapper.parent.mkdir()

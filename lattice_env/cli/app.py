@@ -49,7 +49,20 @@ profile_option = click.option("--profile", "profile", metavar="NAME",
 offline_option = click.option("--offline", is_flag=True, help="Install from npm's cache only.")
 
 
-@click.group(context_settings=CONTEXT)
+class LatticeGroup(click.Group):
+    """The `lattice` group: its own commands, then the workflow's custom commands (`commands.NAME` in
+    lattice.yaml runs as `lattice NAME [ARGS…]`; config/checks.py keeps their names off lattice's)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name.startswith("-"):
+            return found
+        from .custom import custom_command
+
+        return custom_command(cmd_name, ctx.params.get("file"), ctx.params.get("directory"))
+
+
+@click.group(cls=LatticeGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="lattice")
 @click.option("-C", "directory", type=click.Path(path_type=Path), metavar="DIR",
               help="Run as if started in DIR (lattice.yaml is looked up from there).")

@@ -162,7 +162,7 @@ def status(profile: str | None, as_json: bool, file: Path | None = None, directo
 
 
 def _status_lines(data: dict[str, Any]) -> list[str]:
-    from ..status import format_provider
+    from ..status import format_provider, format_vcs
 
     info = data["profile"]
     active = " (active)" if info["active"] else ""
@@ -178,6 +178,8 @@ def _status_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"  {info['drift']['message']}")
     if data["providers"]:
         lines.append("providers: " + ", ".join(format_provider(p) for p in data["providers"]))
+    if data.get("vcs") is not None:
+        lines.append(format_vcs(data["vcs"]))
     if data["agents"] is not None:
         lines += ["", *agent_lines(data["agents"])]
     return lines

@@ -3,6 +3,7 @@ per-strategy keys, built-in actions, `when` conditions, MCP servers, opencode re
 diagnostic; the checks are defensive because they also run when the schema already found errors."""
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import string
@@ -10,6 +11,8 @@ from typing import Any
 
 from ..build.file_plugins import locate
 from ..hooks import conditions
+from ..hooks.actions import MESSAGE_FIELDS as _HOOK_FIELDS
+from ..hooks.actions import SLACK_VARIABLE
 from ..providers.kinds import BRIDGE_PROVIDER, NATIVE, reachable_without_base_url
 from ..routing.table import DEFAULTS
 from .confine import PathError
@@ -31,6 +34,19 @@ COMMAND_ACTIONS = (
     "vcs.push", "vcs.undo", "vcs.status", "vcs.checkpoint", "vcs.commit",
     "providers.status", "agents.status", "routing.status", "routing.reset", "status",
 )
+# Names a custom command cannot take: `lattice NAME` runs it from the shell, so not a lattice command
+# (tests/test_commands.py keeps this in step with the CLI), and `/NAME` inside opencode, so not one of
+# opencode 1.18.33's own slash commands (its TUI's and its server's built-in commands).
+LATTICE_COMMANDS = (
+    "build", "cache", "config", "delete-generations", "doctor", "generate", "generations", "help", "hooks",
+    "init", "lock", "plugins", "print-env", "profiles", "publish", "rollback", "route", "routing", "run",
+    "shell", "status", "store", "switch", "trust", "update", "use", "validate", "vcs", "version",
+)
+OPENCODE_COMMANDS = (
+    "agent", "compact", "copy", "editor", "exit", "export", "fork", "init", "mcp", "model", "new", "open",
+    "redo", "rename", "review", "share", "skills", "summarize", "terminal", "thinking", "timeline",
+    "timestamps", "toggle-thinking", "toggle-timestamps", "undo", "unshare", "workspace",
+)
 KNOWN_MCP = tuple(_KNOWN)  # servers Lattice can wire without a command or url
 ROUTING_KEYS = {  # in the order of schema.STRATEGIES, which messages list
     "fallback": {"models"},
@@ -46,10 +62,12 @@ REQUIRED_KEYS = {
 COMMON_ROUTING_KEYS = {"strategy", "on_unavailable", "fallback_models"}
 VCS_KEYS_BY_PRESET = {
     "workspace_dir": ("jj-workspace",), "gate_enforcement": ("jj-workspace",),
-    "auto_cleanup": ("jj-workspace",), "branch_prefix": ("git-stash",),
+    "auto_cleanup": ("jj-workspace",), "branch_prefix": ("git-stash",), "move_branch": ("git-stash",),
 }
 VCS_CONFIG_KEYS = set(VCS_CONFIG)
-MESSAGE_FIELDS = {"agent", "summary", "provider", "model", "date"}
+MESSAGE_FIELDS = {"agent", "summary", "provider", "model", "date"}  # vcs checkpoint_message, commit_message
+HOOK_MESSAGE_FIELDS = set(_HOOK_FIELDS)  # a hook's message
+MAX_ACTION_TIMEOUT = 3600
 _TRIGGER = r"/[A-Za-z0-9][A-Za-z0-9._-]*"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([^}]*)\}")
@@ -337,10 +355,22 @@ class Checker:
 
     def commands(self) -> None:
         for name, command in (self.get("commands", kind=dict) or {}).items():
+            if name in LATTICE_COMMANDS:
+                self.error(("commands", name), f"'{name}' is a lattice command: `lattice {name}` could not run "
+                                               "this one (name it differently)")
+            elif name in OPENCODE_COMMANDS:
+                self.error(("commands", name), f"'/{name}' is one of opencode's own commands: inside opencode "
+                                               "it would not run this one (name it differently)")
             action = command.get("action") if isinstance(command, dict) else None
             if isinstance(action, str) and action not in COMMAND_ACTIONS:
                 self.error(("commands", name, "action"), f"unknown action '{action}' (expected "
                            f"{', '.join(COMMAND_ACTIONS)}){did_you_mean(action, list(COMMAND_ACTIONS))}")
+            if isinstance(command, dict):
+                self.check_timeout(("commands", name, "timeout"), command.get("timeout"))
+
+    def check_timeout(self, path: KeyPath, value: Any) -> None:
+        if _is_number(value) and not 0 < value <= MAX_ACTION_TIMEOUT:
+            self.error(path, f"must be more than 0 and at most {MAX_ACTION_TIMEOUT} seconds")
 
     def hooks(self) -> None:
         for event, entries in (self.get("hooks", kind=dict) or {}).items():
@@ -360,8 +390,20 @@ class Checker:
                         conditions.parse(when)
                     except conditions.ConditionError as exc:
                         self.error((*path, "when"), f"invalid condition: {exc}")
-                if "channel" in entry and action != "notify.slack":
-                    self.error((*path, "channel"), "channel only applies to action notify.slack")
+                for key in ("channel", "webhook_env"):
+                    if key in entry and action != "notify.slack":
+                        self.error((*path, key), f"{key} only applies to action notify.slack")
+                if action == "notify.slack":
+                    variable = entry.get("webhook_env") if isinstance(entry.get("webhook_env"), str) \
+                        else SLACK_VARIABLE
+                    if not os.environ.get(variable):
+                        self.error((*path, "action"), f"{variable} is not set: notify.slack will send nothing "
+                                   f"(it reads the Slack webhook URL from {variable} when the hook runs)",
+                                   severity="warning")
+                self.check_timeout((*path, "timeout"), entry.get("timeout"))
+                message = entry.get("message")
+                if isinstance(message, str):
+                    self.check_placeholders((*path, "message"), message, HOOK_MESSAGE_FIELDS)
 
     def vcs(self) -> None:
         vcs = self.get("vcs", kind=dict) or {}
@@ -378,18 +420,20 @@ class Checker:
                 self.error(("vcs", "config", key), f"'{key}' only applies to preset "
                            f"{' or '.join(presets)}, not {preset}")
             if isinstance(value, str) and key.endswith("_message"):
-                try:
-                    fields = _format_fields(value)
-                except ValueError:
-                    self.error(("vcs", "config", key), "unbalanced '{' or '}' (write {{ or }} for a "
-                                                       "literal brace)")
-                    continue
-                expected = ", ".join("{" + f + "}" for f in sorted(MESSAGE_FIELDS))
-                for field in dict.fromkeys(fields):
-                    if field not in MESSAGE_FIELDS:
-                        self.error(("vcs", "config", key), f"unknown placeholder '{{{field}}}' "
-                                   f"(expected {expected})"
-                                   + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(MESSAGE_FIELDS)]))
+                self.check_placeholders(("vcs", "config", key), value, MESSAGE_FIELDS)
+
+    def check_placeholders(self, path: KeyPath, value: str, known: Any) -> None:
+        """A message's `{placeholders}`: balanced braces, known names."""
+        try:
+            fields = _format_fields(value)
+        except ValueError:
+            self.error(path, "unbalanced '{' or '}' (write {{ or }} for a literal brace)")
+            return
+        expected = ", ".join("{" + f + "}" for f in sorted(known))
+        for field in dict.fromkeys(fields):
+            if field not in known:
+                self.error(path, f"unknown placeholder '{{{field}}}' (expected {expected})"
+                           + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(known)]))
 
     def references(self) -> None:
         """No value may carry an opencode `{file:…}` or `{env:…}` into a generated file (references.py)."""

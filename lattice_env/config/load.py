@@ -158,7 +158,7 @@ def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
         failover=Failover.from_data(defaults),
         project_instructions=bool(defaults.get("project_instructions", True)),
         agents=frozen(agents), plugin_config=frozen(data.get("plugin_config")), mcp=frozen(mcp),
-        commands=frozen({n: Command(n, c.get("description", ""), c["action"])
+        commands=frozen({n: Command(n, c.get("description", ""), c["action"], c.get("timeout"))
                          for n, c in (data.get("commands") or {}).items()}),
         hooks=frozen({event: tuple(Hook(event=event, **entry) for entry in entries)
                       for event, entries in (data.get("hooks") or {}).items()}),

@@ -49,6 +49,7 @@ class Command(NamedTuple):
     name: str
     description: str
     action: str
+    timeout: float | None = None
 
 
 class Hook(NamedTuple):
@@ -58,6 +59,8 @@ class Hook(NamedTuple):
     notify: bool = False
     message: str | None = None
     channel: str | None = None
+    webhook_env: str | None = None  # notify.slack: the variable holding the webhook URL
+    timeout: float | None = None  # seconds the action may take (hooks/run.py DEFAULT_TIMEOUT)
 
 
 class Workflow(NamedTuple):

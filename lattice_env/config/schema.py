@@ -93,6 +93,8 @@ HOOK_ENTRY = {
     "notify": _bool,
     "message": _str,
     "channel": _str,
+    "webhook_env": {"type": "string", "regex": IDENT, "meta": {"regex": "a valid environment variable name"}},
+    "timeout": _seconds,
 }
 
 VCS_CONFIG = {
@@ -102,6 +104,7 @@ VCS_CONFIG = {
     "checkpoint_message": _nonempty,
     "commit_message": _nonempty,
     "branch_prefix": _nonempty,
+    "move_branch": _bool,
 }
 
 SCHEMA: dict[str, Any] = {
@@ -128,7 +131,8 @@ SCHEMA: dict[str, Any] = {
             "valuesrules": {"type": "dict", "nullable": True, "schema": MCP}},
     "commands": {"type": "dict", "keysrules": _name_key,
                  "valuesrules": {"type": "dict", "schema": {
-                     "description": _str, "action": {**_nonempty, "required": True}}}},
+                     "description": _str, "action": {**_nonempty, "required": True},
+                     "timeout": _seconds}}},
     "hooks": {"type": "dict", "schema": {
         event: {"type": "list", "schema": {"type": "dict", "schema": HOOK_ENTRY}} for event in HOOK_EVENTS
     }},

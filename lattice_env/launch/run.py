@@ -2,6 +2,8 @@
 
     lattice run                      opencode's TUI in the environment
     lattice run /architect MSG…      `opencode run --agent architect --model <routed> MSG…`
+    lattice run /ship [ARGS…]        `opencode run --command ship ARGS…`: a custom command (commands.ship),
+                                     its action run once by the bridge, no model called
     lattice run -- ARGS…             `opencode ARGS…`, passed through untouched
 
 The workflow comes from the generation itself (its store manifest holds the resolved configuration), not
@@ -39,7 +41,13 @@ def plan_launch(env_path: str, args: Sequence[str], passthrough: bool,
     from ..routing.table import table_for
     from ..store.manifest import environment_config
 
-    table = table_for(environment_config(env_path))
+    config = environment_config(env_path)
+    table = table_for(config)
+    commands = config.get("commands") if isinstance(config.get("commands"), dict) else {}
+    command = commands.get(args[0][1:])
+    if args[0] not in table.triggers and isinstance(command, dict) and command.get("action"):
+        words = " ".join(args[1:]).split(" ") if args[1:] else []
+        return OpencodeInvocation([opencode, "run", "--command", args[0][1:], *words], None, None)
     agent = table.trigger_agent(args[0])
     if not args[1:]:
         raise UsageError(f"{args[0]} needs a message: lattice run {args[0]} \"what to do\"")

@@ -17,6 +17,7 @@ from typing import Any
 from ..config.model import Agent, Command, Workflow, split_model
 from ..config.plugin_specs import PluginSpec
 from ..errors import LatticeError
+from ..hooks.plugin import GATE_PLUGIN, GATED_PRESET
 from ..providers.kinds import BRIDGE_PROVIDER, NATIVE, endpoint
 from ..providers.kinds import kind as provider_kind
 from ..routing.table import DEFAULTS
@@ -38,20 +39,17 @@ OH_MY_OPENCODE = "oh-my-opencode"
 AGENT_KEYS = ("mode", "temperature", "top_p", "options", "tools", "permission", "color", "steps", "disable",
               "hidden")
 
-# What a custom command's built-in action runs; the command's output is fed to the agent
-# through opencode's !`…` shell substitution in command templates.
-ACTION_ARGV: dict[str, tuple[str, ...]] = {
-    "vcs.push": ("lattice", "vcs", "push"),
-    "vcs.undo": ("lattice", "vcs", "undo"),
-    "vcs.status": ("lattice", "vcs", "status"),
-    "vcs.checkpoint": ("lattice", "vcs", "checkpoint"),
-    "vcs.commit": ("lattice", "vcs", "commit"),
-    "providers.status": ("lattice", "status", "providers"),
-    "agents.status": ("lattice", "status", "agents"),
-    "routing.status": ("lattice", "routing"),
-    "routing.reset": ("lattice", "routing", "reset"),
-    "status": ("lattice", "status"),
-}
+# Custom commands (`commands.NAME.action`) inside opencode. A command file always ends in a model call
+# (opencode 1.18.33 SessionPrompt.command: the template, then the prompt), so in a store environment
+# each command's model is the bridge's `lattice/_command.NAME`: the bridge runs the action itself, once,
+# through the routing process, and answers with its output as the assistant's reply — the user sees it,
+# no provider is called. Without the bridge (`lattice generate` for a project) the template runs
+# `lattice NAME` through opencode's !`…` substitution and a model reports it.
+COMMAND_MODEL = "_command."  # never an agent name: config/schema.py NAME starts with a letter or digit
+
+
+def command_model(name: str) -> str:
+    return COMMAND_MODEL + name
 
 
 def provider_entries(workflow: Workflow) -> dict[str, Any]:
@@ -96,6 +94,8 @@ BRIDGE_NPM = "file://{env:LATTICE_ENV}/bridge/index.mjs"
 # The bridge's plugin (templates/env/bridge/plugin/): it hands the bridge what opencode gives plugins, so
 # that the bridge can ask an `auth:` provider's plugin for credentials as opencode does.
 BRIDGE_PLUGIN = "{env:LATTICE_ENV}/bridge/plugin"
+# The environment's hooks plugin (templates/env/bridge/hooks/): lattice.yaml's hooks on opencode's events.
+HOOKS_PLUGIN = "{env:LATTICE_ENV}/bridge/hooks"
 
 
 def bridge_model(agent: Agent) -> str:
@@ -118,6 +118,8 @@ def bridge_models(workflow: Workflow) -> dict[str, Any]:
         models[agent.name] = entry
     if workflow.default_routing and DEFAULTS not in models:
         models[DEFAULTS] = {"name": "opencode's own agents (routed by Lattice: defaults.routing)"}
+    for command in workflow.commands.values():
+        models[command_model(command.name)] = {"name": f"/{command.name} (runs {command.action}; no model call)"}
     return models
 
 
@@ -143,7 +145,7 @@ def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = Non
     if instructions:
         doc["instructions"] = instructions
     providers = provider_entries(workflow)
-    if bridge and (workflow.agents or workflow.default_routing):
+    if bridge and (workflow.agents or workflow.default_routing or workflow.commands):
         providers[BRIDGE_PROVIDER] = bridge_provider(workflow)
     if providers:
         doc["provider"] = providers
@@ -170,12 +172,21 @@ def project_plugin_entries(workflow: Workflow) -> list[Any]:
             spec = f"github:{plugin.name}#{plugin.version}"
         else:
             spec = (workflow.root / plugin.name).resolve().as_uri()
-        options = workflow.plugin_config.get(plugin.short_name)
-        if options and plugin.short_name != OH_MY_OPENCODE:
-            entries.append([spec, options])
-        else:
-            entries.append(spec)
+        options = plugin_options(workflow, plugin)
+        entries.append([spec, options] if options else spec)
     return entries
+
+
+def plugin_options(workflow: Workflow, plugin: PluginSpec) -> dict[str, Any] | None:
+    """The options opencode passes a plugin: its plugin_config (oh-my-opencode reads its own file
+    instead). The jj-opencode plugin under vcs.preset jj-workspace does the preset's gate and changes
+    itself (hooks/plugin.py), so it gets vcs.config too — plugin_config's own keys win."""
+    if plugin.short_name == OH_MY_OPENCODE:
+        return None
+    options = dict(workflow.plugin_config.get(plugin.short_name) or {})
+    if plugin.short_name == GATE_PLUGIN and workflow.vcs_preset == GATED_PRESET:
+        options = {**workflow.vcs_config, **options}
+    return options or None
 
 
 # Set by bin/opencode: with project configs off (so stray ones cannot leak in), opencode would drop the
@@ -191,13 +202,17 @@ def store_instructions(workflow: Workflow) -> list[str] | None:
 def store_plugin_entries(workflow: Workflow) -> list[Any]:
     """Plugins as the store serves them: npm packages from the environment's closure, `file:` plugins
     from their copy inside the environment — and the bridge's own plugin first when a provider's
-    credentials come from a plugin (`auth:`). The paths are opencode `{env:…}` references that the
+    credentials come from a plugin (`auth:`), and the hooks plugin when there are hooks to run. The paths are opencode `{env:…}` references that the
     `bin/opencode` wrapper sets from its own location, so the store path is relocatable."""
+    from ..hooks.plugin import needs_plugin
+
     entries: list[Any] = [BRIDGE_PLUGIN] if any(p.auth for p in workflow.providers.values()) else []
+    if needs_plugin(workflow):
+        entries.append(HOOKS_PLUGIN)
     for plugin in workflow.plugins:
-        options = workflow.plugin_config.get(plugin.short_name)
+        options = plugin_options(workflow, plugin)
         spec = store_plugin_path(plugin)
-        entries.append([spec, options] if options and plugin.short_name != OH_MY_OPENCODE else spec)
+        entries.append([spec, options] if options else spec)
     return entries
 
 
@@ -219,11 +234,11 @@ def agent_settings(agent: Agent, model: str | None = None) -> list[tuple[str, An
     return settings
 
 
-def command_files(workflow: Workflow) -> dict[str, tuple[list[tuple[str, Any]], str]]:
+def command_files(workflow: Workflow, bridge: bool = False) -> dict[str, tuple[list[tuple[str, Any]], str]]:
     """name → (frontmatter settings, template body) for custom commands and agent triggers."""
     out: dict[str, tuple[list[tuple[str, Any]], str]] = {}
     for command in workflow.commands.values():
-        out[command.name] = _action_command(command)
+        out[command.name] = _action_command(command, bridge)
     for agent in workflow.agents.values():
         for trigger in agent.triggers:
             description = f"{agent.name}: {agent.description}" if agent.description else agent.name
@@ -231,8 +246,11 @@ def command_files(workflow: Workflow) -> dict[str, tuple[list[tuple[str, Any]], 
     return out
 
 
-def _action_command(command: Command) -> tuple[list[tuple[str, Any]], str]:
-    argv = " ".join(ACTION_ARGV[command.action])
-    template = (f"Lattice ran `{argv}` ({command.action}); its output:\n\n!`{argv}`\n\n"
-                f"Report the result to the user briefly. $ARGUMENTS")
-    return [("description", command.description or command.action)], template
+def _action_command(command: Command, bridge: bool) -> tuple[list[tuple[str, Any]], str]:
+    description = command.description or command.action
+    if bridge:  # the bridge reads the command's arguments after its name
+        return [("description", description), ("model", f"{BRIDGE_PROVIDER}/{command_model(command.name)}")], \
+            f"/{command.name} $ARGUMENTS"
+    template = (f"Lattice ran `lattice {command.name}` ({command.action}); its output:\n\n!`lattice {command.name}`"
+                f"\n\nReport the result to the user briefly. $ARGUMENTS")
+    return [("description", description)], template

@@ -101,7 +101,7 @@ def render_files(workflow: Workflow, layout: Layout, plugin_entries: list[Any] |
         files[layout.rel(f"agent/{agent.name}.md")] = render(
             "opencode/agent.md.j2", source=source, settings=agent_settings(agent, model),
             prompt=agent.prompt.rstrip("\n"))
-    for name, (settings, template) in command_files(workflow).items():
+    for name, (settings, template) in command_files(workflow, bridge).items():
         files[layout.rel(f"command/{name}.md")] = render(
             "opencode/command.md.j2", source=source, settings=settings, template=template)
     omo = workflow.plugin_config.get(OH_MY_OPENCODE)

@@ -10,6 +10,17 @@ one JSON object in, one JSON line out, errors as `{"error": "…"}` with exit st
                                                           `failure` is the event (bridge.log, hooks)
     rate-limited  as failed, for a 429                  (the name environments built before `failed` use)
     usage         {provider, model, input, output}     → tokens reported by the response (no answer)
+    hook          {event, session, agent, prompt,      → lattice.yaml's hooks.<event> run (hooks/run.py):
+                   directory, error, files, …}            {notices, records}
+    command       {name, arguments, session,           → a custom command's action run: {output, ok}
+                   directory}
+    gate          {directory, session}                 → {refuse}: why an edit tool may not run now
+
+`route` and `failed` answers carry `events`: the hooks' events routing met (on_budget_exceeded once per
+provider and session; on_rate_limit for a 429 failover, on_error for any other), which the bridge sends
+back as `hook` messages once the call has its model, so the hooks never delay it. A session's turn
+(its agent, prompt, whether pre_agent checkpointed, its error count) is kept by this process, which
+lives as long as its opencode.
 
 `kind` is one of routing/availability.py's FAILURE_KINDS. `session` is opencode's session id (the bridge
 reads it from the headers opencode gives every call): providers skipped for it are left out, and a
@@ -116,14 +127,31 @@ def log(lines: list[str]) -> None:
         pass  # a notice must never fail the call it is about
 
 
+_TURNS: dict[str, dict[str, Any]] = {}  # session → its current turn's facts, for the hooks
+_BUDGET_MET: set[tuple[str, str]] = set()  # (session, provider): on_budget_exceeded already fired
+
+
+def _turn(session: str | None) -> dict[str, Any]:
+    return _TURNS.setdefault(session or "", {"errors": 0})
+
+
 def route(args: Mapping[str, Any]) -> dict[str, Any]:
     from .decide import route as decide
 
     table, config = _table()
-    decision = decide(table, str(args["agent"]), str(args.get("prompt") or ""), bool(args.get("commit")),
-                      _session(args))
+    session = _session(args)
+    decision = decide(table, str(args["agent"]), str(args.get("prompt") or ""), bool(args.get("commit")), session)
     log(decision.warnings)
-    return {**_answer(decision, table, config), "warnings": decision.warnings}
+    events = []
+    if decision.committed:
+        _turn(session).update(provider=decision.provider, model=decision.model)
+    for provider, ref, spent in decision.over_budget:
+        if (session or "", provider) not in _BUDGET_MET:
+            _BUDGET_MET.add((session or "", provider))
+            events.append({"event": "on_budget_exceeded", "facts": {
+                "session": session, "agent": args["agent"], "provider": provider, "model": ref,
+                "error": f"{provider} is over its local_budget (${spent:.2f})"}})
+    return {**_answer(decision, table, config), "warnings": decision.warnings, "events": events}
 
 
 def failed(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,16 +170,21 @@ def failed(args: Mapping[str, Any]) -> dict[str, Any]:
     event = record_failure(model, kind, str(args.get("reason") or ""), args.get("retry_after"),
                            cooldown=table.failover.failure_cooldown, now=now)
     cooled = "provider " + event["cooled"] if event["cooled"] != model else model
+    facts = {"session": _session(args), "agent": agent, "provider": model.partition("/")[0], "model": model,
+             "error": f"{model} failed ({event['reason']})"}
+    hook = "on_rate_limit" if kind == "rate_limit" else "on_error"
     try:
         decision = reroute(table, agent, str(args.get("prompt") or ""), int(args.get("position") or 0),
                            _session(args), now=now)
-    except LatticeError:
+    except LatticeError as exc:
         log([f"failover: {model} failed ({event['reason']}) for agent {agent}; {cooled} cools down for "
              f"{event['seconds']:g}s; no model is left for the call"])
+        exc.events = [{"event": hook, "facts": facts}]  # type: ignore[attr-defined]
         raise
     log([f"failover: {model} failed ({event['reason']}) for agent {agent}; {cooled} cools down for "
          f"{event['seconds']:g}s; the call goes to {decision.model}"])
-    return {**_answer(decision, table, config), "failure": event}
+    facts["fallback"] = decision.model
+    return {**_answer(decision, table, config), "failure": event, "events": [{"event": hook, "facts": facts}]}
 
 
 def rate_limited(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,7 +198,89 @@ def usage(args: Mapping[str, Any]) -> None:
                  int(args.get("output") or 0))
 
 
-OPS = {"route": route, "failed": failed, "rate-limited": rate_limited, "usage": usage}
+def hook(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Run `hooks.<event>` with the facts of the event, completed from the session's turn: pre_agent
+    starts a turn (its provider and model: the agent's routing decision, not committed), post_agent
+    ends it (`files_changed`: what the VCS preset sees since the turn's checkpoint, else the files the
+    turn's tools wrote; `summary`: the prompt's first line), on_error counts the session's errors."""
+    from ..hooks.run import fire
+
+    table, config = _table()
+    event = str(args["event"])
+    session = _session(args)
+    turn = _turn(session)
+    facts: dict[str, Any] = {k: args[k] for k in ("agent", "provider", "model", "error", "fallback", "directory",
+                                                 "tool") if args.get(k)}
+    facts["session"] = session
+    if event == "pre_agent":
+        turn.update(agent=args.get("agent"), prompt=str(args.get("prompt") or ""), checkpointed=False,
+                    provider=None, model=None)
+        try:
+            from .decide import route as decide
+
+            decision = decide(table, str(args.get("agent") or ""), turn["prompt"], False, session)
+            facts.setdefault("provider", decision.provider)
+            facts.setdefault("model", decision.model)
+        except (LatticeError, KeyError, ValueError):
+            pass  # an agent routing does not know (opencode's own, without defaults.routing)
+    for key in ("agent", "provider", "model"):
+        if not facts.get(key) and turn.get(key):
+            facts[key] = turn[key]
+    prompt = str(args.get("prompt") or turn.get("prompt") or "")
+    facts["summary"] = summary_of(prompt)
+    if event == "post_agent":
+        facts["files_changed"] = _files_changed(config, facts, turn, args.get("files"))
+    if event == "on_error":
+        turn["errors"] = int(turn.get("errors", 0)) + 1
+    facts["error_count"] = int(turn.get("errors", 0))
+    skip = ("route.skip_provider",) if event == "on_budget_exceeded" else ()
+    result = fire(event, facts, config, skip=skip)
+    if event == "pre_agent":
+        turn["checkpointed"] = any(r["action"] == "vcs.checkpoint" and r["result"] == "ok" for r in result["records"])
+    return {"notices": result["notices"], "records": len(result["records"])}
+
+
+def summary_of(prompt: str, width: int = 72) -> str:
+    """A commit subject's summary of the turn: the prompt's first line, cut at a word near `width`."""
+    line = next((ln.strip() for ln in prompt.splitlines() if ln.strip()), "")
+    if len(line) <= width:
+        return line
+    cut = line[:width].rsplit(" ", 1)[0]
+    return (cut if len(cut) > width // 2 else line[:width]) + "…"
+
+
+def _files_changed(config: Mapping[str, Any], facts: Mapping[str, Any], turn: Mapping[str, Any], files: Any) -> bool:
+    if turn.get("checkpointed"):
+        from ..hooks.run import DEFAULT_TIMEOUT, perform
+
+        done = perform("vcs.changed", {}, facts, config, os.environ, DEFAULT_TIMEOUT)
+        if done.result == "ok" and done.output is not None:
+            return bool(done.output)
+    return bool(files)
+
+
+def command(args: Mapping[str, Any]) -> dict[str, Any]:
+    from ..hooks.run import run_command
+
+    _, config = _table()
+    facts = {"session": _session(args), "directory": args.get("directory")}
+    done = run_command(str(args["name"]), str(args.get("arguments") or ""), config, facts)
+    return {"output": done["output"], "ok": done["ok"], "result": done["result"]}
+
+
+def gate(args: Mapping[str, Any]) -> dict[str, Any]:
+    from ..hooks.run import perform
+
+    _, config = _table()
+    done = perform("vcs.gate", {}, args, config, os.environ, GATE_TIMEOUT)
+    if done.result != "ok":
+        return {"refuse": None, "warning": done.detail}
+    return {"refuse": done.output or None}
+
+
+GATE_TIMEOUT = 20.0  # seconds for jj to say whether the change is described
+OPS = {"route": route, "failed": failed, "rate-limited": rate_limited, "usage": usage, "hook": hook,
+       "command": command, "gate": gate}
 ERRORS = (LatticeError, ValueError, KeyError, TypeError)  # bad input or an ordinary fault: one line back
 
 

@@ -25,19 +25,23 @@ if TYPE_CHECKING:
 
 
 class Decision(namedtuple("Decision", ("agent", "strategy", "position", "length", "next_position", "model", "provider", "skipped",
-                                       "scheduled", "via", "committed", "warnings"))):
+                                       "scheduled", "via", "committed", "warnings", "over_budget"),
+                         defaults=((),))):
     """One routing decision: `agent`, `strategy`; `position`, the slot the strategy scheduled (0-based);
     `length`, slots in the agent's sequence (1 for weighted); `next_position`, where the agent's next
     call starts (as committed; `retry` keeps `position`); `model`, the provider/model to send this
     call to, and its `provider`; `skipped`, (model, why) for each unavailable candidate met;
     `scheduled`, what the strategy wanted before availability; `via`: scheduled | next | retry |
-    fallback | final_trigger; `committed`; `warnings` (e.g. a corrupt state.json moved aside).
+    fallback | final_trigger; `committed`; `warnings` (e.g. a corrupt state.json moved aside);
+    `over_budget`, (provider, model met, spend) for each provider a committed decision found over its
+    local_budget (the hooks' on_budget_exceeded).
     A named tuple (routing/types.py says why)."""
 
     __slots__ = ()
 
     def as_json(self) -> dict[str, Any]:
         data = self._asdict()
+        del data["over_budget"]
         data["skipped"] = [{"model": m, "reason": r} for m, r in self.skipped]
         data["model_name"] = split_model(self.model)[1]
         return data
@@ -146,7 +150,8 @@ def route(source: Any, agent: str, prompt: str = "", commit: bool = False, sessi
             dist = entry.setdefault("distribution", {})
             dist[choice.model] = dist.get(choice.model, 0) + 1
         state["routing_state"][agent] = entry
-    return _decision(agent, routing, choice, True, warnings)
+    over = tuple((p, ref, spent) for p, (ref, spent) in available.over_budget.items())
+    return _decision(agent, routing, choice, True, warnings)._replace(over_budget=over)
 
 
 def route_text(source: Any, text: str, commit: bool = False, session: str | None = None,

@@ -5,7 +5,9 @@ over a pipe instead of an interpreter start.
 Protocol: one JSON object per line each way. A message is `{"op": OP, "id": N, …arguments}` with an OP of
 bridge.py's OPS; the answer is `{"id": N, …result}` or `{"id": N, "error": "…"}`, in the order asked. A
 message without an `id` is fire-and-forget (usage reports) and gets no answer; so are ops this version
-does not know (the hooks will send `{"op": "event", …}` this way), which are ignored.
+does not know, which are ignored. An error answer may carry `events` (bridge.py: the hooks' events met
+before the error). Messages are handled one at a time: a hook's actions (bounded by their timeouts)
+hold back the questions behind them, which the bridge sends only once a call has its model.
 
 The decision stays in routing/ (one implementation) and state.json stays the truth, read and written
 under its lock for every call, so several opencode processes keep exact counts.
@@ -67,6 +69,8 @@ def handle(line: bytes) -> bytes | None:
         result = known(message)
     except bridge.ERRORS as exc:
         result = {"error": bridge.error_text(exc)}
+        if getattr(exc, "events", None):
+            result["events"] = exc.events  # type: ignore[attr-defined]
     except Exception as exc:  # a bug: keep serving the other calls, and leave its traceback
         from ..crashlog import write_crash_log
 
@@ -82,5 +86,8 @@ def handle(line: bytes) -> bytes | None:
 
 def _write(fd: int, data: bytes) -> None:
     view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # opencode is gone (the answer's work, a post_agent commit, is done all the same)
