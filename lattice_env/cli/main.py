@@ -32,7 +32,7 @@ def run_click(args: list[str]) -> int:
     """The click application alone, without the fast path (tests compare the two forms)."""
     import click
 
-    from . import build, cache, doctor, launch, plugins, profiles, project, routing, status, store  # noqa: F401 — they register their commands
+    from . import build, cache, doctor, launch, plugins, profiles, project, routing, share, status, store, trust  # noqa: F401 — they register their commands
     from .app import App, cli
     from .output import emit, error_json, wants_json
 

@@ -42,4 +42,20 @@ def init_project(directory: Path, force: bool = False, name: str | None = None) 
         except FilesystemError as exc:
             raise FilesystemError(f"{exc}; nothing was written") from exc
         staged.commit()
+    trust_created(directory)
     return list(files)
+
+
+def trust_created(directory: Path) -> None:
+    """A workflow `lattice init` writes is the user's own: trusted at creation (trust/). When the
+    configuration around it does not load (a broken global file), it is left untrusted, with a warning."""
+    from ..config.load import load_workflow
+    from ..trust.check import trust
+
+    try:
+        trust(load_workflow(directory=directory))
+    except LatticeError as exc:
+        import sys
+
+        sys.stderr.write(f"lattice: warning: {directory} is not trusted yet ({str(exc).splitlines()[0]}); "
+                         f"run `lattice trust` there once it loads\n")

@@ -1,0 +1,1 @@
+"""`lattice update`, `lattice publish`: a shared workflow after `init --from` (share/)."""
