@@ -18,8 +18,8 @@ from .document import KeyPath, dotted
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugin_specs import PluginSpecError, auth_plugins, parse_plugin
-from .references import describe, opencode_references
-from .schema import NAME_MAX, VCS_CONFIG, VCS_PRESETS
+from .references import OPENCODE_REF, describe, opencode_references
+from .schema import NAME_MAX, PASSTHROUGH, VCS_CONFIG, VCS_PRESETS
 from .sources import ResolvedConfig
 
 # Built-in actions: what hooks may do, and what custom commands may run.
@@ -53,6 +53,13 @@ MESSAGE_FIELDS = {"agent", "summary", "provider", "model", "date"}
 _TRIGGER = r"/[A-Za-z0-9][A-Za-z0-9._-]*"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"\{env:[A-Za-z_][A-Za-z0-9_]*\}")
+# opencode's agents of its own, which a command may name as its agent.
+OPENCODE_AGENTS = ("build", "plan", "general", "explore")
+# opencode keys Lattice writes from its own sections, which the pass-through may not set.
+OWNED_KEYS = {"$schema": "lattice itself", "agent": "agents: and the agent files", "mode": "agents: (mode: in an "
+              "agent file's frontmatter)", "command": "commands:", "mcp": "mcp:", "plugin": "plugins:",
+              "model": "defaults.routing"}
 
 
 class Checker:
@@ -75,7 +82,7 @@ class Checker:
 
     def run(self) -> list[Diagnostic]:
         for check in (self.metadata, self.routing, self.failover, self.triggers, self.providers, self.plugins,
-                      self.mcp, self.commands, self.hooks, self.vcs, self.references):
+                      self.mcp, self.commands, self.passthrough, self.hooks, self.vcs, self.references):
             check()
         return self.out
 
@@ -336,11 +343,42 @@ class Checker:
                 self.error(path, f"'${{{ref}}}' is not a valid environment variable name")
 
     def commands(self) -> None:
+        agents = self.get("agents", kind=dict) or {}
         for name, command in (self.get("commands", kind=dict) or {}).items():
-            action = command.get("action") if isinstance(command, dict) else None
+            if not isinstance(command, dict):
+                continue
+            kinds = [k for k in ("action", "template", "path") if k in command]
+            if len(kinds) != 1:
+                self.error(("commands", name), "give one of action (a built-in action), template (a prompt "
+                           "template) or path (a markdown file holding one)" + (
+                               f", not {' and '.join(kinds)}" if kinds else ""))
+            action = command.get("action")
             if isinstance(action, str) and action not in COMMAND_ACTIONS:
                 self.error(("commands", name, "action"), f"unknown action '{action}' (expected "
                            f"{', '.join(COMMAND_ACTIONS)}){did_you_mean(action, list(COMMAND_ACTIONS))}")
+            agent = command.get("agent")
+            if isinstance(agent, str) and agent not in agents and agent not in OPENCODE_AGENTS:
+                self.error(("commands", name, "agent"), f"no agent '{agent}' (agents: "
+                           f"{', '.join([*agents, *OPENCODE_AGENTS])}){did_you_mean(agent, [*agents, *OPENCODE_AGENTS])}",
+                           severity="warning")
+            if isinstance(command.get("model"), str):
+                self.check_models(("commands", name), [("model", command["model"])])
+
+    def passthrough(self) -> None:
+        """The `opencode:` section: opencode's own settings, as opencode's shipped schema allows them, and
+        none of the keys Lattice writes itself from its own sections."""
+        from ..opencode.schema import validate
+
+        section = self.get(PASSTHROUGH, kind=dict)
+        if not section:
+            return
+        for key, owner in OWNED_KEYS.items():
+            if key in section:
+                self.error((PASSTHROUGH, key), f"lattice writes opencode's '{key}' from {owner}; "
+                                               f"write it there")
+        rest = {k: v for k, v in section.items() if k not in OWNED_KEYS}
+        for path, message in validate(rest):
+            self.error((PASSTHROUGH, *path), message)
 
     def hooks(self) -> None:
         for event, entries in (self.get("hooks", kind=dict) or {}).items():
@@ -392,8 +430,12 @@ class Checker:
                                    + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(MESSAGE_FIELDS)]))
 
     def references(self) -> None:
-        """No value may carry an opencode `{file:…}` or `{env:…}` into a generated file (references.py)."""
+        """No value may carry an opencode `{file:…}` or `{env:…}` into a generated file (references.py),
+        except `{env:VAR}` in the `opencode:` section: opencode's own way to name a secret there, and
+        a section that runs nothing before the user trusts it (trust/items.py)."""
         for path, value, reference in opencode_references(self.data):
+            if path[:1] == (PASSTHROUGH,) and not OPENCODE_REF.search(_ENV_NAME.sub("", value)):
+                continue  # only {env:VAR}, and nothing a substitution of them would make a reference
             self.error(path, describe(value, reference))
 
 

@@ -21,6 +21,7 @@ _name_key = {"type": "string", "regex": NAME, "maxlength": NAME_MAX,
              "meta": {"regex": "a valid name (letters, digits, '.', '_' or '-', starting with a letter or digit)",
                       "maxlength": "names become file names"}}
 
+PASSTHROUGH = "opencode"  # the pass-through section (opencode/passthrough.py)
 STRATEGIES = ["fallback", "pattern", "weighted", "round_robin", "burst"]
 VCS_PRESETS = ["jj-workspace", "jj-checkpoint", "git-stash", "none"]
 ON_UNAVAILABLE = ["next", "retry", "fallback"]
@@ -87,6 +88,26 @@ MCP = {
     "timeout": {"type": "integer", "min": 1},
 }
 
+# A command is a built-in action Lattice runs (`action`), or an opencode prompt template, inline
+# (`template`) or in a markdown file (`path`, relative to the project; its frontmatter may say the rest);
+# checks.py wants exactly one of the three.
+COMMAND = {
+    "description": _str,
+    "action": _nonempty,
+    "template": _nonempty,
+    "path": _nonempty,
+    "agent": _nonempty,
+    "model": _nonempty,
+    "subtask": _bool,
+}
+# The frontmatter of a command's markdown file: opencode's own command keys.
+COMMAND_FRONTMATTER: dict[str, Any] = {
+    "description": _str,
+    "agent": _nonempty,
+    "model": _nonempty,
+    "subtask": _bool,
+}
+
 HOOK_ENTRY = {
     "action": {**_nonempty, "required": True},
     "when": _nonempty,
@@ -127,11 +148,13 @@ SCHEMA: dict[str, Any] = {
     "mcp": {"type": "dict", "keysrules": _name_key,
             "valuesrules": {"type": "dict", "nullable": True, "schema": MCP}},
     "commands": {"type": "dict", "keysrules": _name_key,
-                 "valuesrules": {"type": "dict", "schema": {
-                     "description": _str, "action": {**_nonempty, "required": True}}}},
+                 "valuesrules": {"type": "dict", "schema": COMMAND}},
     "hooks": {"type": "dict", "schema": {
         event: {"type": "list", "schema": {"type": "dict", "schema": HOOK_ENTRY}} for event in HOOK_EVENTS
     }},
+    # opencode's own keys that lattice.yaml has none for (permission, instructions, skills, provider
+    # options, …), merged into what opencode reads; checks.py validates it against opencode's schema.
+    PASSTHROUGH: {"type": "dict", "nullable": True},
 }
 
 # Agent-file frontmatter: the design's keys plus opencode's own agent keys.
@@ -149,6 +172,7 @@ FRONTMATTER: dict[str, Any] = {
     "disable": _bool,
     "hidden": _bool,
     "options": {"type": "dict", "keysrules": _nonempty},  # provider options, as opencode's agent `options`
+    "variant": _nonempty,  # the model variant opencode picks (e.g. a reasoning level its catalogue names)
 }
 
 _TYPE_WORDS = {"string": "text", "list": "a list", "dict": "a mapping", "boolean": "true or false",
