@@ -100,7 +100,8 @@ opencode:
   compaction:
     tail_turns: -1
   agent:
-    build: {}
+    build: {permission: {bash: ask}}
+    a: {temperature: 0.2}
   provider:
     anthropic:
       options:
@@ -114,9 +115,9 @@ opencode:
         "lattice.yaml:12:3: opencode.shar: unknown key 'shar' (opencode 1.18.33 has no such setting here) "
         "(did you mean 'share'?)",
         "lattice.yaml:14:5: opencode.compaction.tail_turns: must be at least 0",
-        "lattice.yaml:15:3: opencode.agent: lattice writes opencode's 'agent' from agents: and the agent files; "
-        "write it there",
-        "lattice.yaml:20:9: opencode.provider.anthropic.options.timeout: must be more than 0",
+        "lattice.yaml:17:5: opencode.agent.a: lattice writes opencode's agents from agents: and the agent files; "
+        "only opencode's own agents (build, plan, general, explore, title, summary, compaction) may be set here",
+        "lattice.yaml:21:9: opencode.provider.anthropic.options.timeout: must be more than 0",
     ]
 
 

@@ -95,7 +95,8 @@ def command_inputs(loaded: Loaded) -> dict[str, Any]:
         spec = data.get(name) or {}
         if "path" in spec:
             settings = {k: v for k, v in (("description", command.description), ("agent", command.agent),
-                                          ("model", command.model), ("subtask", command.subtask))
+                                          ("model", command.model), ("subtask", command.subtask),
+                                          ("variant", command.variant))
                         if k not in spec and v not in (None, "")}
             out[name] = {"template": command.template, "frontmatter": settings}
     return out

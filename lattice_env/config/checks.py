@@ -54,8 +54,10 @@ _TRIGGER = r"/[A-Za-z0-9][A-Za-z0-9._-]*"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([^}]*)\}")
 _ENV_NAME = re.compile(r"\{env:[A-Za-z_][A-Za-z0-9_]*\}")
-# opencode's agents of its own, which a command may name as its agent.
+# opencode's agents of its own, which a command may name as its agent; with the hidden ones, what the
+# pass-through may give settings to.
 OPENCODE_AGENTS = ("build", "plan", "general", "explore")
+BUILTIN_AGENTS = (*OPENCODE_AGENTS, "title", "summary", "compaction")
 # opencode keys Lattice writes from its own sections, which the pass-through may not set.
 OWNED_KEYS = {"$schema": "lattice itself", "agent": "agents: and the agent files", "mode": "agents: (mode: in an "
               "agent file's frontmatter)", "command": "commands:", "mcp": "mcp:", "plugin": "plugins:",
@@ -372,11 +374,19 @@ class Checker:
         section = self.get(PASSTHROUGH, kind=dict)
         if not section:
             return
+        agents = self.get("agents", kind=dict) or {}
         for key, owner in OWNED_KEYS.items():
-            if key in section:
+            if key == "agent" and isinstance(section.get(key), dict):
+                # settings of opencode's own agents (build, plan, …), which are no agents of lattice.yaml
+                for name in section[key]:
+                    if name in agents or name not in BUILTIN_AGENTS:
+                        self.error((PASSTHROUGH, key, name), f"lattice writes opencode's agents from agents: and "
+                                   f"the agent files; only opencode's own agents ({', '.join(BUILTIN_AGENTS)}) "
+                                   f"may be set here")
+            elif key in section:
                 self.error((PASSTHROUGH, key), f"lattice writes opencode's '{key}' from {owner}; "
                                                f"write it there")
-        rest = {k: v for k, v in section.items() if k not in OWNED_KEYS}
+        rest = {k: v for k, v in section.items() if k not in OWNED_KEYS or k == "agent"}
         for path, message in validate(rest):
             self.error((PASSTHROUGH, *path), message)
 

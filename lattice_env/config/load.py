@@ -157,7 +157,7 @@ def _command(name: str, spec: dict[str, Any], file: Any) -> Command:
     settings = {**(file.frontmatter if file is not None else {}), **spec}
     template = file.prompt if file is not None else spec.get("template")
     return Command(name, settings.get("description", ""), spec.get("action"), template, settings.get("agent"),
-                   settings.get("model"), settings.get("subtask"))
+                   settings.get("model"), settings.get("subtask"), settings.get("variant"))
 
 
 def _build(config: ResolvedConfig, agent_files: dict[str, Any], command_files: dict[str, Any] | None = None) -> Workflow:

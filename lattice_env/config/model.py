@@ -53,6 +53,7 @@ class Command(NamedTuple):
     agent: str | None = None
     model: str | None = None
     subtask: bool | None = None
+    variant: str | None = None
 
 
 class Hook(NamedTuple):

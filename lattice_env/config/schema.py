@@ -22,6 +22,8 @@ _name_key = {"type": "string", "regex": NAME, "maxlength": NAME_MAX,
                       "maxlength": "names become file names"}}
 
 PASSTHROUGH = "opencode"  # the pass-through section (opencode/passthrough.py)
+# A command's name may have folders (`team/review` is opencode's /team/review, command/team/review.md).
+COMMAND_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*\Z"
 STRATEGIES = ["fallback", "pattern", "weighted", "round_robin", "burst"]
 VCS_PRESETS = ["jj-workspace", "jj-checkpoint", "git-stash", "none"]
 ON_UNAVAILABLE = ["next", "retry", "fallback"]
@@ -98,6 +100,7 @@ COMMAND = {
     "path": _nonempty,
     "agent": _nonempty,
     "model": _nonempty,
+    "variant": _nonempty,
     "subtask": _bool,
 }
 # The frontmatter of a command's markdown file: opencode's own command keys.
@@ -105,6 +108,7 @@ COMMAND_FRONTMATTER: dict[str, Any] = {
     "description": _str,
     "agent": _nonempty,
     "model": _nonempty,
+    "variant": _nonempty,
     "subtask": _bool,
 }
 
@@ -147,7 +151,9 @@ SCHEMA: dict[str, Any] = {
     "plugin_config": {"type": "dict", "valuesrules": {"type": "dict", "nullable": True}},
     "mcp": {"type": "dict", "keysrules": _name_key,
             "valuesrules": {"type": "dict", "nullable": True, "schema": MCP}},
-    "commands": {"type": "dict", "keysrules": _name_key,
+    "commands": {"type": "dict", "keysrules": {**_name_key, "regex": COMMAND_NAME, "meta": {
+                     **_name_key["meta"], "regex": "a valid name (letters, digits, '.', '_' or '-', starting with a "
+                                                   "letter or digit; '/' between folder names)"}},
                  "valuesrules": {"type": "dict", "schema": COMMAND}},
     "hooks": {"type": "dict", "schema": {
         event: {"type": "list", "schema": {"type": "dict", "schema": HOOK_ENTRY}} for event in HOOK_EVENTS

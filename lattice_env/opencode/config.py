@@ -252,7 +252,7 @@ def command_files(workflow: Workflow) -> dict[str, tuple[list[tuple[str, Any]], 
 def _template_command(command: Command) -> tuple[list[tuple[str, Any]], str]:
     settings: list[tuple[str, Any]] = [("description", command.description)] if command.description else []
     settings += [(k, v) for k, v in (("agent", command.agent), ("model", command.model),
-                                     ("subtask", command.subtask)) if v is not None]
+                                     ("variant", command.variant), ("subtask", command.subtask)) if v is not None]
     return settings, (command.template or "").rstrip("\n")
 
 
