@@ -294,6 +294,36 @@ def test_sibling_plugin_is_what_npm_packs(tmp_path):
     assert all((tmp_path / "copy" / f.path).read_bytes() == (plugin / f.path).read_bytes() for f in files)
 
 
+def test_npm_is_asked_once_for_an_unchanged_plugin(tmp_path, monkeypatch):
+    """npm's file list for a plugin whose every entry keeps its stamps is remembered (a no-op build and
+    `status` run no npm); any change to the tree — an edit, a new file — asks npm again. The real npm,
+    behind a shim on PATH that logs each call."""
+    import shutil
+    import time
+
+    from lattice_env.build.file_plugins import packed_files
+    from lattice_env.config.load import load_workflow
+
+    log, shims = tmp_path / "npm.log", tmp_path / "shims"
+    shims.mkdir()
+    (shims / "npm").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {shutil.which("npm")} "$@"\n')
+    (shims / "npm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    packs = lambda: sum("pack" in line for line in log.read_text().splitlines()) if log.exists() else 0  # noqa: E731
+
+    root = tmp_path / "project"
+    plugin = npm_package(tmp_path / "plugin", {"index.js": "export const P = async () => ({});\n"})
+    plugin_project(root, "file:../plugin")
+    time.sleep(2.1)  # past stamps.SETTLE: only settled stamps are remembered
+    for _ in range(3):
+        assert [f.path for f in packed_files(load_workflow(directory=root), 0)] == ["index.js", "package.json"]
+    assert packs() == 1
+    (plugin / "extra.js").write_text("x\n")
+    assert [f.path for f in packed_files(load_workflow(directory=root), 0)] == ["extra.js", "index.js",
+                                                                               "package.json"]
+    assert packs() == 2
+
+
 # ── point 12: what opencode reads, and where validate connects ────────────────
 
 STRANGER = """\
