@@ -87,7 +87,7 @@ def _fetch(source: Source, into: Path, ref: str | None) -> Fetched:
     try:
         git(["init", "-q", "--initial-branch=lattice-fetch", str(into)])
         try:  # one commit's worth of history: what a shallow clone of that ref gets
-            git(["fetch", "-q", "--depth", "1", "--no-tags", url, ref or "HEAD"], cwd=into)
+            git(["fetch", "-q", "--depth", "1", "--no-tags", url, ref or default_branch(url)], cwd=into)
             commit = "FETCH_HEAD"
         except ProcessError as exc:
             if ref is None or not re.fullmatch(r"[0-9a-f]{4,40}", ref):
@@ -104,6 +104,20 @@ def _fetch(source: Source, into: Path, ref: str | None) -> Fetched:
             raise
         raise LatticeError(f"{source.shown}: {exc}") from None
     return Fetched(into, into / inside, head, dirty)
+
+
+def default_branch(url: str) -> str:
+    """What `HEAD` names at `url`; when it names no branch there (a bare repository made with another
+    default than the branch pushed to it), its only branch, or `main`/`master`."""
+    out = git(["ls-remote", "--symref", url, "HEAD", "refs/heads/*"])
+    heads = [line.split("\t")[1] for line in out.splitlines() if "\t" in line and not line.startswith("ref:")]
+    if "HEAD" in heads:
+        return "HEAD"
+    branches = [h for h in heads if h.startswith("refs/heads/")]
+    for name in ("refs/heads/main", "refs/heads/master"):
+        if name in branches:
+            return name
+    return branches[0] if len(branches) == 1 else "HEAD"
 
 
 def local_repository(path: Path) -> Path | None:

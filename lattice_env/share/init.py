@@ -24,6 +24,7 @@ def init_project(directory: Path, force: bool = False, name: str | None = None) 
 
     All-or-nothing: when any target exists (and not `force`), nothing is written; when the disk fills
     (or is read-only), every file is still a temp file, so nothing is replaced and no directory is left."""
+    directory = directory.absolute()  # `lattice init .`: a bare file name has no directory to make
     name = name or default_name(directory)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise LatticeError(f"workflow name '{name}' must be letters, digits, '.', '_' or '-'")
