@@ -82,8 +82,9 @@ def take(tree: Path, source: Source, name: str) -> Taken:
                        f"opencode.jsonc or .opencode/)")
 
 
-def fetch_source(source: Source, scratch: Path) -> tuple[Path, str | None]:
-    """`source` checked out (or copied) under `scratch`; the workflow folder in it, and its commit."""
+def fetch_source(source: Source, scratch: Path, notes: list[str]) -> tuple[Path, str | None]:
+    """`source` checked out (or copied) under `scratch`; the workflow folder in it, and its commit.
+    Warnings are added to `notes`."""
     from .git import fetch, local_repository
 
     if source.kind == "directory":
@@ -94,10 +95,7 @@ def fetch_source(source: Source, scratch: Path) -> tuple[Path, str | None]:
             return _subdir(tree, source), None
     fetched = fetch(source, scratch / "checkout")
     if fetched.dirty:
-        import sys
-
-        sys.stderr.write(f"lattice: warning: {source.shown} has uncommitted changes; its last commit "
-                         f"({fetched.commit[:12]}) was taken\n")
+        notes.append(f"{source.shown} has uncommitted changes; its last commit ({fetched.commit[:12]}) was taken")
     return _subdir(fetched.tree, source), fetched.commit
 
 
@@ -128,9 +126,11 @@ def clone(spec: str, directory: Path | None = None, ref: str | None = None, forc
     say(f"Cloning {source.shown}...")
     scratch = Path(tempfile.mkdtemp(prefix="lattice-clone-"))
     try:
-        tree, commit = fetch_source(source, scratch)
+        notes: list[str] = []
+        tree, commit = fetch_source(source, scratch, notes)
         name = _workflow_name(target)
         taken = take(tree, source, name)
+        taken = taken._replace(warnings=[*notes, *taken.warnings])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     origin = Origin(_recorded_src(source), source.ref, commit, source.subdir, taken.kind)

@@ -94,7 +94,9 @@ def _fetch(source: Source, into: Path, ref: str | None) -> Fetched:
                 raise LatticeError(f"{source.shown}: {reason(exc, source._replace(ref=ref))}") from None
             # an abbreviated commit (or a server that refuses unadvertised objects): all of it, then look
             git(["fetch", "-q", "--tags", url, "+refs/heads/*:refs/remotes/source/*"], cwd=into)
-            commit = git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=into).strip()
+            commit = git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=into, check=False).strip()
+            if not commit:
+                raise LatticeError(f"{source.shown}: no branch, tag or commit named {ref}") from None
         git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit], cwd=into)
         head = git(["rev-parse", "HEAD"], cwd=into).strip()
     except ProcessError as exc:
