@@ -94,13 +94,18 @@ def test_git_urls_local_repositories_and_plain_directories(run, tmp_path, upstre
     r = run("init", "--from", f"{url}@v1", "--no-build", "by-url")
     assert r.code == 0, r.stderr
     assert prompt(tmp_path / "by-url") == "v1 prompt\n"
-    # a local repository: its committed HEAD, not an uncommitted edit
-    (upstream["work"] / "agents" / "architect.md").write_text("uncommitted\n")
+    # a local repository: its HEAD commit, recorded; with uncommitted changes, what the user sees
     r = run("init", "--from", "./upstream", "--no-build", "by-path")
     assert r.code == 0, r.stderr
     assert prompt(tmp_path / "by-path") == "v2 prompt\n"
-    assert "uncommitted changes" in r.stderr
     assert origin(tmp_path / "by-path")["_src_path"] == str(upstream["work"])
+    assert origin(tmp_path / "by-path")["_commit"] == upstream["v2"]
+    (upstream["work"] / "agents" / "architect.md").write_text("uncommitted\n")
+    r = run("init", "--from", "./upstream", "--no-build", "dirty")
+    assert r.code == 0, r.stderr
+    assert prompt(tmp_path / "dirty") == "uncommitted\n"
+    assert "uncommitted changes: they were taken as they are" in r.stderr
+    assert origin(tmp_path / "dirty")["_commit"] is None
     plain = workflow(tmp_path / "plain", "plain prompt\n")
     r = run("init", "--from", str(plain), "--no-build", "by-dir")
     assert r.code == 0, r.stderr

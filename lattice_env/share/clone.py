@@ -90,13 +90,21 @@ def fetch_source(source: Source, scratch: Path, notes: list[str]) -> tuple[Path,
     if source.kind == "directory":
         if not os.path.isdir(source.url):
             raise LatticeError(f"{source.shown}: no such directory")
-        if source.ref is None and local_repository(Path(source.url)) is None:
-            tree = Path(source.url)  # a plain directory: read where it is, nothing of it runs
-            return _subdir(tree, source), None
+        if source.ref is None and (local_repository(Path(source.url)) is None or _dirty(Path(source.url))):
+            # a plain directory, or one with uncommitted changes (as copier does: what the user sees is
+            # what is taken), read where it is; nothing of it runs
+            if local_repository(Path(source.url)) is not None:
+                notes.append(f"{source.shown} has uncommitted changes: they were taken as they are, and the "
+                             f"origin records no commit (`lattice update` merges only from a commit)")
+            return _subdir(Path(source.url), source), None
     fetched = fetch(source, scratch / "checkout")
-    if fetched.dirty:
-        notes.append(f"{source.shown} has uncommitted changes; its last commit ({fetched.commit[:12]}) was taken")
     return _subdir(fetched.tree, source), fetched.commit
+
+
+def _dirty(directory: Path) -> bool:
+    from .git import git
+
+    return bool(git(["status", "--porcelain", "--", "."], cwd=directory).strip())
 
 
 def _subdir(tree: Path, source: Source) -> Path:
