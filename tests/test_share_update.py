@@ -82,15 +82,20 @@ def test_dry_run_writes_nothing_and_records_nothing(run, cloned):
     assert snapshot(mine) == before
 
 
-def test_a_file_the_user_deleted_stays_deleted_and_is_reported(run, cloned):
+def test_a_file_the_user_deleted_stays_deleted_unless_upstream_changed_it(run, cloned):
     work, mine, push = cloned
     (mine / "agents" / "architect.md").unlink()
-    edit(work / "agents" / "architect.md", "line 3\n", "line 3, upstream\n")
-    push("upstream")
+    edit(work / "lattice.yaml", 'version: "1.0.0"', 'version: "2.0.0"')
+    push("upstream, not the agent file")
     r = run("update", cwd=mine)
     assert r.code == 0, r.stderr
     assert not (mine / "agents" / "architect.md").exists()
-    assert "kept-deleted agents/architect.md (you deleted it; upstream changed it)" in r.stdout
+    edit(work / "agents" / "architect.md", "line 3\n", "line 3, upstream\n")
+    push("upstream changes the agent file")
+    r = run("update", cwd=mine)
+    assert r.code == 0, r.stderr
+    assert "line 3, upstream\n" in (mine / "agents" / "architect.md").read_text()
+    assert "restored   agents/architect.md (you deleted it, but upstream changed it" in r.stdout
 
 
 def test_update_without_an_origin_says_so(run, tmp_path):

@@ -8,8 +8,8 @@ theirs = upstream at the new ref, ours = the working copy. Per file:
 - we did not change it → upstream's (a file upstream deleted is deleted);
 - both changed it → merged; changes on different lines both survive, a clash is marked inline
   (`<<<<<<< yours` … `>>>>>>> upstream`) and reported by file and line;
-- we deleted it and upstream changed it → it stays deleted, reported; upstream deleted it and we changed
-  it → ours stays, reported.
+- we deleted it: it stays deleted, unless upstream changed it — then upstream's version comes back,
+  reported; upstream deleted it and we changed it → ours stays, reported.
 
 Nothing of ours is ever dropped: a binary file both sides changed keeps ours and upstream's is written
 beside it as `<file>.upstream`. All files are written in one staged step, and the new commit is recorded
@@ -98,9 +98,11 @@ def _merge_all(base: dict[str, bytes], theirs: dict[str, bytes], ours: dict[str,
         b, t, o = base.get(path), theirs.get(path), ours.get(path)
         if b == t:
             row(path, "unchanged")
+        elif o is None and b is not None and t is None:
+            row(path, "unchanged", "deleted on both sides")
         elif o is None and b is not None:
-            row(path, "kept-deleted", "you deleted it; upstream changed it" if t is not None else
-                "deleted on both sides")
+            writes[path] = t  # type: ignore[assignment]
+            row(path, "restored", "you deleted it, but upstream changed it: upstream's version is back")
         elif o is None:
             writes[path] = t  # type: ignore[assignment]  # new upstream (b is None, so t is not)
             row(path, "added")
