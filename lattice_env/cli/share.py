@@ -51,6 +51,12 @@ def init_from(spec: str, directory: Path | None, ref: str | None, force: bool, n
     shown = paths.display(cloned.directory)
     next_step = "" if cloned.directory == Path.cwd().absolute() else f"cd {shown} && "
     if no_build:
+        try:
+            result["trusted"] = _trusted(cloned.directory, trust or _own_opencode_config(spec)) is True
+        except LatticeError as exc:  # written as it came; the user fixes it before building
+            result["trusted"] = False
+            warn([f"lattice: warning: {shown} does not load yet: {str(exc).splitlines()[0]}; "
+                  f"see `lattice validate`"])
         _finish(result, as_json, strict, [f"Wrote {shown}. Next: `{next_step}lattice build`."])
         return
     result["trusted"] = _trusted(cloned.directory, trust or _own_opencode_config(spec))
