@@ -169,3 +169,17 @@ def test_json_output_for_scripts(run, tmp_path, upstream):
     assert data["commit"] == upstream["v2"] and data["kind"] == "lattice" and data["agents"] == 1
     assert sorted(data["files"]) == ["agents/architect.md", "lattice.origin.json", "lattice.yaml"]
     assert os.path.isdir(data["directory"])
+
+
+def test_symlinks_in_a_source_are_not_followed(run, tmp_path, hosts, decoy):  # noqa: F811
+    work = workflow(tmp_path / "linky", "fine\n")
+    os.symlink(decoy.root / ".ssh" / "id_rsa", work / "agents" / "key.md")
+    os.symlink(decoy.root, work / "home")
+    commit_all(work, "links")
+    hosts.repository("github", "me/linky", work)
+    r = run("init", "--from", "me/linky", "--no-build", "out")
+    assert r.code == 0, r.stderr
+    assert not os.path.lexists(tmp_path / "out" / "agents" / "key.md")
+    assert not os.path.lexists(tmp_path / "out" / "home")
+    assert decoy.leaked_into(tmp_path / "out") == []
+    decoy.assert_untouched()

@@ -103,3 +103,25 @@ def test_update_without_an_origin_says_so(run, tmp_path):
     r = run("update")
     assert r.code == 1
     assert r.stderr.startswith(f"lattice: error: {tmp_path / ORIGIN_FILE}: no such file")
+
+
+def test_a_file_upstream_deleted_that_the_user_changed_stays(run, cloned):
+    work, mine, push = cloned
+    edit(mine / "agents" / "architect.md", "line 5\n", "line 5, mine\n")
+    (work / "agents" / "architect.md").unlink()
+    push("upstream deletes the agent file")
+    r = run("update", cwd=mine)
+    assert r.code == 0, r.stderr
+    assert "line 5, mine\n" in (mine / "agents" / "architect.md").read_text()
+    assert "kept       agents/architect.md (upstream deleted it; you changed it, so yours stays)" in r.stdout
+
+
+def test_a_tampered_origin_cannot_make_git_run_a_command(run, cloned, tmp_path):
+    _, mine, _ = cloned
+    origin = json.loads((mine / ORIGIN_FILE).read_text())
+    for src in ("ext::sh -c touch% " + str(tmp_path / "pwned"), "--upload-pack=touch /tmp/x"):
+        (mine / ORIGIN_FILE).write_text(json.dumps({**origin, "_src_path": src}))
+        r = run("update", cwd=mine)
+        assert r.code in (1, 2) and r.stderr.count("\n") == 1, r.stderr
+        assert "not a source lattice knows" in r.stderr
+    assert not (tmp_path / "pwned").exists()

@@ -171,6 +171,9 @@ def write_files(target: Path, files: dict[str, bytes], force: bool) -> list[str]
         raise LatticeError(f"{paths.display(target)}: {shown} already exist{'s' if len(existing) == 1 else ''}; "
                            f"nothing was written (use --force to overwrite)")
     for rel in files:
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in rel:
+            raise LatticeError(f"{rel}: not a path inside the workflow; nothing was written")
         _check_no_link(target, rel)
     with Staged() as staged:
         try:

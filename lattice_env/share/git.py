@@ -31,8 +31,11 @@ def git_env() -> dict[str, str]:
 
 
 def git(args: list[str], cwd: Path | None = None, check: bool = True) -> str:
-    """`git ARGS…` in `cwd`; its stdout. ProcessError when it fails; LatticeError when git is missing."""
-    return run(["git", *args], env=git_env(), cwd=cwd, check=check, timeout=TIMEOUT).stdout
+    """`git ARGS…` in `cwd`; its stdout. ProcessError when it fails; LatticeError when git is missing.
+    `ext::` URLs (which run a command of the URL's choosing) are refused whatever the configuration says:
+    a source, and the origin file `update` reads it from, are a stranger's input."""
+    return run(["git", "-c", "protocol.ext.allow=never", *args], env=git_env(), cwd=cwd, check=check,
+               timeout=TIMEOUT).stdout
 
 
 def reason(exc: ProcessError, source: Source) -> str:
