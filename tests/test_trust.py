@@ -43,8 +43,9 @@ def test_untrusted_workflow_is_refused_by_build_and_switch_in_one_line(run, runn
     assert not (isolated_home / "lattice-data" / "profiles").exists() or not any(
         (isolated_home / "lattice-data" / "profiles").rglob("*-link"))
     # what only reads or renders works
-    for command in (["validate", "--offline"], ["config"], ["status"], ["generate", "--out", str(project.parent / "o")]):
-        r = run(*command, cwd=project)
+    for command in (["validate", "--offline"], ["config"], ["status"], ["generate", "--out", str(project.parent / "o")],
+                    ["route", "/architect", "design"]):
+        r = run(*command, cwd=project, env={"ANTHROPIC_API_KEY": "k"})
         assert r.code == 0, (command, r.stderr)
     assert list(marker.iterdir()) == []
 
@@ -57,6 +58,8 @@ def test_trust_then_switch_then_an_edited_hook_is_refused_again(run, runner_proj
     assert "trusted" in r.stdout and "hooks.post_agent[0]" in r.stdout
     r = run("switch", "--json", cwd=project)
     assert r.code == 0, r.stderr
+    r = run("plugins", "sync", cwd=project)  # the build, no new generation
+    assert r.code == 0 and r.stdout.strip() == json.loads(run("switch", "--json", cwd=project).stdout)["store_path"]
     r = run("trust", "--list", "--json")
     assert [row["directory"] for row in json.loads(r.stdout)] == [str(project)]
     # a prompt is data: editing it keeps the trust

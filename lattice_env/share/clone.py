@@ -96,9 +96,9 @@ def fetch_source(source: Source, scratch: Path, notes: list[str]) -> tuple[Path,
             if local_repository(Path(source.url)) is not None:
                 notes.append(f"{source.shown} has uncommitted changes: they were taken as they are, and the "
                              f"origin records no commit (`lattice update` merges only from a commit)")
-            return _subdir(Path(source.url), source), None
+            return subdir_of(Path(source.url), source), None
     fetched = fetch(source, scratch / "checkout")
-    return _subdir(fetched.tree, source), fetched.commit
+    return subdir_of(fetched.tree, source), fetched.commit
 
 
 def _dirty(directory: Path) -> bool:
@@ -107,7 +107,7 @@ def _dirty(directory: Path) -> bool:
     return bool(git(["status", "--porcelain", "--", "."], cwd=directory).strip())
 
 
-def _subdir(tree: Path, source: Source) -> Path:
+def subdir_of(tree: Path, source: Source) -> Path:
     if not source.subdir:
         return tree
     found = tree / source.subdir
@@ -174,7 +174,7 @@ def write_files(target: Path, files: dict[str, bytes], force: bool) -> list[str]
         parts = rel.split("/")
         if rel.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in rel:
             raise LatticeError(f"{rel}: not a path inside the workflow; nothing was written")
-        _check_no_link(target, rel)
+        check_no_link(target, rel)
     with Staged() as staged:
         try:
             for rel, data in files.items():
@@ -185,7 +185,7 @@ def write_files(target: Path, files: dict[str, bytes], force: bool) -> list[str]
     return list(files)
 
 
-def _check_no_link(target: Path, rel: str) -> None:
+def check_no_link(target: Path, rel: str) -> None:
     """Every folder on the way to `target/rel`, and the file itself, is no symlink (a --force must not
     write outside the project through one)."""
     here = target

@@ -63,7 +63,6 @@ class Fetched(NamedTuple):
     root: Path  # the checked-out repository (removed by the caller)
     tree: Path  # where in it the source points (a local directory inside a repository: that folder)
     commit: str
-    dirty: bool  # a local repository had uncommitted changes, which were not taken
 
 
 def fetch(source: Source, into: Path, ref: str | None = None) -> Fetched:
@@ -78,12 +77,11 @@ def fetch(source: Source, into: Path, ref: str | None = None) -> Fetched:
 
 
 def _fetch(source: Source, into: Path, ref: str | None) -> Fetched:
-    url, dirty, inside = source.url, False, "."
+    url, inside = source.url, "."
     if source.kind == "directory":
         top = local_repository(Path(url))
         if top is None:
             raise LatticeError(f"{source.shown}: not a git repository, so it has no ref {ref}")
-        dirty = bool(git(["status", "--porcelain", "--untracked-files=no", "--", "."], cwd=Path(url)).strip())
         inside = os.path.relpath(os.path.realpath(url), os.path.realpath(top))
         url = top.as_uri()
     into.mkdir(parents=True)
@@ -108,7 +106,7 @@ def _fetch(source: Source, into: Path, ref: str | None) -> Fetched:
         if str(exc).startswith(source.shown):
             raise
         raise LatticeError(f"{source.shown}: {exc}") from None
-    return Fetched(into, into / inside, head, dirty)
+    return Fetched(into, into / inside, head)
 
 
 def default_branch(url: str) -> str:

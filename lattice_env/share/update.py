@@ -40,7 +40,7 @@ def update_workflow(directory: Path, ref: str | None = None, dry_run: bool = Fal
     source = parse_source(origin.src, ref if ref is not None else origin.ref)._replace(subdir=origin.subdirectory)
     scratch = Path(tempfile.mkdtemp(prefix="lattice-update-"))
     try:
-        from .clone import _subdir
+        from .clone import subdir_of
 
         theirs_fetch = fetch(source, scratch / "theirs")
         if theirs_fetch.commit == origin.commit:
@@ -48,8 +48,8 @@ def update_workflow(directory: Path, ref: str | None = None, dry_run: bool = Fal
                     "conflicts": [], "written": False}
         base_fetch = fetch(source, scratch / "base", ref=origin.commit)
         name = _name(directory)
-        base = take(_subdir(base_fetch.tree, source), source, name).files
-        theirs = take(_subdir(theirs_fetch.tree, source), source, name).files
+        base = take(subdir_of(base_fetch.tree, source), source, name).files
+        theirs = take(subdir_of(theirs_fetch.tree, source), source, name).files
         ours = _ours(directory, set(base) | set(theirs))
         rows, writes, removes, conflicts = _merge_all(base, theirs, ours, scratch)
     finally:
@@ -153,10 +153,10 @@ def _write(directory: Path, writes: dict[str, bytes], removes: list[str], origin
     """The merged files, then the origin with the new commit, then the deletions: a failure before the
     origin is written leaves it at the old commit, so `update` can run again."""
     from ..fsutil import Staged
-    from .clone import _check_no_link
+    from .clone import check_no_link
 
     for rel in [*writes, *removes]:
-        _check_no_link(directory, rel)
+        check_no_link(directory, rel)
     with Staged() as staged:
         try:
             for rel, data in writes.items():
