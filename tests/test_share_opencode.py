@@ -4,6 +4,7 @@ generated files to the same agents, commands, MCP servers, plugins, permission a
 resolves the original files."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -35,11 +36,22 @@ def _view(cfg: dict) -> dict:
     agents = {n: {**{k: a.get(k) for k in AGENT_KEYS}, "model": a.get("model") or cfg.get("model")}
               for n, a in cfg.get("agent", {}).items()}
     commands = {n: {k: c.get(k) for k in COMMAND_KEYS} for n, c in cfg.get("command", {}).items()}
-    plugins = sorted(p if isinstance(p, str) else p[0] for p in cfg.get("plugin", []))
+    plugins = sorted(_plugin(p if isinstance(p, str) else p[0]) for p in cfg.get("plugin", []))
     mcp = {n: {"enabled": True, **m} for n, m in cfg.get("mcp", {}).items()}  # opencode's default, written out
     return {"agent": agents, "command": commands, "mcp": mcp, "plugin": plugins,
             "permission": cfg.get("permission"), "instructions": cfg.get("instructions"),
             "model": cfg.get("model"), "small_model": cfg.get("small_model"), "share": cfg.get("share")}
+
+
+def _plugin(spec: str) -> str:
+    """An npm spec as it is; a local plugin as the code opencode loads (a file, or a package's main):
+    the import moves a plugin file into a package folder of the workflow."""
+    if not spec.startswith("file://"):
+        return spec
+    path = Path(spec.removeprefix("file://"))
+    if path.is_dir():
+        path = path / json.loads((path / "package.json").read_text()).get("main", "index.js")
+    return "file:" + path.read_text()
 
 
 def _compare(original: dict, imported: dict) -> None:
