@@ -68,6 +68,7 @@ def init_from(spec: str, directory: Path | None, ref: str | None, force: bool, n
     from ..build.builder import Progress, build
     from ..config.load import load_workflow
     from ..opencode.generate import write_generated
+    from ..providers.kinds import is_local
     from ..providers.probe import runtime_warnings
 
     loaded = load_workflow(directory=cloned.directory)
@@ -90,14 +91,19 @@ def init_from(spec: str, directory: Path | None, ref: str | None, force: bool, n
             say(f"  {'✓' if row['set'] else '✗'} {provider.env} {'found' if row['set'] else 'not set'}")
         if row["problem"]:
             say(f"  ✗ {provider.name}: {row['problem']}")
+        elif is_local(provider):
+            say(f"  ✓ {provider.name} running locally")
     say("")
     say("Generating configs...")
     generated = write_generated(wf)
     warn(generated.warnings)
     result["generated"] = [p for p, status in generated.files if status != "removed"]
-    for path, status in generated.files:
-        if status != "removed":
+    inner = {kind: sum(1 for p in result["generated"] if p.startswith(f".opencode/{kind}/")) for kind in ("agent", "command")}
+    for path in result["generated"]:
+        if not path.startswith((".opencode/agent/", ".opencode/command/")):
             say(f"  ✓ {path}")
+    if any(inner.values()):
+        say(f"  ✓ {plural(inner['agent'], 'agent file')} and {plural(inner['command'], 'command file')} in .opencode/")
     say("")
     _finish(result, as_json, strict, [f"Ready! Run `{next_step}lattice status` to see your setup."])
 
