@@ -248,7 +248,7 @@ CASES = [
          "or '-', starting with a letter or digit)"),
     case("command-name-trailing-newline", cfg('commands:\n  "ship\\n":\n    action: vcs.push\n'),
          "lattice.yaml:14:3: commands.ship\\n: 'ship\\n' is not a valid name (letters, digits, '.', '_' or "
-         "'-', starting with a letter or digit)"),
+         "'-', starting with a letter or digit; '/' between folder names)"),
 
     # ── unknown strategy, preset, on_unavailable ──────────────────────────────
     case("unknown-strategy", cfg(routing="strategy: lottery\nmodels: [anthropic/x]\n"),
