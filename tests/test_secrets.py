@@ -128,7 +128,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     (project / "lattice.local.yaml").write_text(LOCAL_NOTES)
     env = {"HOME": str(root / "home"), "LATTICE_HOME": str(new_data_dir(root / "data")),
            "LATTICE_CONFIG_HOME": str(root / "cfg"), "LOCAL_KEY": "x"}
-    r = Run(project)("switch", env=env)
+    r = Run(project)("switch", "--trust", env=env)  # its MCP server runs: trusted once
     assert r.code == 0, r.stderr
     path = Path(r.stdout.split("(")[-1].rstrip(")\n"))
     return project, env, path

@@ -248,7 +248,7 @@ CASES = [
          "or '-', starting with a letter or digit)"),
     case("command-name-trailing-newline", cfg('commands:\n  "ship\\n":\n    action: vcs.push\n'),
          "lattice.yaml:14:3: commands.ship\\n: 'ship\\n' is not a valid name (letters, digits, '.', '_' or "
-         "'-', starting with a letter or digit)"),
+         "'-', starting with a letter or digit; '/' between folder names)"),
 
     # ── unknown strategy, preset, on_unavailable ──────────────────────────────
     case("unknown-strategy", cfg(routing="strategy: lottery\nmodels: [anthropic/x]\n"),
@@ -359,7 +359,8 @@ CASES = [
          "vcs.undo, vcs.status, vcs.checkpoint, vcs.commit, providers.status, agents.status, "
          "routing.status, routing.reset, status) (did you mean 'vcs.push'?)"),
     case("command-missing-action", cfg("commands:\n  ship:\n    description: Push\n"),
-         "lattice.yaml:14:3: commands.ship: missing required key 'action'"),
+         "lattice.yaml:14:3: commands.ship: give one of action (a built-in action), template (a prompt "
+         "template) or path (a markdown file holding one)"),
     case("when-conditions", cfg("""\
          hooks:
            post_agent:

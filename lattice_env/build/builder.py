@@ -12,7 +12,7 @@ from typing import Any, Callable, NamedTuple
 
 from ..config.load import Loaded
 from ..store import names as store
-from .lockfile import LOCK_FILE, current_lock
+from .lockfile import LOCK_FILE, fresh_lock, lock_workflow
 from .plan import plan
 
 
@@ -40,11 +40,23 @@ class BuildResult(NamedTuple):
     substituted: tuple[str, ...] = ()  # store names pulled from a binary cache instead
 
 
-def build(loaded: Loaded, offline: bool = False, progress: Progress | None = None) -> BuildResult:
+def build(loaded: Loaded, offline: bool = False, progress: Progress | None = None, action: str = "`lattice build`",
+          trust: bool = False) -> BuildResult:
+    """Build `loaded` into the store. What of the workflow's own can run must be trusted first
+    (trust/check.py; `trust=True` trusts it, as `--trust` does): `action` is what the refusal names."""
+    from ..trust.check import check_trusted, record_environment
+    from ..trust.check import trust as trust_now
+
     progress = progress or Progress()
-    lock, relocked = current_lock(loaded, offline=offline)
+    lock = fresh_lock(loaded)  # before the gate, so a fresh lock's content hashes serve it
+    sources = lock["sources"] if lock is not None else None
+    trusted = trust_now(loaded, sources) if trust else check_trusted(loaded, action, sources)
+    relocked = lock is None
+    if lock is None:
+        lock = lock_workflow(loaded, offline=offline).lock
     p = plan(loaded, lock)
     final = store.store_path(p.env)
+    record_environment(final.name, trusted)
     if final.exists():
         return BuildResult(final, [], relocked)
     from ..cache.substitute import substituter

@@ -147,14 +147,6 @@ def check_portable(lock: dict[str, Any]) -> None:
     walk(lock, "lock")
 
 
-def current_lock(loaded: Any, offline: bool = False) -> tuple[dict[str, Any], bool]:
-    """The lock, re-locked first when it is missing or no longer matches lattice.yaml."""
-    lock = fresh_lock(loaded)
-    if lock is not None:
-        return lock, False
-    return lock_workflow(loaded, offline=offline).lock, True
-
-
 def fresh_lock(loaded: Any) -> dict[str, Any] | None:
     """lattice.lock when it still matches lattice.yaml (roots, file: plugin contents), else None; no npm."""
     wf = loaded.workflow

@@ -68,7 +68,7 @@ def platform_package(lock: dict[str, Any]) -> str:
 # its derivation in manifest.json, so these stay out of it: among them what lattice.local.yaml says only
 # about this machine (a private agents_dir, a tier note). "*" is any name.
 INERT = (("description",), ("author",), ("defaults", "agents_dir"), ("providers", "*", "tier"),
-         ("agents", "*", "path"), ("mcp", "*", "description"))
+         ("agents", "*", "path"), ("mcp", "*", "description"), ("commands", "*", "path"))
 
 
 def build_config(data: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +85,21 @@ def build_config(data: dict[str, Any]) -> dict[str, Any]:
                 out[key] = strip(child, [r for r in here if r])
         return out
     return strip(data, list(INERT))
+
+
+def command_inputs(loaded: Loaded) -> dict[str, Any]:
+    """Each `path:` command's template and frontmatter: the content of its file, an input of its own."""
+    data = loaded.config.data.get("commands") or {}
+    out = {}
+    for name, command in loaded.workflow.commands.items():
+        spec = data.get(name) or {}
+        if "path" in spec:
+            settings = {k: v for k, v in (("description", command.description), ("agent", command.agent),
+                                          ("model", command.model), ("subtask", command.subtask),
+                                          ("variant", command.variant))
+                        if k not in spec and v not in (None, "")}
+            out[name] = {"template": command.template, "frontmatter": settings}
+    return out
 
 
 def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +119,7 @@ def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:
         "builder": builder_hash(),
         "config": build_config(loaded.config.data),
         "agents": prompts,
+        "commands": command_inputs(loaded),
         "sources": lock.get("sources", {}),
         "platform": platform_package(lock),
     }, references=[store.store_name(node), store.store_name(closure)])

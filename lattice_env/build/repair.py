@@ -134,7 +134,7 @@ def _workflow_builder(drv: dict[str, Any], path: Path, problems: list[Problem]) 
     closure = next((r for r in drv["references"] if r.endswith("-closure")), None)
     if closure is None or not isinstance(inputs.get("platform"), str):
         raise LatticeError("its derivation names no npm closure or opencode package")
-    workflow = workflow_from_data(inputs.get("config"), inputs.get("agents"), path)  # (reads no file)
+    workflow = workflow_from_data(inputs.get("config"), inputs.get("agents"), path, inputs.get("commands"))  # (reads no file)
     # A file: plugin's content is an input by hash only: its one copy is the one inside this path.
     damaged = {p.detail.split(" (")[0] for p in problems}
     plugin_files = {}

@@ -47,6 +47,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print as JSO
 profile_option = click.option("--profile", "profile", metavar="NAME",
                               help="Profile to act on (default: the active one, see `lattice use`).")
 offline_option = click.option("--offline", is_flag=True, help="Install from npm's cache only.")
+trust_option = click.option("--trust", "trust", is_flag=True,
+                            help="Trust what this workflow runs (as `lattice trust` does), then go on.")
 
 
 class LatticeGroup(click.Group):

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from . import fast
-from .app import App, offline_option, pass_app
+from .app import App, offline_option, pass_app, trust_option
 from .app import cli as root
 from .output import show, warn
 
@@ -38,8 +38,9 @@ def lock(app: App, refresh: bool, offline: bool, as_json: bool) -> None:
 
 @root.command()
 @offline_option
+@trust_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
-def build(app: App, offline: bool, as_json: bool) -> None:
+def build(app: App, offline: bool, trust: bool, as_json: bool) -> None:
     """Build the workflow's environment into the store; print its store path last."""
-    fast.build(offline, as_json, file=app.file, directory=app.directory)
+    fast.build(offline, as_json, file=app.file, directory=app.directory, trust=trust)

@@ -139,14 +139,15 @@ def generations(profile: str | None, as_json: bool) -> None:
     show([row.as_json() for row in rows], as_json, text)
 
 
-def build(offline: bool, as_json: bool, file: Path | None = None, directory: Path | None = None) -> None:
-    """`lattice build`: the workflow's environment in the store, its path printed last."""
+def build(offline: bool, as_json: bool, file: Path | None = None, directory: Path | None = None,
+          trust: bool = False, action: str = "`lattice build`") -> None:
+    """`lattice build` (and `plugins sync`): the workflow's environment in the store, its path printed last."""
     from ..build.builder import build as build_env
     from ..config.load import load_workflow
 
     loaded = load_workflow(file=file, directory=directory)
     warn(loaded.warnings)
-    result = build_env(loaded, offline=offline)
+    result = build_env(loaded, offline=offline, action=action, trust=trust)
     if result.relocked and not as_json:
         emit("lattice: lattice.lock updated", err=True)
     show({"path": str(result.path), "built": result.built, "substituted": list(result.substituted),

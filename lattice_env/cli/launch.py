@@ -27,20 +27,22 @@ def print_env(profile: str | None, shell_name: str) -> None:
 @root.command("shell")
 @click.option("--profile", metavar="NAME", help="Use profile NAME (default: the active profile).")
 @click.option("-c", "command", metavar="CMD", help="Run CMD in the environment and exit with its status.")
-def shell_cmd(profile: str | None, command: str | None) -> None:
+@click.option("--trust", is_flag=True, help="Trust again what the generation was built under, if revoked.")
+def shell_cmd(profile: str | None, command: str | None, trust: bool) -> None:
     """Start your shell ($SHELL) with a profile's environment active; `exit` leaves it."""
     from ..launch.shell import enter
 
-    enter(profile, command)
+    enter(profile, command, trust=trust)
 
 
 @root.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--profile", metavar="NAME", help="Run this profile's environment (default: the active one).")
+@click.option("--trust", is_flag=True, help="Trust again what the generation was built under, if revoked.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @pass_app
-def run_cmd(app: App, profile: str | None, args: tuple[str, ...]) -> None:
+def run_cmd(app: App, profile: str | None, trust: bool, args: tuple[str, ...]) -> None:
     """Launch the environment's opencode: `run` (TUI), `run /trigger MESSAGE…` (that agent and the
     routed model), `run -- ARGS…` (arguments passed to opencode untouched). Exits with opencode's status."""
     from ..launch.run import run
 
-    run(profile, list(args), passthrough=app.passthrough())
+    run(profile, list(args), passthrough=app.passthrough(), trust=trust)

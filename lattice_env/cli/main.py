@@ -32,7 +32,23 @@ def run_click(args: list[str]) -> int:
     """The click application alone, without the fast path (tests compare the two forms)."""
     import click
 
-    from . import build, cache, doctor, hooks, launch, plugins, profiles, project, routing, status, store, vcs  # noqa: F401 — they register their commands
+    # they register their commands
+    from . import (  # noqa: F401
+        build,
+        cache,
+        doctor,
+        hooks,
+        launch,
+        plugins,
+        profiles,
+        project,
+        routing,
+        share,
+        status,
+        store,
+        trust,
+        vcs,
+    )
     from .app import App, cli
     from .output import emit, error_json, wants_json
 

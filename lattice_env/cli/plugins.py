@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .app import App, json_option, pass_app
+from .app import App, json_option, offline_option, pass_app, trust_option
 from .app import cli as root
 from .build import lock_report
 from .output import emit, show
@@ -73,3 +73,16 @@ def plugins_add(app: App, spec: str, as_json: bool) -> None:
     if not as_json:
         emit(f"added {spec}")
     lock_report(result, as_json)
+
+
+@plugins.command("sync")
+@offline_option
+@trust_option
+@json_option
+@pass_app
+def plugins_sync(app: App, offline: bool, trust: bool, as_json: bool) -> None:
+    """Install exactly what lattice.yaml and lattice.lock pin: the build, without a new generation."""
+    from . import fast
+
+    fast.build(offline, as_json, file=app.file, directory=app.directory, trust=trust,
+               action="`lattice plugins sync`")

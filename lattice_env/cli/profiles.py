@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from . import fast
-from .app import App, json_option, offline_option, pass_app, profile_option
+from .app import App, json_option, offline_option, pass_app, profile_option, trust_option
 from .app import cli as root
 from .output import emit, show, warn
 
@@ -15,9 +15,11 @@ from .output import emit, show, warn
 @profile_option
 @click.option("--generation", type=int, metavar="N", help="Move to existing generation N (nothing is built).")
 @offline_option
+@trust_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
-def switch(app: App, profile: str | None, generation: int | None, offline: bool, as_json: bool) -> None:
+def switch(app: App, profile: str | None, generation: int | None, offline: bool, trust: bool,
+           as_json: bool) -> None:
     """Make the built workflow the profile's new generation.
 
     With --generation N, move to an existing generation instead: the link only, nothing is built."""
@@ -30,7 +32,7 @@ def switch(app: App, profile: str | None, generation: int | None, offline: bool,
     name = resolve_name(profile)
     loaded = app.load()
     warn(loaded.warnings)
-    fast.report_switch(name, build_and_switch(loaded, name, offline=offline), as_json)
+    fast.report_switch(name, build_and_switch(loaded, name, offline=offline, trust=trust), as_json)
 
 
 @root.command()

@@ -7,24 +7,44 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from .app import App, cli, json_option, pass_app
-from .output import diagnostic_json, emit, plural, show, warn
+from .app import App, cli, json_option, offline_option, pass_app, trust_option
+from .output import diagnostic_json, plural, show, warn
 
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--from", "source", metavar="SOURCE",
+              help="Take a shared workflow or opencode setup: owner/repo, github:…, gitlab:…, a git URL or a "
+                   "directory, with @REF and //SUBDIR.")
+@click.option("--ref", metavar="REF", help="With --from: the branch, tag or commit to take.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @click.option("--name", help="Workflow name (default: the directory's name).")
+@click.option("--no-build", is_flag=True, help="With --from: stop after writing the files.")
+@trust_option
+@click.option("--strict", is_flag=True, help="With --from: fail when a setting could not be carried over.")
+@offline_option
+@json_option
 @pass_app
-def init(app: App, directory: Path | None, force: bool, name: str | None) -> None:
-    """Create a commented lattice.yaml and starter agents in DIRECTORY (default: here)."""
+def init(app: App, directory: Path | None, source: str | None, ref: str | None, force: bool, name: str | None,
+         no_build: bool, trust: bool, strict: bool, offline: bool, as_json: bool) -> None:
+    """Create a commented lattice.yaml and starter agents in DIRECTORY (default: here), or, with --from,
+    take a shared workflow into DIRECTORY (default: the repository's name)."""
+    if source is not None:
+        if name is not None:
+            raise click.UsageError("--name is for the default workflow; a shared one keeps its name")
+        from .share import init_from
+
+        init_from(source, directory, ref, force, no_build, trust, strict, offline, as_json)
+        return
+    if ref is not None or no_build or strict:
+        raise click.UsageError("--ref, --no-build and --strict go with --from")
     from ..share.init import init_project
 
     target = directory or app.directory or Path.cwd()
     written = init_project(target, force=force, name=name)
-    for path in written:
-        emit(f"  wrote {path}")
-    emit(f"Initialised {target}. Next: `lattice validate`, then `lattice generate`.")
+    show({"directory": str(target), "files": [str(p) for p in written]}, as_json,
+         [*(f"  wrote {path}" for path in written),
+          f"Initialised {target}. Next: `lattice validate`, then `lattice generate`."])
 
 
 @cli.command()

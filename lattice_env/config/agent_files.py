@@ -31,11 +31,13 @@ class AgentFile(NamedTuple):
     frontmatter: dict[str, Any]
 
 
-def resolve_agent_path(agents_dir: Path, relpath: str) -> tuple[Path, int]:
+def resolve_agent_path(agents_dir: Path, relpath: str, base_name: str = "agents_dir",
+                       what: str = "agent file") -> tuple[Path, int]:
     """Where `relpath` points inside `agents_dir` and its size, refusing (PathError) anything that would
-    leave it and a file larger than an agent file may be, before it is read."""
-    full = confine(agents_dir, relpath, "agents_dir")
-    shown = f"agent file {paths.display(full)}"
+    leave it and a file larger than an agent file may be, before it is read. (A command's `path` is
+    resolved the same way, inside the project directory.)"""
+    full = confine(agents_dir, relpath, base_name)
+    shown = f"{what} {paths.display(full)}"
     st = stat_of(full, shown)
     if st is None:
         raise PathError(f"{shown} is a broken symlink" if os.path.islink(full) else f"{shown} does not exist")
@@ -46,8 +48,9 @@ def resolve_agent_path(agents_dir: Path, relpath: str) -> tuple[Path, int]:
     return full, st.st_size
 
 
-def read_agent_file(path: Path) -> AgentFile:
-    """Read an agent file. Frontmatter errors are located inside the .md file."""
+def read_agent_file(path: Path, frontmatter: dict[str, Any] | None = None) -> AgentFile:
+    """Read an agent file (or, with `frontmatter` naming another schema, a command's markdown file:
+    its body is the template). Frontmatter errors are located inside the .md file."""
     shown = paths.display(path)
     try:
         data = read_limited(path, MAX_AGENT_FILE_BYTES, shown, "an agent file")
@@ -68,7 +71,7 @@ def read_agent_file(path: Path) -> AgentFile:
             raise ConfigError([Diagnostic(shown, 2, 1, "", "frontmatter must be a mapping of keys")])
         else:
             meta = doc.data
-            _check_frontmatter(doc, shown)
+            _check_frontmatter(doc, shown, frontmatter)
     _check_body(body, text[:len(text) - len(body)].count("\n"), shown)
     return AgentFile(path=path, prompt=body, frontmatter=meta)
 
@@ -96,7 +99,7 @@ def split_frontmatter(text: str, shown: str) -> tuple[str | None, str]:
     raise ConfigError([Diagnostic(shown, 1, 1, "", "frontmatter opened with '---' is never closed")])
 
 
-def _check_frontmatter(doc: Any, shown: str) -> None:
+def _check_frontmatter(doc: Any, shown: str, schema: dict[str, Any] | None) -> None:
     from .schema import FRONTMATTER, validate_mapping
 
     class _Where:
@@ -105,13 +108,16 @@ def _check_frontmatter(doc: Any, shown: str) -> None:
             self.file, self.line, self.col = shown, m.line, m.col
 
     errors = []
-    if "model" in doc.data:
-        m = doc.key_marks[("model",)]
-        errors.append(Diagnostic(shown, m.line, m.col, "model",
-                                 "the model is chosen by routing in lattice.yaml; use model_preference "
-                                 "for a hint"))
-    data = {k: v for k, v in doc.data.items() if k != "model"}
-    errors += validate_mapping(data, FRONTMATTER, _Where, doc.raw)
+    data = doc.data
+    if schema is None:  # an agent's: its model is its routing
+        schema = FRONTMATTER
+        if "model" in doc.data:
+            m = doc.key_marks[("model",)]
+            errors.append(Diagnostic(shown, m.line, m.col, "model",
+                                     "the model is chosen by routing in lattice.yaml; use model_preference "
+                                     "for a hint"))
+        data = {k: v for k, v in doc.data.items() if k != "model"}
+    errors += validate_mapping(data, schema, _Where, doc.raw)
     for path, value, reference in opencode_references(doc.data):  # the prompt is text; these are values
         m = doc.where(path)
         errors.append(Diagnostic(shown, m.line, m.col, dotted(path), describe(value, reference)))

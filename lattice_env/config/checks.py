@@ -21,8 +21,8 @@ from .document import KeyPath, dotted
 from .mcp import KNOWN as _KNOWN
 from .model import split_model
 from .plugin_specs import PluginSpecError, auth_plugins, parse_plugin
-from .references import describe, opencode_references
-from .schema import NAME_MAX, VCS_CONFIG, VCS_PRESETS
+from .references import OPENCODE_REF, describe, opencode_references
+from .schema import NAME_MAX, PASSTHROUGH, VCS_CONFIG, VCS_PRESETS
 from .sources import ResolvedConfig
 
 # Built-in actions: what hooks may do, and what custom commands may run.
@@ -71,6 +71,15 @@ MAX_ACTION_TIMEOUT = 3600
 _TRIGGER = r"/[A-Za-z0-9][A-Za-z0-9._-]*"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"\{env:[A-Za-z_][A-Za-z0-9_]*\}")
+# opencode's agents of its own, which a command may name as its agent; with the hidden ones, what the
+# pass-through may give settings to.
+OPENCODE_AGENTS = ("build", "plan", "general", "explore")
+BUILTIN_AGENTS = (*OPENCODE_AGENTS, "title", "summary", "compaction")
+# opencode keys Lattice writes from its own sections, which the pass-through may not set.
+OWNED_KEYS = {"$schema": "lattice itself", "agent": "agents: and the agent files", "mode": "agents: (mode: in an "
+              "agent file's frontmatter)", "command": "commands:", "mcp": "mcp:", "plugin": "plugins:",
+              "model": "defaults.routing"}
 
 
 class Checker:
@@ -93,7 +102,7 @@ class Checker:
 
     def run(self) -> list[Diagnostic]:
         for check in (self.metadata, self.routing, self.failover, self.triggers, self.providers, self.plugins,
-                      self.mcp, self.commands, self.hooks, self.vcs, self.references):
+                      self.mcp, self.commands, self.passthrough, self.hooks, self.vcs, self.references):
             check()
         return self.out
 
@@ -354,23 +363,61 @@ class Checker:
                 self.error(path, f"'${{{ref}}}' is not a valid environment variable name")
 
     def commands(self) -> None:
+        agents = self.get("agents", kind=dict) or {}
         for name, command in (self.get("commands", kind=dict) or {}).items():
+            if not isinstance(command, dict):
+                continue
             if name in LATTICE_COMMANDS:
                 self.error(("commands", name), f"'{name}' is a lattice command: `lattice {name}` could not run "
                                                "this one (name it differently)")
             elif name in OPENCODE_COMMANDS:
                 self.error(("commands", name), f"'/{name}' is one of opencode's own commands: inside opencode "
                                                "it would not run this one (name it differently)")
-            action = command.get("action") if isinstance(command, dict) else None
+            kinds = [k for k in ("action", "template", "path") if k in command]
+            if len(kinds) != 1:
+                self.error(("commands", name), "give one of action (a built-in action), template (a prompt "
+                           "template) or path (a markdown file holding one)" + (
+                               f", not {' and '.join(kinds)}" if kinds else ""))
+            action = command.get("action")
             if isinstance(action, str) and action not in COMMAND_ACTIONS:
                 self.error(("commands", name, "action"), f"unknown action '{action}' (expected "
                            f"{', '.join(COMMAND_ACTIONS)}){did_you_mean(action, list(COMMAND_ACTIONS))}")
-            if isinstance(command, dict):
-                self.check_timeout(("commands", name, "timeout"), command.get("timeout"))
+            self.check_timeout(("commands", name, "timeout"), command.get("timeout"))
+            agent = command.get("agent")
+            if isinstance(agent, str) and agent not in agents and agent not in OPENCODE_AGENTS:
+                self.error(("commands", name, "agent"), f"no agent '{agent}' (agents: "
+                           f"{', '.join([*agents, *OPENCODE_AGENTS])}){did_you_mean(agent, [*agents, *OPENCODE_AGENTS])}",
+                           severity="warning")
+            if isinstance(command.get("model"), str):
+                self.check_models(("commands", name), [("model", command["model"])])
 
     def check_timeout(self, path: KeyPath, value: Any) -> None:
         if _is_number(value) and not 0 < value <= MAX_ACTION_TIMEOUT:
             self.error(path, f"must be more than 0 and at most {MAX_ACTION_TIMEOUT} seconds")
+
+    def passthrough(self) -> None:
+        """The `opencode:` section: opencode's own settings, as opencode's shipped schema allows them, and
+        none of the keys Lattice writes itself from its own sections."""
+        from ..opencode.schema import validate
+
+        section = self.get(PASSTHROUGH, kind=dict)
+        if not section:
+            return
+        agents = self.get("agents", kind=dict) or {}
+        for key, owner in OWNED_KEYS.items():
+            if key == "agent" and isinstance(section.get(key), dict):
+                # settings of opencode's own agents (build, plan, …), which are no agents of lattice.yaml
+                for name in section[key]:
+                    if name in agents or name not in BUILTIN_AGENTS:
+                        self.error((PASSTHROUGH, key, name), f"lattice writes opencode's agents from agents: and "
+                                   f"the agent files; only opencode's own agents ({', '.join(BUILTIN_AGENTS)}) "
+                                   f"may be set here")
+            elif key in section:
+                self.error((PASSTHROUGH, key), f"lattice writes opencode's '{key}' from {owner}; "
+                                               f"write it there")
+        rest = {k: v for k, v in section.items() if k not in OWNED_KEYS or k == "agent"}
+        for path, message in validate(rest):
+            self.error((PASSTHROUGH, *path), message)
 
     def hooks(self) -> None:
         for event, entries in (self.get("hooks", kind=dict) or {}).items():
@@ -436,8 +483,12 @@ class Checker:
                            + did_you_mean("{" + field + "}", ["{" + f + "}" for f in sorted(known)]))
 
     def references(self) -> None:
-        """No value may carry an opencode `{file:…}` or `{env:…}` into a generated file (references.py)."""
+        """No value may carry an opencode `{file:…}` or `{env:…}` into a generated file (references.py),
+        except `{env:VAR}` in the `opencode:` section: opencode's own way to name a secret there, and
+        a section that runs nothing before the user trusts it (trust/items.py)."""
         for path, value, reference in opencode_references(self.data):
+            if path[:1] == (PASSTHROUGH,) and not OPENCODE_REF.search(_ENV_NAME.sub("", value)):
+                continue  # only {env:VAR}, and nothing a substitution of them would make a reference
             self.error(path, describe(value, reference))
 
 

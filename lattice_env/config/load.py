@@ -18,7 +18,7 @@ from .limits import MAX_AGENT_FILES_BYTES, MAX_AGENTS, too_large
 from .mcp import KNOWN as KNOWN_MCP
 from .model import Agent, Command, Failover, Hook, McpServer, Routing, Workflow, frozen
 from .plugin_specs import parse_plugin
-from .schema import validate_shape
+from .schema import PASSTHROUGH, validate_shape
 from .secrets import secret_diagnostics
 from .sources import ResolvedConfig, load_config
 
@@ -41,18 +41,20 @@ def load_workflow(file: Path | None = None, directory: Path | None = None) -> Lo
                                                                        f"than a workflow may have ({MAX_AGENTS})")])
     diagnostics = validate_shape(config) + semantic_checks(config) + secret_diagnostics(config)
     agent_files, agent_diags = _read_agents(config)
-    diagnostics += agent_diags
+    command_files, command_diags = _read_commands(config)
+    diagnostics += agent_diags + command_diags
     errors = [d for d in diagnostics if d.severity == "error"]
     warnings = tuple(sorted(d for d in diagnostics if d.severity == "warning"))
     if errors:
         raise ConfigError(errors + list(warnings))
-    return Loaded(_build(config, agent_files), config, warnings)
+    return Loaded(_build(config, agent_files, command_files), config, warnings)
 
 
-def workflow_from_data(data: Any, agents: Any, root: Path) -> Workflow:
-    """The Workflow a store path's derivation records (its configuration and each agent's prompt and
-    frontmatter), for rebuilding that path; `root` stands in for the project. A manifest is input too:
-    what is not the shape lattice.yaml has, or cannot be built, is a LatticeError."""
+def workflow_from_data(data: Any, agents: Any, root: Path, commands: Any = None) -> Workflow:
+    """The Workflow a store path's derivation records (its configuration, each agent's prompt and
+    frontmatter, each `path:` command's template and frontmatter), for rebuilding that path; `root`
+    stands in for the project. A manifest is input too: what is not the shape lattice.yaml has, or
+    cannot be built, is a LatticeError."""
     from .agent_files import AgentFile
 
     if not isinstance(data, dict) or not isinstance(agents, dict):
@@ -68,8 +70,17 @@ def workflow_from_data(data: Any, agents: Any, root: Path) -> Workflow:
                 or not isinstance(agent.get("frontmatter"), dict):
             raise LatticeError(f"its derivation records no prompt for agent {name}")
         files[name] = AgentFile(path=root / f"{name}.md", prompt=agent["prompt"], frontmatter=agent["frontmatter"])
+    command_files = {}
+    for name, command in (data.get("commands") or {}).items():
+        if isinstance(command, dict) and "path" in command:
+            recorded = (commands or {}).get(name) if isinstance(commands, dict) else None
+            if not isinstance(recorded, dict) or not isinstance(recorded.get("template"), str) \
+                    or not isinstance(recorded.get("frontmatter"), dict):
+                raise LatticeError(f"its derivation records no template for command {name}")
+            command_files[name] = AgentFile(path=root / f"{name}.md", prompt=recorded["template"],
+                                            frontmatter=recorded["frontmatter"])
     try:
-        return _build(config, files)
+        return _build(config, files, command_files)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LatticeError(f"its recorded configuration cannot be built ({type(exc).__name__}: {exc})") from None
 
@@ -119,7 +130,37 @@ def _read_agents(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnosti
     return files, diags
 
 
-def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
+def _read_commands(config: ResolvedConfig) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The markdown file of each `path:` command (inside the project directory): body and frontmatter."""
+    from .schema import COMMAND_FRONTMATTER
+
+    files: dict[str, Any] = {}
+    diags: list[Diagnostic] = []
+    commands = config.data.get("commands")
+    for name, command in commands.items() if isinstance(commands, dict) else ():
+        rel = command.get("path") if isinstance(command, dict) else None
+        if not isinstance(rel, str) or not rel:
+            continue
+        o = config.where(("commands", name, "path"))
+        try:
+            full, _ = resolve_agent_path(config.root, rel, "the project directory", "command file")
+            files[name] = read_agent_file(full, COMMAND_FRONTMATTER)
+        except PathError as exc:
+            diags.append(Diagnostic(o.file, o.line, o.col, f"commands.{name}.path", str(exc)))
+        except ConfigError as exc:
+            diags.extend(exc.diagnostics)
+    return files, diags
+
+
+def _command(name: str, spec: dict[str, Any], file: Any) -> Command:
+    """A command from lattice.yaml, over its file's frontmatter (lattice.yaml wins)."""
+    settings = {**(file.frontmatter if file is not None else {}), **spec}
+    template = file.prompt if file is not None else spec.get("template")
+    return Command(name, settings.get("description", ""), spec.get("action"), template, settings.get("agent"),
+                   settings.get("model"), settings.get("subtask"), settings.get("variant"), spec.get("timeout"))
+
+
+def _build(config: ResolvedConfig, agent_files: dict[str, Any], command_files: dict[str, Any] | None = None) -> Workflow:
     data = config.data
     defaults = data.get("defaults") or {}
     default_routing = Routing.from_data(defaults["routing"]) if defaults.get("routing") else None
@@ -158,8 +199,9 @@ def _build(config: ResolvedConfig, agent_files: dict[str, Any]) -> Workflow:
         failover=Failover.from_data(defaults),
         project_instructions=bool(defaults.get("project_instructions", True)),
         agents=frozen(agents), plugin_config=frozen(data.get("plugin_config")), mcp=frozen(mcp),
-        commands=frozen({n: Command(n, c.get("description", ""), c["action"], c.get("timeout"))
+        commands=frozen({n: _command(n, c, (command_files or {}).get(n))
                          for n, c in (data.get("commands") or {}).items()}),
         hooks=frozen({event: tuple(Hook(event=event, **entry) for entry in entries)
                       for event, entries in (data.get("hooks") or {}).items()}),
+        passthrough=frozen(data.get(PASSTHROUGH)),
         root=config.root, project_file=config.project_file, files=tuple(config.files))

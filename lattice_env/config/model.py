@@ -48,7 +48,12 @@ class McpServer(NamedTuple):
 class Command(NamedTuple):
     name: str
     description: str
-    action: str
+    action: str | None  # a built-in action, else a prompt template:
+    template: str | None = None  # inline, or the body of the `path` file
+    agent: str | None = None
+    model: str | None = None
+    subtask: bool | None = None
+    variant: str | None = None
     timeout: float | None = None
 
 
@@ -81,6 +86,7 @@ class Workflow(NamedTuple):
     mcp: Mapping[str, McpServer]
     commands: Mapping[str, Command]
     hooks: Mapping[str, tuple[Hook, ...]]
+    passthrough: Mapping[str, Any]  # the `opencode:` section, merged into opencode.json as it is
     root: Path  # the project directory
     project_file: Path
     files: tuple[Path, ...]  # configuration sources read, lowest first

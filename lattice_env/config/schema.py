@@ -21,6 +21,9 @@ _name_key = {"type": "string", "regex": NAME, "maxlength": NAME_MAX,
              "meta": {"regex": "a valid name (letters, digits, '.', '_' or '-', starting with a letter or digit)",
                       "maxlength": "names become file names"}}
 
+PASSTHROUGH = "opencode"  # the pass-through section (opencode/passthrough.py)
+# A command's name may have folders (`team/review` is opencode's /team/review, command/team/review.md).
+COMMAND_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*\Z"
 STRATEGIES = ["fallback", "pattern", "weighted", "round_robin", "burst"]
 VCS_PRESETS = ["jj-workspace", "jj-checkpoint", "git-stash", "none"]
 ON_UNAVAILABLE = ["next", "retry", "fallback"]
@@ -87,6 +90,29 @@ MCP = {
     "timeout": {"type": "integer", "min": 1},
 }
 
+# A command is a built-in action Lattice runs (`action`), or an opencode prompt template, inline
+# (`template`) or in a markdown file (`path`, relative to the project; its frontmatter may say the rest);
+# checks.py wants exactly one of the three.
+COMMAND = {
+    "description": _str,
+    "action": _nonempty,
+    "template": _nonempty,
+    "path": _nonempty,
+    "agent": _nonempty,
+    "model": _nonempty,
+    "variant": _nonempty,
+    "subtask": _bool,
+    "timeout": _seconds,  # an action's; checks.py: its range
+}
+# The frontmatter of a command's markdown file: opencode's own command keys.
+COMMAND_FRONTMATTER: dict[str, Any] = {
+    "description": _str,
+    "agent": _nonempty,
+    "model": _nonempty,
+    "variant": _nonempty,
+    "subtask": _bool,
+}
+
 HOOK_ENTRY = {
     "action": {**_nonempty, "required": True},
     "when": _nonempty,
@@ -129,13 +155,16 @@ SCHEMA: dict[str, Any] = {
     "plugin_config": {"type": "dict", "valuesrules": {"type": "dict", "nullable": True}},
     "mcp": {"type": "dict", "keysrules": _name_key,
             "valuesrules": {"type": "dict", "nullable": True, "schema": MCP}},
-    "commands": {"type": "dict", "keysrules": _name_key,
-                 "valuesrules": {"type": "dict", "schema": {
-                     "description": _str, "action": {**_nonempty, "required": True},
-                     "timeout": _seconds}}},
+    "commands": {"type": "dict", "keysrules": {**_name_key, "regex": COMMAND_NAME, "meta": {
+                     **_name_key["meta"], "regex": "a valid name (letters, digits, '.', '_' or '-', starting with a "
+                                                   "letter or digit; '/' between folder names)"}},
+                 "valuesrules": {"type": "dict", "schema": COMMAND}},
     "hooks": {"type": "dict", "schema": {
         event: {"type": "list", "schema": {"type": "dict", "schema": HOOK_ENTRY}} for event in HOOK_EVENTS
     }},
+    # opencode's own keys that lattice.yaml has none for (permission, instructions, skills, provider
+    # options, …), merged into what opencode reads; checks.py validates it against opencode's schema.
+    PASSTHROUGH: {"type": "dict", "nullable": True},
 }
 
 # Agent-file frontmatter: the design's keys plus opencode's own agent keys.
@@ -153,6 +182,7 @@ FRONTMATTER: dict[str, Any] = {
     "disable": _bool,
     "hidden": _bool,
     "options": {"type": "dict", "keysrules": _nonempty},  # provider options, as opencode's agent `options`
+    "variant": _nonempty,  # the model variant opencode picks (e.g. a reasoning level its catalogue names)
 }
 
 _TYPE_WORDS = {"string": "text", "list": "a list", "dict": "a mapping", "boolean": "true or false",

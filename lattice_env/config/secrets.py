@@ -108,11 +108,22 @@ def secret_diagnostics(config: Any) -> list[Diagnostic]:
                 if path in flagged or not isinstance(value, str) or ENV_REF.search(value) \
                         or OPENCODE_REF.search(value + str(var)) or not SECRET_NAME.search(str(var)):
                     continue  # a reference (or an error already: config/references.py), not a literal
-                if _CREDENTIAL.fullmatch(value.strip()):
+                if is_credential(value):
                     add(path, message("a credential", path))
                 else:
                     add(path, f"looks like a secret written in plain text; {hint(path)}", "warning")
     return out
+
+
+def redact(text: str, replacement: str = "[secret removed]") -> str:
+    """`text` with every known token shape replaced."""
+    return _TOKEN.sub(replacement, text)
+
+
+def is_credential(value: str) -> bool:
+    """Whether `value`, found under a secret-sounding name (SECRET_NAME), is one word of a credential's
+    shape (after an optional `Bearer`/`Basic`/`Token`) rather than a setting."""
+    return _CREDENTIAL.fullmatch(value.strip()) is not None
 
 
 def text_secrets(text: str) -> Iterator[tuple[int, str]]:

@@ -79,10 +79,16 @@ def _check_contents(env_path: str) -> None:
                            f"to launch it: `lattice store repair {name}` rebuilds it")
 
 
-def run(profile: str | None, args: Sequence[str], passthrough: bool = False) -> NoReturn:
+def run(profile: str | None, args: Sequence[str], passthrough: bool = False, trust: bool = False) -> NoReturn:
+    from ..trust.state import check_environment
     from .activation import env_root
 
     env_path = env_root(profile, references=True)
+    if trust:
+        from ..trust.check import trust_environment
+
+        trust_environment(env_path)
+    check_environment(env_path, "`lattice run`")
     _check_contents(env_path)
     environ = dict(os.environ)
     # The bridge asks this interpreter (which has lattice_env) about each call: set at run time, so the

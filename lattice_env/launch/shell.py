@@ -148,11 +148,19 @@ def _rc_launch(activation: Activation, shell: str, kind: str, env: dict[str, str
     return ShellInvocation([shell, "-i"], env, tmpdir)
 
 
-def enter(profile: str | None, command: str | None) -> NoReturn:
-    """Replace this process with the user's shell, `profile`'s environment active."""
+def enter(profile: str | None, command: str | None, trust: bool = False) -> NoReturn:
+    """Replace this process with the user's shell, `profile`'s environment active (the trust its workflow
+    was built under must still stand: trust/state.py)."""
+    from ..trust.state import check_environment
+
     host = dict(os.environ)
     check_not_nested(host)  # before anything else: the one-line answer inside a lattice shell
     activation = resolve(profile)
+    if trust:
+        from ..trust.check import trust_environment
+
+        trust_environment(activation.path)
+    check_environment(activation.path, "`lattice shell`")
     launch = prepare(activation, command, host)
 
     for note in launch.notes:

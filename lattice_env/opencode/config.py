@@ -37,7 +37,7 @@ OH_MY_OPENCODE = "oh-my-opencode"
 # Frontmatter keys passed to opencode as they are. model_preference is a Lattice hint; max_tokens becomes
 # the output limit of the agent's model (bridge_models), which is where opencode takes it from.
 AGENT_KEYS = ("mode", "temperature", "top_p", "options", "tools", "permission", "color", "steps", "disable",
-              "hidden")
+              "hidden", "variant")
 
 # Custom commands (`commands.NAME.action`) inside opencode. A command file always ends in a model call
 # (opencode 1.18.33 SessionPrompt.command: the template, then the prompt), so in a store environment
@@ -158,7 +158,25 @@ def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = Non
     plugins = plugin_entries if plugin_entries is not None else project_plugin_entries(workflow)
     if plugins:
         doc["plugin"] = plugins
-    return doc
+    return merge_passthrough(doc, workflow.passthrough)
+
+
+def merge_passthrough(generated: dict[str, Any], extra: Any) -> dict[str, Any]:
+    """`generated` with the `opencode:` section merged in: mappings key by key, lists joined (Lattice's
+    items first: the store's AGENTS.md reference, then the section's `instructions`), and where both
+    give a value for the same key, Lattice's own (its sections say it; checks.py refuses the keys it
+    owns outright)."""
+    if not extra:
+        return generated
+    out = dict(generated)
+    for key, value in extra.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = merge_passthrough(out[key], value)
+        elif isinstance(out[key], list) and isinstance(value, list):
+            out[key] = out[key] + [v for v in value if v not in out[key]]
+    return out
 
 
 def project_plugin_entries(workflow: Workflow) -> list[Any]:
@@ -238,12 +256,19 @@ def command_files(workflow: Workflow, bridge: bool = False) -> dict[str, tuple[l
     """name → (frontmatter settings, template body) for custom commands and agent triggers."""
     out: dict[str, tuple[list[tuple[str, Any]], str]] = {}
     for command in workflow.commands.values():
-        out[command.name] = _action_command(command, bridge)
+        out[command.name] = _action_command(command, bridge) if command.action else _template_command(command)
     for agent in workflow.agents.values():
         for trigger in agent.triggers:
             description = f"{agent.name}: {agent.description}" if agent.description else agent.name
             out[trigger[1:]] = ([("description", description), ("agent", agent.name)], "$ARGUMENTS")
     return out
+
+
+def _template_command(command: Command) -> tuple[list[tuple[str, Any]], str]:
+    settings: list[tuple[str, Any]] = [("description", command.description)] if command.description else []
+    settings += [(k, v) for k, v in (("agent", command.agent), ("model", command.model),
+                                     ("variant", command.variant), ("subtask", command.subtask)) if v is not None]
+    return settings, (command.template or "").rstrip("\n")
 
 
 def _action_command(command: Command, bridge: bool) -> tuple[list[tuple[str, Any]], str]:

@@ -75,7 +75,8 @@ class Layout:
             prefix = self.rel(f"{kind}/")
             if rel.startswith(prefix) and rel.endswith(".md"):
                 name = rel[len(prefix):-len(".md")]
-                return len(name) <= NAME_MAX and _NAME.fullmatch(name) is not None
+                parts = name.split("/") if kind == "command" else [name]  # commands may have folders
+                return all(len(p) <= NAME_MAX and _NAME.fullmatch(p) is not None for p in parts)
         return False
 
 
@@ -131,6 +132,20 @@ def _check_directories(layout: Layout) -> None:
                                f"files only into real directories inside the project: remove it")
         if not stat.S_ISDIR(st.st_mode):
             raise LatticeError(f"{shown} is not a directory; nothing was written (move it away)")
+
+
+def _check_folders(layout: Layout, files: dict[str, bytes]) -> None:
+    """The folders of namespaced commands (command/team/review.md) are real directories too."""
+    for rel in files:
+        parent = os.path.dirname(rel)
+        while parent and parent not in (".", layout.config_dir) and parent not in layout.directories():
+            path = layout.base / parent
+            if os.path.islink(path):
+                raise LatticeError(f"{paths.display(path)} is a symbolic link (to {os.readlink(path)}); lattice writes "
+                                   f"generated files only into real directories inside the project: remove it")
+            if os.path.lexists(path) and not path.is_dir():
+                raise LatticeError(f"{paths.display(path)} is not a directory; nothing was written (move it away)")
+            parent = os.path.dirname(parent)
 
 
 def _sweep_temps(layout: Layout) -> None:
@@ -202,6 +217,7 @@ def write_generated(workflow: Workflow, out: Path | None = None, force: bool = F
         FilesystemError.reraise(exc, layout.base / layout.config_dir, "create")
     with file_lock(layout.base / layout.rel(LOCK)):
         _check_directories(layout)  # again, under the lock
+        _check_folders(layout, files)
         _sweep_temps(layout)
         manifest, raw = read_manifest(manifest_path, layout.generated)
         plan = _plan(layout, files, manifest.ours)

@@ -9,9 +9,10 @@ from typing import Any
 from . import links
 
 
-def build_and_switch(loaded: Any, profile: str | None = None, offline: bool = False) -> links.Moved:
+def build_and_switch(loaded: Any, profile: str | None = None, offline: bool = False,
+                     trust: bool = False) -> links.Moved:
     """Build `loaded` (a config.load.Loaded) into the store and switch profile `profile` (default: the
-    active one) to it."""
+    active one) to it. What the workflow runs must be trusted (`trust=True`: trust it now)."""
     from ..build.builder import build
     from ..errors import LatticeError
     from ..store.roots import temp_root
@@ -19,10 +20,10 @@ def build_and_switch(loaded: Any, profile: str | None = None, offline: bool = Fa
     from .generations import switch_to
 
     name = links.resolve_name(profile)
-    built = build(loaded, offline=offline)
+    built = build(loaded, offline=offline, action="`lattice switch`", trust=trust)
     with temp_root(built.path):
         if not built.path.is_dir():  # a gc ran between the build and our root: build again, rooted now
-            built = build(loaded, offline=offline)
+            built = build(loaded, offline=offline, action="`lattice switch`")
         # A build finds its paths by name and does not look inside: say when what it found was changed,
         # rather than switching to it (or calling it "already at generation N").
         damage = broken(str(built.path))

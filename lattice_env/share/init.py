@@ -24,6 +24,7 @@ def init_project(directory: Path, force: bool = False, name: str | None = None) 
 
     All-or-nothing: when any target exists (and not `force`), nothing is written; when the disk fills
     (or is read-only), every file is still a temp file, so nothing is replaced and no directory is left."""
+    directory = directory.absolute()  # `lattice init .`: a bare file name has no directory to make
     name = name or default_name(directory)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise LatticeError(f"workflow name '{name}' must be letters, digits, '.', '_' or '-'")
@@ -42,4 +43,20 @@ def init_project(directory: Path, force: bool = False, name: str | None = None) 
         except FilesystemError as exc:
             raise FilesystemError(f"{exc}; nothing was written") from exc
         staged.commit()
+    trust_created(directory)
     return list(files)
+
+
+def trust_created(directory: Path) -> None:
+    """A workflow `lattice init` writes is the user's own: trusted at creation (trust/). When the
+    configuration around it does not load (a broken global file), it is left untrusted, with a warning."""
+    from ..config.load import load_workflow
+    from ..trust.check import trust
+
+    try:
+        trust(load_workflow(directory=directory))
+    except LatticeError as exc:
+        import sys
+
+        sys.stderr.write(f"lattice: warning: {directory} is not trusted yet ({str(exc).splitlines()[0]}); "
+                         f"run `lattice trust` there once it loads\n")
