@@ -127,3 +127,22 @@ def test_init_from_leaves_a_strangers_workflow_unbuilt_until_trusted(run, tmp_pa
     data = json.loads(r.stdout)
     assert data["trusted"] is True and data["built"] and "opencode.json" in data["generated"]
     assert list(marker.iterdir()) == []
+
+
+def test_a_custom_command_runs_only_what_was_trusted(run, runner_project):
+    """`lattice NAME` runs a command of a workflow whose hooks and MCP server run things: refused until
+    `lattice trust`, as `switch` is; an edited hook refuses it again."""
+    project, marker = runner_project
+    yaml_file = project / "lattice.yaml"
+    yaml_file.write_text(yaml_file.read_text() + "commands:\n  report:\n    action: routing.status\n")
+    r = run("report", cwd=project, env={"ANTHROPIC_API_KEY": "k"})
+    assert r.code == 1 and r.stderr.count("\n") == 1, (r.stdout, r.stderr)
+    assert "is not trusted: `lattice report` would run hooks.post_agent[0]" in r.stderr
+    assert run("trust", cwd=project).code == 0
+    r = run("report", cwd=project, env={"ANTHROPIC_API_KEY": "k"})
+    assert r.code == 0, r.stderr
+    assert "architect" in r.stdout
+    yaml_file.write_text(yaml_file.read_text().replace("checkpoint one", "checkpoint two"))
+    r = run("report", cwd=project, env={"ANTHROPIC_API_KEY": "k"})
+    assert r.code == 1 and "changed since you trusted it (hooks.post_agent[0] changed)" in r.stderr, r.stderr
+    assert list(marker.iterdir()) == []

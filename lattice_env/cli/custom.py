@@ -11,6 +11,10 @@ import click
 from ..errors import LatticeError
 from .output import emit
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..routing.source import Source
+
 
 def custom_command(name: str, file: Path | None, directory: Path | None) -> click.Command | None:
     """The click command for `commands.NAME`, or None when the workflow has no such command (or there
@@ -36,6 +40,7 @@ def custom_command(name: str, file: Path | None, directory: Path | None) -> clic
     def run(args: tuple[str, ...]) -> None:
         from ..hooks.run import run_command
 
+        _check_trusted(source, f"`lattice {name}`", file, directory)
         done = run_command(name, " ".join(args), config, {"directory": os.getcwd()})
         if done["output"]:
             emit(done["output"], err=not done["ok"])
@@ -43,3 +48,18 @@ def custom_command(name: str, file: Path | None, directory: Path | None) -> clic
             raise SystemExit(1)
 
     return run
+
+
+def _check_trusted(source: Source, action: str, file: Path | None, directory: Path | None) -> None:
+    """A command runs only what its user trusted (trust/): a generation's trust must still stand, as for
+    `lattice run`; lattice.yaml read here must be trusted as it is now, as for `lattice switch`."""
+    if source.kind == "profile":
+        from ..launch.activation import env_path
+        from ..trust.state import check_environment
+
+        check_environment(env_path(None), action)
+        return
+    from ..config.load import load_workflow
+    from ..trust.check import check_trusted
+
+    check_trusted(load_workflow(file=file, directory=directory), action)

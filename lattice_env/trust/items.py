@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 # A command with only these keys is a prompt template (or a built-in action Lattice runs itself).
-COMMAND_DATA_KEYS = frozenset({"description", "action", "template", "path", "agent", "model", "subtask",
+COMMAND_DATA_KEYS = frozenset({"description", "action", "template", "path", "agent", "model", "subtask", "timeout",
                                "variant"})
 SHELL = "!`"  # opencode runs what follows as a shell command and splices its output into the prompt
 
