@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from ..proc import ProcessError, run
+from ..store.roots import pid_alive
 from .base import VcsError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md)
@@ -137,19 +138,10 @@ def _remove_stale(git_dir: str) -> None:
         return
     for name in names:
         pid = name[len(TEMP_INDEX):].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or pid_alive(int(pid)):
             continue
         try:
             os.unlink(os.path.join(git_dir, name))
         except OSError:
             pass
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
