@@ -77,10 +77,11 @@ def new_data_dir(path: Path) -> Path:
 
 def switched_env(root: Path, project: Path, **extra: str) -> dict[str, str]:
     """The environment of a test whose HOME is `root/home`, data dir `root/data` (fresh) and config dir
-    `root/cfg`, after a real `lattice switch` in `project` succeeded."""
+    `root/cfg`, after a real `lattice switch --trust` in `project` succeeded (the test wrote the
+    project, so what it runs is trusted)."""
     environ = clean_env(HOME=str(root / "home"), LATTICE_HOME=str(new_data_dir(root / "data")),
                         LATTICE_CONFIG_HOME=str(root / "cfg"), **extra)
-    done = subprocess.run([sys.executable, "-m", "lattice_env", "switch"], cwd=project, env=environ,
+    done = subprocess.run([sys.executable, "-m", "lattice_env", "switch", "--trust"], cwd=project, env=environ,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     return environ

@@ -101,8 +101,9 @@ class Built:
 
     def lattice(self, *args: str, data: Path | None = None, cwd: Path | None = None) -> object:
         env = dict(self.env)
-        if data is not None:
+        if data is not None:  # another machine: the user trusts the project there too
             env["LATTICE_HOME"] = str(data)
+            Run(self.project)("trust", env=env)
         return Run(cwd or self.project)(*args, env=env)
 
     def store(self, data: Path | None = None) -> Path:
@@ -116,6 +117,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     new_data_dir(b.data)
     with b.fake:
         write_project(b.project, b.fake.url)
+        assert b.lattice("trust").code == 0  # its MCP server and file: plugin run: the user trusts them
         r = b.lattice("build", "--json")
         assert r.code == 0, r.stderr
         b.result = json.loads(r.stdout)

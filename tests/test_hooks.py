@@ -153,6 +153,21 @@ def test_a_command_name_that_clashes_is_a_located_error(tmp_path, run, name, mes
     assert f"lattice.yaml:11:3: {message}" in out.stderr
 
 
+@pytest.mark.parametrize("name, error", [
+    ("status", None),  # a prompt template is not run by `lattice NAME`: lattice's own names are free
+    ("review", None),  # opencode's server default: a configured command replaces it
+    ("init", None),
+    ("undo", "commands.undo: '/undo' is one of opencode's own commands"),  # the TUI's: it would win
+])
+def test_which_names_a_prompt_template_may_take(tmp_path, run, name, error):
+    project = write_project(tmp_path / "p", BASE + f"  {name}:\n    template: Review $ARGUMENTS\n")
+    out = run("validate", "--offline", cwd=project)
+    if error is None:
+        assert out.code == 0, out.stderr
+    else:
+        assert out.code == 1 and f"lattice.yaml:11:3: {error}" in out.stderr, out.stderr
+
+
 def test_reserved_names_cover_every_lattice_command():
     from lattice_env.cli import main
 

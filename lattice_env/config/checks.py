@@ -34,17 +34,19 @@ COMMAND_ACTIONS = (
     "vcs.push", "vcs.undo", "vcs.status", "vcs.checkpoint", "vcs.commit",
     "providers.status", "agents.status", "routing.status", "routing.reset", "status",
 )
-# Names a custom command cannot take: `lattice NAME` runs it from the shell, so not a lattice command
-# (tests/test_commands.py keeps this in step with the CLI), and `/NAME` inside opencode, so not one of
-# opencode 1.18.33's own slash commands (its TUI's and its server's built-in commands).
+# Names a custom command cannot take: `lattice NAME` runs an action command from the shell, so not a
+# lattice command (tests/test_hooks.py keeps this in step with the CLI), and `/NAME` inside opencode,
+# so not one of opencode 1.18.33's own TUI slash commands, which the TUI handles before any configured
+# command. Its server's two default commands, `init` and `review`, are prompt templates that a configured
+# command of the same name replaces (as opencode documents), so shared setups that redefine them import.
 LATTICE_COMMANDS = (
     "build", "cache", "config", "delete-generations", "doctor", "generate", "generations", "help", "hooks",
     "init", "lock", "plugins", "print-env", "profiles", "publish", "rollback", "route", "routing", "run",
     "shell", "status", "store", "switch", "trust", "update", "use", "validate", "vcs", "version",
 )
 OPENCODE_COMMANDS = (
-    "agent", "compact", "copy", "editor", "exit", "export", "fork", "init", "mcp", "model", "new", "open",
-    "redo", "rename", "review", "share", "skills", "summarize", "terminal", "thinking", "timeline",
+    "agent", "compact", "copy", "editor", "exit", "export", "fork", "mcp", "model", "new", "open",
+    "redo", "rename", "share", "skills", "summarize", "terminal", "thinking", "timeline",
     "timestamps", "toggle-thinking", "toggle-timestamps", "undo", "unshare", "workspace",
 )
 KNOWN_MCP = tuple(_KNOWN)  # servers Lattice can wire without a command or url
@@ -367,7 +369,7 @@ class Checker:
         for name, command in (self.get("commands", kind=dict) or {}).items():
             if not isinstance(command, dict):
                 continue
-            if name in LATTICE_COMMANDS:
+            if name in LATTICE_COMMANDS and "action" in command:
                 self.error(("commands", name), f"'{name}' is a lattice command: `lattice {name}` could not run "
                                                "this one (name it differently)")
             elif name in OPENCODE_COMMANDS:
