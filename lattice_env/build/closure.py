@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import LatticeError
 from .lock_shape import check_packages
 from .lockfile import LOCK_FILE
-from .npm import ROOT_NAME, npm, to_npm_lockfile
+from .npm import ROOT_NAME, NpmFailure, npm, to_npm_lockfile
 
 
 def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: bool) -> None:
@@ -26,8 +26,15 @@ def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: boo
     (out / "package.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     npm_lock = json.dumps(to_npm_lockfile(manifest, lock["packages"]), indent=2, sort_keys=True) + "\n"
     (out / "package-lock.json").write_text(npm_lock)
-    npm(["install", "--no-save", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund",
-         "--omit=dev", "--no-bin-links"], cwd=out, offline=offline, path_prefix=node_path / "bin")
+    install = ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--omit=dev", "--no-bin-links"]
+    try:
+        npm([*install, "--prefer-offline"], cwd=out, offline=offline, path_prefix=node_path / "bin")
+    except NpmFailure as exc:
+        # A cached package document older than the lock (a version published since npm last asked)
+        # makes --prefer-offline answer "no matching version": ask the registry once more, fresh.
+        if exc.code != "ETARGET" or offline:
+            raise
+        npm([*install, "--prefer-online"], cwd=out, offline=False, path_prefix=node_path / "bin")
     (out / "package-lock.json").write_text(npm_lock)  # exactly the lock, whatever npm thought of it
     # npm's hidden lockfile records registry addresses and install times: not part of the closure.
     (out / "node_modules" / ".package-lock.json").unlink(missing_ok=True)
