@@ -268,13 +268,13 @@ def test_file_plugin_edit_relocks_and_rebuilds(built):
     index = built.project.parent / "marker-plugin/index.js"
     old = index.read_text()
     try:
-        index.write_text(old + "// edited\n")
-        result = json.loads(built.lattice("build", "--json").stdout)
+        index.write_text(old + "// edited\n")  # the plugin's code changed: the user reviews it again
+        result = json.loads(built.lattice("build", "--json", "--trust").stdout)
         assert result["relocked"] is True
         assert [n.split("-", 1)[1] for n in result["built"]] == ["built-workflow"]
     finally:
         index.write_text(old)
-        assert built.lattice("build").code == 0
+        assert built.lattice("build", "--trust").code == 0
 
 
 def test_offline_rebuild_from_npm_cache(built, tmp_path):
@@ -282,7 +282,7 @@ def test_offline_rebuild_from_npm_cache(built, tmp_path):
     data = new_data_dir(tmp_path / "data")  # an empty store; only npm's cache is there
     env = {**{k: v for k, v in built.env.items() if v is not None}, "PATH": os.environ["PATH"],
            "LATTICE_HOME": str(data)}
-    done = subprocess.run(["unshare", "-n", sys.executable, "-m", "lattice_env", "build"], cwd=built.project,
+    done = subprocess.run(["unshare", "-n", sys.executable, "-m", "lattice_env", "build", "--trust"], cwd=built.project,
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert Path(done.stdout.strip().splitlines()[-1]).name == built.path.name
@@ -293,6 +293,7 @@ def _fresh_home(built: Built, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     data = new_data_dir(tmp_path / "data")
     env = {**{k: v for k, v in built.env.items() if v is not None}, "PATH": os.environ["PATH"],
            "LATTICE_HOME": str(data)}
+    assert Run(built.project)("trust", env=env).code == 0  # trust lives in the data dir: this is a new one
     return data, env
 
 
