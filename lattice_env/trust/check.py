@@ -1,6 +1,6 @@
 """The one gate: `check_trusted(loaded, action)` before anything of a workflow's own can run (build,
-switch, `plugins sync`, `init --from`; the hooks call it too), `state.check_environment(path, action)`
-before `lattice run` or `lattice shell` launch a generation (os only: it is on their hot path). `trust`
+switch, `plugins sync`, `init --from`, `lattice NAME`; hooks run only in environments launched under
+their trust), `state.check_environment(path, action)` before `lattice run` or `lattice shell` launch a generation (os only: it is on their hot path). `trust`
 and `revoke` are `lattice trust [--revoke]`.
 
 Trust is keyed by the workflow's directory and the fingerprint of what can run in it (items.py): moving
