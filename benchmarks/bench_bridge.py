@@ -13,15 +13,14 @@ SDK building its request, all of it. Run by hand: `python benchmarks/bench_bridg
 3. For comparison, what the bridge did before: one `python -m lattice_env.routing.bridge route JSON`
    process per call, spawned from the same runtime.
 
-The bridge runs in the runtime opencode runs it in: Bun, the opencode binary's own (`BUN_BE_BUN=1`), when
-the tests have installed it under .test-cache/, else node. The delegate is the real
-@ai-sdk/openai-compatible of the lock, installed with npm into a temporary closure; its fetch answers
+The bridge runs in the runtime opencode runs it in: Bun, the opencode binary's own (`BUN_BE_BUN=1`), as
+the tests install it under .test-cache/. The delegate is the real @ai-sdk/openai-compatible of the
+lock, installed with npm into a temporary closure and bundled as a build bundles it; its fetch answers
 from memory, so no server's time is counted. Lattice runs from a fresh venv (benchmarks/_timing.py)."""
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,14 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import python, report, time_command
 
+from lattice_env.build.bridge_sdks import BUNDLE_DIR, FACTORIES, bundle_sdks
 from lattice_env.build.lockfile import BRIDGE_PACKAGES
 from lattice_env.build.workflow_env import BRIDGE_FILES
+from lattice_env.config.load import workflow_from_data
+from lattice_env.hooks.plugin import plugin_settings
 from lattice_env.render import render
 
 REPO = Path(__file__).resolve().parent.parent
 CALLS = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
-SDK = "@ai-sdk/openai-compatible"
 CONFIG = {"name": "bench", "providers": {"local": {"base_url": "http://127.0.0.1:9/v1"}},
           "agents": {"a": {"path": "a.md", "routing": {"strategy": "pattern",
                                                          "pattern": ["local/m1", "local/m1", "local/m1",
@@ -89,23 +90,22 @@ console.log(JSON.stringify(samples));
 
 
 def runtime() -> tuple[list[str], dict[str, str], str]:
-    """argv prefix to run a script, extra environment, and the runtime's name."""
+    """argv prefix to run a script, extra environment, and the runtime's name: the opencode binary as Bun,
+    which also bundles the SDKs."""
     for binary in sorted(REPO.glob(".test-cache/opencode-ai-*/node_modules/opencode-linux-x64/bin/opencode")):
         return [str(binary)], {"BUN_BE_BUN": "1"}, "bun (opencode's own)"
-    node = shutil.which("node")
-    if not node:
-        raise SystemExit("bench_bridge needs node, or the opencode binary the tests install")
-    return [node], {}, "node"
+    raise SystemExit("bench_bridge needs the opencode binary the tests install under .test-cache/ (run the tests once)")
 
 
-def environment(tmp: Path) -> dict[str, str]:
+def environment(tmp: Path, bun: Path) -> dict[str, str]:
     """A workflow environment's bridge and a closure with the delegate's SDK; the variables bin/opencode
     would set for them."""
     env_dir, closure = tmp / "env", tmp / "closure"
-    for name in BRIDGE_FILES:
+    settings = plugin_settings(workflow_from_data(CONFIG, {"a": {"prompt": "You are A.", "frontmatter": {}}}, tmp))
+    for name in BRIDGE_FILES:  # as build/workflow_env.py renders them
         (env_dir / "bridge" / name).parent.mkdir(parents=True, exist_ok=True)
         (env_dir / "bridge" / name).write_text(render(f"env/bridge/{name}.j2", workflow="bench",
-                                                                  kinds=["openai-compatible"]))
+                                                      kinds=["openai-compatible"], bundle_dir=BUNDLE_DIR, factories=FACTORIES, **settings))
     (env_dir / "manifest.json").write_text(json.dumps({"derivation": {"inputs": {"config": CONFIG}}}))
     data = tmp / "data"
     data.mkdir()
@@ -113,10 +113,12 @@ def environment(tmp: Path) -> dict[str, str]:
     if shared.is_dir():
         (data / "npm-cache").symlink_to(shared)
     closure.mkdir()
-    print(f"installing {SDK}@{BRIDGE_PACKAGES[SDK]} into a temporary closure (untimed) …", file=sys.stderr)
+    print("installing the bridge's SDKs into a temporary closure and bundling them (untimed) …", file=sys.stderr)
     subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(closure),
-                    f"{SDK}@{BRIDGE_PACKAGES[SDK]}"], check=True, capture_output=True,
-                   env={**os.environ, "npm_config_cache": str(data / "npm-cache"), "npm_config_update_notifier": "false"})
+                    *(f"{name}@{version}" for name, version in BRIDGE_PACKAGES.items())], check=True,
+                   capture_output=True, env={**os.environ, "npm_config_cache": str(data / "npm-cache"),
+                                             "npm_config_update_notifier": "false"})
+    bundle_sdks(closure, bun)  # as build/closure.py does
     return {**os.environ, "LATTICE_ENV": str(env_dir), "LATTICE_CLOSURE": str(closure),
             "LATTICE_HOME": str(data), "LATTICE_PYTHON": python()}
 
@@ -131,7 +133,7 @@ def drive(argv: list[str], env: dict[str, str], mode: str, calls: int, script: P
 def main() -> None:
     argv, extra, name = runtime()
     with tempfile.TemporaryDirectory(prefix="lattice-bench-bridge-") as tmp:
-        env = {**environment(Path(tmp)), **extra}
+        env = {**environment(Path(tmp), Path(argv[0])), **extra}
         script = Path(tmp) / "driver.mjs"
         script.write_text(DRIVER)
         drive(argv, env, "bridge", 3, script)  # warm the page cache and .pyc files
@@ -152,7 +154,7 @@ def main() -> None:
            first / 1000 <= 1.5 * baseline)
     report("  of which the routing process: started, first answer", start / 1000, baseline, "<= 1.5x",
            start / 1000 <= 1.5 * baseline)
-    print("  (the rest of the first call is Bun's first import of the delegate's SDK from the closure,\n"
+    print("  (the rest of the first call is Bun's first import of the delegate's SDK, bundled in the closure,\n"
           "   begun with the routing process as opencode creates the provider)")
     print(f"before: a routing process per call, median {statistics.median(before):.1f} ms per call "
           f"({statistics.median(before) / later:.0f}x the long-lived process)")

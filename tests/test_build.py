@@ -204,6 +204,44 @@ def test_environment_opencode_reads_only_the_workflow_offline(built, tmp_path):
     assert json.loads(marker.read_text()) == {"options": {"greeting": "hello"}}
 
 
+def test_the_closure_keeps_one_opencode_binary(built):
+    """npm installs every opencode binary whose os and cpu match (two on x64 Linux, 177 MB each); the
+    closure keeps the one the environment runs, the platform its name was made with."""
+    closure = next(p for p in built.store().iterdir() if p.name.endswith("-closure"))
+    lock = json.loads((built.project / "lattice.lock").read_text())
+    variants = lock["packages"]["node_modules/opencode-ai"]["optionalDependencies"]
+    locked_here = [n for n in variants if f"node_modules/{n}" in lock["packages"]]
+    platform = json.loads((closure / "manifest.json").read_text())["derivation"]["inputs"]["platform"]
+    assert platform in locked_here
+    assert [n for n in variants if (closure / "node_modules" / n).exists()] == [platform]
+    assert f"/node_modules/{platform}/bin/opencode\"" in (built.path / "bin/opencode").read_text()
+
+
+def test_the_closure_bundles_each_bridge_sdk_and_the_bridge_loads_them(built, tmp_path):
+    """Each protocol's SDK is one file of the closure, which the environment's own Bun loads and whose
+    provider factory builds a model; the bridge reads nothing else (its sdk() takes only the bundle)."""
+    from lattice_env.build.bridge_sdks import BUNDLE_DIR, FACTORIES, SDKS
+    from lattice_env.build.lockfile import BRIDGE_PACKAGES
+
+    closure = next(p for p in built.store().iterdir() if p.name.endswith("-closure"))
+    assert sorted(f.name for f in (closure / BUNDLE_DIR).iterdir()) == sorted(f"{k}.mjs" for k in SDKS)
+    assert set(FACTORIES) == set(SDKS) and set(SDKS.values()) == set(BRIDGE_PACKAGES)
+    script = tmp_path / "load.mjs"
+    script.write_text(
+        "const out = {};\n"
+        f"for (const [kind, name] of Object.entries({json.dumps(FACTORIES)})) {{\n"
+        f"  const m = await import(`{closure}/{BUNDLE_DIR}/${{kind}}.mjs`);\n"
+        "  const model = m[name]({ name: 'x', baseURL: 'http://127.0.0.1:9', apiKey: 'k' }).languageModel('m');\n"
+        "  out[kind] = model.specificationVersion;\n"
+        "}\n"
+        "console.log(JSON.stringify(out));\n")
+    bun = next(closure.glob("node_modules/opencode-*/bin/opencode"))
+    done = subprocess.run([str(bun), str(script)], env={"PATH": os.environ["PATH"], "BUN_BE_BUN": "1",
+                          "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {kind: "v3" for kind in SDKS}
+
+
 def test_run_reaches_the_model_with_agents_md_and_runtime_key(built, tmp_path):
     home, project = tmp_path / "home", tmp_path / "repo"
     project.mkdir()

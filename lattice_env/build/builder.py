@@ -84,7 +84,8 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
     with temp_root(store.store_path(p.node)), temp_root(store.store_path(p.closure)), temp_root(final):
         node_path = add(p.node, lambda out: build_node_env(out, p.node["inputs"]["toolchain"]),
                         "building the node environment (nodeenv --node=system)")
-        closure_path = add(p.closure, lambda out: build_closure(out, lock, node_path, offline),
+        closure_path = add(p.closure, lambda out: build_closure(out, lock, node_path, offline,
+                                                                   p.closure["inputs"]["platform"]),
                            f"installing {len(lock['packages'])} npm packages from {LOCK_FILE}")
         plugin_files = locked_files(loaded, lock)
         add(p.env, lambda out: build_workflow_env(out, loaded.workflow, p.env["inputs"]["platform"],

@@ -1,26 +1,34 @@
 """The npm closure store path: exactly the packages lattice.lock names, installed with scripts off and
-checked against the lock. Its name depends on the lock alone (plan.closure_derivation), so workflows
-with the same plugins share it."""
+checked against the lock, and the routing bridge's SDKs bundled (bridge_sdks.py). Its name depends on
+the lock and the bundles' format alone (plan.closure_derivation), so workflows with the same plugins
+share it."""
 from __future__ import annotations
 
 import json
 import platform
+import shutil
 from pathlib import Path
 from typing import Any
 
 from ..errors import LatticeError
+from ..opencode.config import OPENCODE_PACKAGE
+from .bridge_sdks import bundle_sdks
 from .lock_shape import check_packages
 from .lockfile import LOCK_FILE
 from .npm import ROOT_NAME, NpmFailure, npm, to_npm_lockfile
 
 
-def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: bool) -> None:
+def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: bool, platform: str) -> None:
     """Install exactly the locked packages, install scripts off. The lock's packages are checked first
     (lock_shape.py: each is a name, an exact version and an integrity, nothing npm would fetch from a
     location of its own), so npm fetches each by name and version from the registry it is configured
     with and checks the tarball against the integrity; we then check that every package the lock needs
     on this platform is there at its locked version, and nothing else. (`npm ci` is not usable: it
-    refuses a lock whose optional platform packages the registry lacks, and a partial mirror lacks some.)"""
+    refuses a lock whose optional platform packages the registry lacks, and a partial mirror lacks some.)
+    `platform` is the opencode binary package this closure keeps (plan.platform_package): npm installs
+    every variant whose os and cpu match (on x64 Linux, `opencode-linux-x64` and `-baseline`, 177 MB
+    each), of which opencode-ai's own launcher runs one; the others are removed, a third of the bytes
+    every build, push and pull would otherwise write. The choice is an input of the closure's name."""
     check_packages(lock["roots"], lock["packages"], LOCK_FILE)
     manifest = {"name": ROOT_NAME, "version": "0.0.0", "private": True, "dependencies": lock["roots"]}
     (out / "package.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -38,7 +46,19 @@ def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: boo
     (out / "package-lock.json").write_text(npm_lock)  # exactly the lock, whatever npm thought of it
     # npm's hidden lockfile records registry addresses and install times: not part of the closure.
     (out / "node_modules" / ".package-lock.json").unlink(missing_ok=True)
+    keep_one_binary(out, lock, platform)
     check_closure(out, lock)
+    bundle_sdks(out, out / "node_modules" / platform / "bin" / "opencode")
+
+
+def keep_one_binary(out: Path, lock: dict[str, Any], platform: str) -> None:
+    entry = lock["packages"].get(f"node_modules/{OPENCODE_PACKAGE}") or {}
+    variants = entry.get("optionalDependencies") or {}
+    if platform not in variants or not (out / "node_modules" / platform / "bin" / "opencode").is_file():
+        raise LatticeError(f"npm did not install {platform}, the opencode binary for this machine")
+    for name in variants:
+        if name != platform and (out / "node_modules" / name).is_dir():
+            shutil.rmtree(out / "node_modules" / name)
 
 
 def _matches_platform(entry: dict[str, Any]) -> bool:

@@ -22,6 +22,8 @@ from ..config.load import Loaded
 from ..errors import LatticeError
 from ..opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 from ..store import names as store
+from .bridge_sdks import FORMAT as BUNDLE_FORMAT
+from .bridge_sdks import SDKS
 from .builder_hash import builder_hash
 from .lockfile import LOCK_FILE
 from .node import node_env_inputs
@@ -103,9 +105,12 @@ def command_inputs(loaded: Loaded) -> dict[str, Any]:
 
 
 def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
-    """The npm closure depends on the lock alone: workflows with the same plugins share it."""
+    """The npm closure depends on the lock, the opencode binary it keeps for this kind of machine and how
+    the bridge's SDKs are bundled, alone: workflows with the same plugins share it, and so do machines
+    of one kind through a binary cache."""
     return store.derivation(f"{OPENCODE_PACKAGE}-{OPENCODE_VERSION}-closure", "npm-closure",
-                            {"roots": lock["roots"], "packages": lock["packages"], "npm": lock["node"]["npm"]})
+                            {"roots": lock["roots"], "packages": lock["packages"], "npm": lock["node"]["npm"],
+                             "platform": platform_package(lock), "bridge_sdks": {"format": BUNDLE_FORMAT, "sdks": SDKS}})
 
 
 def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:

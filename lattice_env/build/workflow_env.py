@@ -12,6 +12,7 @@ from ..hooks.plugin import plugin_settings
 from ..opencode.config import bridge_kinds, store_instructions, store_plugin_entries
 from ..opencode.generate import Layout, render_files
 from ..render import render
+from .bridge_sdks import BUNDLE_DIR, FACTORIES
 from .file_plugins import PackedFile, write_files
 
 CONFIG_DIR = "config/opencode"  # inside the workflow path: XDG_CONFIG_HOME=<path>/config
@@ -43,7 +44,7 @@ def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str
     for name in BRIDGE_FILES:
         (bridge / name).parent.mkdir(parents=True, exist_ok=True)
         (bridge / name).write_text(render(f"env/bridge/{name}.j2", workflow=wf.name, kinds=bridge_kinds(wf),
-                                          **settings))
+                                          bundle_dir=BUNDLE_DIR, factories=FACTORIES, **settings))
     (out / "home").mkdir()  # opencode's idea of home (OPENCODE_TEST_HOME): empty, so ~/.opencode stays out
     wrapper = out / "bin" / "opencode"
     wrapper.parent.mkdir()
