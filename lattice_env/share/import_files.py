@@ -11,24 +11,14 @@ from typing import Any
 
 from ..config.limits import MAX_AGENT_FILE_BYTES
 from ..errors import LatticeError
-from .opencode_setup import Setup, inside, read_bytes
+from .import_secrets import SecretsImport
+from .opencode_setup import inside, read_bytes
 
 MAX_COPIED = 16 << 20  # bytes of instruction, skill and plugin files copied along
 
 
-class FileCopies:
-    """What _Import (importer.py) does with files; it provides `setup`, `files`, `copied`, `skip` and
-    `secrets_in`."""
-
-    setup: Setup
-    files: dict[str, bytes]
-    copied: int
-
-    def skip(self, key: str, why: str) -> None:
-        raise NotImplementedError
-
-    def secrets_in(self, value: Any, key: str, var: str, name: str = "") -> Any:
-        raise NotImplementedError
+class FileCopies(SecretsImport):
+    """What the import does with files (plugin options may hold secrets: SecretsImport)."""
 
     def plugins(self) -> tuple[list[str], dict[str, Any]]:
         from ..config.plugin_specs import PluginSpecError, parse_plugin
