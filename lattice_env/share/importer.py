@@ -7,9 +7,11 @@
 - MCP servers → `mcp:`, `{env:VAR}` written as `${VAR}`; plugins pinned to a version → `plugins:` (their
   options `plugin_config:`), local plugin files and folders → `file:` plugins under `plugins/`;
 - providers → `providers:` (the key's variable as `env:`, `baseURL` as `base_url:`);
-- the rest — permission, instructions, skills, provider options, every other opencode key — → the
-  `opencode:` pass-through, checked against opencode's schema; files it names (instructions, skills)
-  and AGENTS.md are copied along.
+- skill folders (in its config dirs, or in a relative `skills.paths` entry) → lattice.yaml's `skills:`,
+  their files copied along;
+- the rest — permission, instructions, provider options, every other opencode key — → the `opencode:`
+  pass-through, checked against opencode's schema; files `instructions` names and AGENTS.md are copied
+  along.
 A literal secret is never copied: it becomes a reference to a variable, with a warning naming it. What
 cannot be carried is listed by key.
 
@@ -61,7 +63,7 @@ class _Import(AgentsImport, CommandsImport, McpImport):
             if key not in HANDLED:
                 passthrough[key] = value
         self.copy_instructions(passthrough)
-        self.copy_skills(passthrough)
+        skills = self.copy_skills(passthrough)
         passthrough = self.checked_passthrough(passthrough)
         if self.setup.agents_md:
             self.copy(self.setup.agents_md, "AGENTS.md")
@@ -72,7 +74,7 @@ class _Import(AgentsImport, CommandsImport, McpImport):
         if defaults:
             data["defaults"] = defaults
         for key, value in (("agents", agents), ("commands", commands), ("mcp", mcp), ("plugins", plugins),
-                           ("plugin_config", plugin_config), (PASSTHROUGH, passthrough)):
+                           ("plugin_config", plugin_config), ("skills", skills), (PASSTHROUGH, passthrough)):
             if value:
                 data[key] = value
         text = _header(self.setup) + dump_yaml(data)
