@@ -7,7 +7,8 @@ name alone:
     <workflow name>       rendered opencode config, agents, commands, bridge,  (workflow_env.py)
                           `file:` plugins and `bin/opencode`; references the other two
 
-The workflow path's inputs are the resolved configuration, the agent files' text, the lock's sources,
+The workflow path's inputs are the resolved configuration, the agent files' text, the skill files' hashes,
+the lock's sources,
 the platform's opencode package, and the builder: every file of the lattice_env package and every
 template (store/FORMAT.md, "Builder"), as Nix takes the builder as an input. Two workflows with the
 same plugins share one closure; a config-only change rebuilds only the small workflow path."""
@@ -104,6 +105,14 @@ def command_inputs(loaded: Loaded) -> dict[str, Any]:
     return out
 
 
+def skill_inputs(files: Any) -> list[list[str]]:
+    """Each skill file (config/skills.py) as [path, "exec" or "file", sha256 of its content]: any edit,
+    rename, new file or executable bit names a new environment. The content itself is in the path."""
+    import hashlib
+
+    return [[f.path, "exec" if f.executable else "file", hashlib.sha256(f.data).hexdigest()] for f in files]
+
+
 def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
     """The npm closure depends on the lock, the opencode binary it keeps for this kind of machine and how
     the bridge's SDKs are bundled, alone: workflows with the same plugins share it, and so do machines
@@ -119,7 +128,7 @@ def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:
     node = store.derivation(f"node-{node_inputs['toolchain']['version'].lstrip('v')}", "node-env", node_inputs)
     closure = closure_derivation(lock)
     prompts = {a.name: {"prompt": a.prompt, "frontmatter": dict(a.frontmatter)} for a in wf.agents.values()}
-    env = store.derivation(wf.name, "workflow", {
+    inputs = {
         "lattice": __version__,
         "builder": builder_hash(),
         "config": build_config(loaded.config.data),
@@ -127,6 +136,10 @@ def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:
         "commands": command_inputs(loaded),
         "sources": lock.get("sources", {}),
         "platform": platform_package(lock),
-    }, references=[store.store_name(node), store.store_name(closure)])
+    }
+    if wf.skills:  # only then: a workflow without skills keeps the inputs it had before they existed
+        inputs["skills"] = skill_inputs(wf.skills)
+    env = store.derivation(wf.name, "workflow", inputs,
+                           references=[store.store_name(node), store.store_name(closure)])
     return Plan(node=node, closure=closure, env=env, lock=lock)
 

@@ -149,4 +149,13 @@ def _workflow_builder(drv: dict[str, Any], path: Path, problems: list[Problem]) 
                 raise LatticeError(f"{inside} is damaged and is the only copy of that plugin; `lattice switch` "
                                    f"in its project builds the environment anew")
             plugin_files[plugin.short_name] = copy_files(path / inside)
+    if inputs.get("skills"):  # like a file: plugin's, a skill's content is an input by hash only
+        from ..config.skills import STORE_DIR, SkillFile
+        from .workflow_env import CONFIG_DIR
+
+        inside = f"{CONFIG_DIR}/{STORE_DIR}"
+        if any(d == inside or d.startswith(inside + "/") for d in damaged):
+            raise LatticeError(f"{inside} is damaged and is the only copy of the skills; `lattice switch` in "
+                               f"its project builds the environment anew")
+        workflow = workflow._replace(skills=tuple(SkillFile(*f) for f in copy_files(path / inside)))
     return lambda out: build_workflow_env(out, workflow, inputs["platform"], closure, plugin_files)

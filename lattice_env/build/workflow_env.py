@@ -1,6 +1,6 @@
 """The workflow environment store path: opencode's config directory rendered from the Workflow (with
 links into the npm closure for what opencode would otherwise install there at launch), the routing
-bridge, `file:` plugins as npm would pack them, an empty home and the `bin/opencode` wrapper. It
+bridge, `file:` plugins as npm would pack them, the skills, an empty home and the `bin/opencode` wrapper. It
 references the node environment and the npm closure; everything in it is relative to its own location."""
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from ..config.model import Workflow
+from ..config.skills import STORE_DIR as SKILLS_DIR
 from ..hooks.plugin import plugin_settings
 from ..opencode.config import bridge_kinds, store_instructions, store_plugin_entries
 from ..opencode.generate import Layout, render_files
@@ -36,6 +37,8 @@ def build_workflow_env(out: Path, wf: Workflow, platform: str, closure_name: str
     # opencode writes a .gitignore into config dirs that lack one, and dies on a read-only one.
     (config / ".gitignore").write_text("node_modules\npackage.json\npackage-lock.json\nbun.lock\n.gitignore\n")
     link_closure_packages(out, closure_name)
+    # Skills as data in the config dir, which opencode scans for {skill,skills}/**/SKILL.md wherever it runs.
+    write_files([PackedFile(*f) for f in wf.skills], config / SKILLS_DIR)
     for plugin in wf.plugins:
         if plugin.kind == "file":
             write_files(plugin_files[plugin.short_name], out / "plugins" / plugin.short_name)

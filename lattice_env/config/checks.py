@@ -420,6 +420,15 @@ class Checker:
         rest = {k: v for k, v in section.items() if k not in OWNED_KEYS or k == "agent"}
         for path, message in validate(rest):
             self.error((PASSTHROUGH, *path), message)
+        skills = section.get("skills")
+        for i, entry in enumerate(skills.get("paths") or [] if isinstance(skills, dict) else []):
+            # opencode 1.18.33 joins a relative entry to the directory it was started in (Skill.discovery),
+            # not to the config file: in an environment that is whatever project the user is in.
+            if isinstance(entry, str) and not entry.startswith(("/", "~/")):
+                self.error((PASSTHROUGH, "skills", "paths", i),
+                           f"opencode reads a relative skills path from the directory it runs in, not from the "
+                           f"workflow; list '{entry}' under lattice.yaml's own `skills:` (copied into the "
+                           f"environment) instead")
 
     def hooks(self) -> None:
         for event, entries in (self.get("hooks", kind=dict) or {}).items():

@@ -29,6 +29,10 @@ MAX_AGENTS = 500
 MAX_AGENT_FILE_BYTES = MIB
 # All agent files together: what one validation reads and one build copies into the store.
 MAX_AGENT_FILES_BYTES = 16 * MIB
+# Skills (config/skills.py): every file of the `skills:` directories is read by a validation and
+# copied into the store, so their number and their bytes together are bounded like agent files.
+MAX_SKILL_FILES = 2_000
+MAX_SKILLS_BYTES = 16 * MIB
 # A shared workflow fetched by `lattice init --from` (and `update`): what is copied of it, before any of
 # it is read as configuration. The design's shareable unit is a lattice.yaml and a few agent files.
 MAX_SOURCE_FILES = 2_000

@@ -20,6 +20,7 @@ from .model import Agent, Command, Failover, Hook, McpServer, Routing, Workflow,
 from .plugin_specs import parse_plugin
 from .schema import PASSTHROUGH, validate_shape
 from .secrets import secret_diagnostics
+from .skills import read_skills
 from .sources import ResolvedConfig, load_config
 
 DEFAULT_AGENTS_DIR = "./agents"
@@ -42,12 +43,13 @@ def load_workflow(file: Path | None = None, directory: Path | None = None) -> Lo
     diagnostics = validate_shape(config) + semantic_checks(config) + secret_diagnostics(config)
     agent_files, agent_diags = _read_agents(config)
     command_files, command_diags = _read_commands(config)
-    diagnostics += agent_diags + command_diags
+    skills, skill_diags = read_skills(config)
+    diagnostics += agent_diags + command_diags + skill_diags
     errors = [d for d in diagnostics if d.severity == "error"]
     warnings = tuple(sorted(d for d in diagnostics if d.severity == "warning"))
     if errors:
         raise ConfigError(errors + list(warnings))
-    return Loaded(_build(config, agent_files, command_files), config, warnings)
+    return Loaded(_build(config, agent_files, command_files)._replace(skills=skills), config, warnings)
 
 
 def workflow_from_data(data: Any, agents: Any, root: Path, commands: Any = None) -> Workflow:
@@ -204,4 +206,5 @@ def _build(config: ResolvedConfig, agent_files: dict[str, Any], command_files: d
         hooks=frozen({event: tuple(Hook(event=event, **entry) for entry in entries)
                       for event, entries in (data.get("hooks") or {}).items()}),
         passthrough=frozen(data.get(PASSTHROUGH)),
-        root=config.root, project_file=config.project_file, files=tuple(config.files))
+        root=config.root, project_file=config.project_file, files=tuple(config.files),
+        skill_dirs=tuple(data.get("skills") or ()))

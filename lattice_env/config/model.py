@@ -90,6 +90,8 @@ class Workflow(NamedTuple):
     root: Path  # the project directory
     project_file: Path
     files: tuple[Path, ...]  # configuration sources read, lowest first
+    skill_dirs: tuple[str, ...] = ()  # `skills:` as written, relative to root
+    skills: tuple[Any, ...] = ()  # config/skills.py SkillFile: every file of those directories
 
     def trigger_map(self) -> dict[str, str]:
         """`/architect` → `architect`, for every trigger of every agent."""

@@ -144,6 +144,8 @@ SCHEMA: dict[str, Any] = {
         "config": {"type": "dict", "schema": VCS_CONFIG},
     }},
     "plugins": {"type": "list", "schema": _nonempty},
+    # directories of the project holding skill folders (config/skills.py), copied into the environment
+    "skills": {"type": "list", "schema": _nonempty, "maxlength": 100},
     "providers": {"type": "dict", "keysrules": _name_key,
                   "valuesrules": {"type": "dict", "nullable": True, "schema": PROVIDER}},
     "defaults": {"type": "dict", "schema": {"agents_dir": _nonempty, "routing": ROUTING,

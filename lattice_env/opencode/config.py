@@ -144,6 +144,11 @@ def opencode_document(workflow: Workflow, plugin_entries: list[Any] | None = Non
     doc: dict[str, Any] = {"$schema": SCHEMA_URL}
     if instructions:
         doc["instructions"] = instructions
+    if workflow.skill_dirs and not bridge:
+        # Without a store the skills stay in the project. opencode joins a relative skills path to the
+        # directory it is started in (a subfolder, say), so they are named absolutely, as file: plugins are.
+        # A store environment carries them in its config dir instead (build/workflow_env.py).
+        doc["skills"] = {"paths": [str((workflow.root / rel).resolve()) for rel in workflow.skill_dirs]}
     providers = provider_entries(workflow)
     if bridge and (workflow.agents or workflow.default_routing or workflow.commands):
         providers[BRIDGE_PROVIDER] = bridge_provider(workflow)

@@ -11,24 +11,14 @@ from typing import Any
 
 from ..config.limits import MAX_AGENT_FILE_BYTES
 from ..errors import LatticeError
-from .opencode_setup import Setup, inside, read_bytes
+from .import_secrets import SecretsImport
+from .opencode_setup import inside, read_bytes, skill_folders
 
 MAX_COPIED = 16 << 20  # bytes of instruction, skill and plugin files copied along
 
 
-class FileCopies:
-    """What _Import (importer.py) does with files; it provides `setup`, `files`, `copied`, `skip` and
-    `secrets_in`."""
-
-    setup: Setup
-    files: dict[str, bytes]
-    copied: int
-
-    def skip(self, key: str, why: str) -> None:
-        raise NotImplementedError
-
-    def secrets_in(self, value: Any, key: str, var: str, name: str = "") -> Any:
-        raise NotImplementedError
+class FileCopies(SecretsImport):
+    """What the import does with files (plugin options may hold secrets: SecretsImport)."""
 
     def plugins(self) -> tuple[list[str], dict[str, Any]]:
         from ..config.plugin_specs import PluginSpecError, parse_plugin
@@ -140,17 +130,61 @@ class FileCopies:
                 if inside(self.setup.root, found) and os.path.isfile(self.setup.root / found):
                     self.copy(found, found)
 
-    def copy_skills(self, passthrough: dict[str, Any]) -> None:
-        """Skill folders of the setup's config directories → `skills/<name>/`, found by `skills.paths`."""
-        if not self.setup.skills:
-            return
-        for folder in self.setup.skills:
-            name = os.path.basename(folder)
-            for directory, dirs, names in os.walk(self.setup.root / folder):
-                dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(directory, d))]
-                for file in names:
-                    src = os.path.relpath(os.path.join(directory, file), self.setup.root)
-                    self.copy(src, f"skills/{name}/{os.path.relpath(os.path.join(directory, file), self.setup.root / folder)}")
-        skills = passthrough.setdefault("skills", {})
-        if isinstance(skills, dict):
-            skills["paths"] = [*(skills.get("paths") or []), "skills"]
+    def copy_skills(self, passthrough: dict[str, Any]) -> list[str]:
+        """The setup's skills as directories of the workflow for lattice.yaml's `skills:` (returned):
+        skill folders of its config dirs → `skills/<path>/`, and those of a relative `skills.paths` entry
+        (relative to the project, where opencode runs) → the same place; such entries leave the
+        pass-through, since opencode would resolve them against whatever directory it runs in."""
+        dirs: list[str] = []
+        for inner, folder in self.setup.skills:
+            self.copy_skill(folder, f"skills/{inner}")
+            dirs.append("skills")
+        section = passthrough.get("skills")
+        entries = section.get("paths") if isinstance(section, dict) else None
+        if not isinstance(entries, list):
+            return list(dict.fromkeys(dirs))
+        kept = []
+        for i, entry in enumerate(entries):
+            key = f"skills.paths[{i}]"
+            if not isinstance(entry, str) or entry.startswith(("/", "~/")):
+                if isinstance(entry, str):
+                    self.warnings.append(f"{key}: {entry} is a path of this machine; it stays as it is")
+                kept.append(entry)
+                continue
+            rel = os.path.normpath(entry)
+            if self.setup.layout != "project":
+                self.skip(key, f"{entry} is relative to wherever opencode runs; copy the skills into the "
+                               f"workflow and list the directory under `skills:`")
+            elif not inside(self.setup.root, rel) or not os.path.isdir(self.setup.root / rel):
+                self.skip(key, f"{entry} is not a directory inside the setup")
+            elif not any(rel == f"{d}/{n}" for d in self.setup.config_dirs for n in ("skill", "skills")):
+                found = skill_folders(self.setup.root, rel)  # a config dir's own skills are carried above
+                for inner, folder in found:
+                    self.copy_skill(folder, f"{rel}/{inner}" if inner else rel)
+                if found:
+                    dirs.append(rel.replace(os.sep, "/"))
+                else:
+                    self.skip(key, f"{entry} holds no skill (no folder with a SKILL.md)")
+        if kept:
+            section["paths"] = kept
+        else:
+            del section["paths"]
+            if not section:
+                del passthrough["skills"]
+        return list(dict.fromkeys(dirs))
+
+    def copy_skill(self, folder: str, dest: str) -> None:
+        """Every file of the skill folder `folder` (symlinks not followed) → `dest` in the workflow."""
+        root = self.setup.root / folder
+        for directory, dirs, names in os.walk(root):
+            for d in [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+                self.skip(os.path.relpath(os.path.join(directory, d), self.setup.root),
+                          "a symlink; lattice follows none out of the setup")
+            dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(directory, d)))
+            for file in sorted(names):
+                src = os.path.relpath(os.path.join(directory, file), self.setup.root)
+                target = f"{dest}/{os.path.relpath(os.path.join(directory, file), root)}".replace(os.sep, "/")
+                held = self.files.get(target)
+                if self.copy(src, target) and held is not None and held != self.files[target]:
+                    self.files[target] = held  # two skill folders of the setup land on one path: keep the first
+                    self.skip(src, f"another skill file of the setup goes to {target} too")

@@ -43,7 +43,7 @@ class Setup(NamedTuple):
     agents: dict[str, Markdown]
     commands: dict[str, Markdown]
     plugin_files: dict[str, str]  # name → rel path of a plugin file
-    skills: list[str]  # rel paths of skill directories (each holds SKILL.md)
+    skills: list[tuple[str, str]]  # (path inside its skill(s)/ folder, rel path of the folder holding SKILL.md)
     agents_md: str | None  # rel path of AGENTS.md
 
 
@@ -78,7 +78,7 @@ def read_setup(root: Path) -> Setup:
     agents: dict[str, Markdown] = {}
     commands: dict[str, Markdown] = {}
     plugins: dict[str, str] = {}
-    skills: list[str] = []
+    skills: list[tuple[str, str]] = []
     for base in dirs:
         for kind, names in DIRS.items():
             for name in names:
@@ -96,8 +96,7 @@ def read_setup(root: Path) -> Setup:
                         if entry.endswith((".js", ".ts", ".mjs")) and _is_file(root / rel):
                             plugins[entry.rsplit(".", 1)[0]] = rel
                 else:
-                    skills += [f"{folder}/{entry}" for entry in sorted(os.listdir(root / folder))
-                               if _is_file(root / folder / entry / "SKILL.md")]
+                    skills += skill_folders(root, folder)
     agents_md = "AGENTS.md" if _is_file(root / "AGENTS.md") else None
     return Setup(root, layout, config, files, dirs, agents, commands, plugins, skills, agents_md)
 
@@ -174,6 +173,18 @@ def _markdown_files(root: Path, folder: str) -> list[str]:
             full = os.path.join(directory, name)
             if name.endswith(".md") and stat.S_ISREG(os.lstat(full).st_mode):
                 out.append(os.path.relpath(full, root).replace(os.sep, "/"))
+    return out
+
+
+def skill_folders(root: Path, folder: str) -> list[tuple[str, str]]:
+    """The folders under `folder` that hold a SKILL.md, as opencode 1.18.33 globs a config dir's
+    `{skill,skills}/**/SKILL.md` (dot-folders skipped); symlinked folders are not followed out."""
+    out = []
+    for directory, dirs, names in os.walk(root / folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(directory, d)))
+        if "SKILL.md" in names and _is_file(Path(directory) / "SKILL.md"):
+            rel = os.path.relpath(directory, root).replace(os.sep, "/")
+            out.append((rel[len(folder) + 1:], rel))
     return out
 
 
