@@ -34,9 +34,11 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 @pytest.fixture
 def design_project(tmp_path: Path) -> Path:
-    """A writable copy of the design document's full example and its ten agents."""
+    """A writable copy of the design document's full example and its ten agents, trusted (the user wrote
+    it: its MCP servers and hooks are theirs)."""
     target = tmp_path / "design"
     shutil.copytree(DESIGN, target)
+    assert Run(target)("trust").code == 0
     return target
 
 

@@ -14,4 +14,4 @@ for module in ("lattice_env.cli.project", "lattice_env.config.load", "lattice_en
 
 if __name__ == "__main__":
     print("started", flush=True)
-    sys.exit(main(["generate"]))
+    sys.exit(main(["generate", "--trust"]))

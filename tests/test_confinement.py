@@ -428,7 +428,7 @@ def test_design_env_references_work_and_opencode_ones_do_not(run, tmp_path):
     text = text.replace('      Authorization: "Bearer ${MCP_TOKEN}"\n',
                         '      Authorization: "Bearer ${MCP_TOKEN}"\n      X-Json: \'{"env": 1}\'\n')
     root = stranger(tmp_path / "project", text)
-    r = run("generate", cwd=root)
+    r = run("generate", "--trust", cwd=root)
     assert r.code == 0, r.stderr
     cfg = json.loads((root / "opencode.json").read_text())
     assert cfg["mcp"]["remote"]["headers"] == {"Authorization": "Bearer {env:MCP_TOKEN}", "X-Json": '{"env": 1}'}
@@ -474,7 +474,7 @@ def test_real_opencode_reads_no_file_through_a_generated_config(run, tmp_path, d
     text = STRANGER.replace("description: an agent", "description: 'fills {placeholders} in {file}'")
     text = text.replace('TOKEN: "${MCP_TOKEN}"', 'PROBE: "p-${MCP_TOKEN}-{file}"')
     root = stranger(tmp_path / "project", text)
-    assert run("generate", cwd=root).code == 0
+    assert run("generate", "--trust", cwd=root).code == 0
     out = debug_config(root)
     cfg = json.loads(out)
     assert cfg["mcp"]["local"]["environment"] == {"PROBE": "p-tok-123-{file}"}  # (3)

@@ -102,7 +102,7 @@ def test_mcp_env_references_become_opencode_references(run, tmp_path):
         "mcp:\n  custom:\n    command: \"node ./mcp/my server.js\"\n    args: [--port, '9']\n"
         "    env: {API_KEY: \"${MY_API_KEY}\"}\n"
         "  remote:\n    url: https://example.invalid/mcp\n    headers: {Authorization: \"Bearer ${TOKEN}\"}\n")
-    r = run("generate", cwd=tmp_path)
+    r = run("generate", "--trust", cwd=tmp_path)
     assert r.code == 0, r.stderr
     mcp = json.loads((tmp_path / "opencode.json").read_text())["mcp"]
     assert mcp["custom"] == {"type": "local", "command": ["node", "./mcp/my", "server.js", "--port", "9"],

@@ -276,7 +276,7 @@ def test_generate_killed_at_random_moments_always_completes_next_time_without_fo
     variants = _variants(tmp_path)
     project = tmp_path / "project"
     shutil.copytree(DESIGN, project)
-    assert Run(project)("generate").code == 0  # with `refactor`: its files go stale below
+    assert Run(project)("generate", "--trust").code == 0  # with `refactor`: its files go stale below
     edited = project / ".opencode/agent/refactor.md"
     edited.write_text(edited.read_text() + "my notes, which no generate may lose\n")
     (project / ".opencode/agent/mine.md").write_text("an agent the user wrote\n")
@@ -289,7 +289,7 @@ def test_generate_killed_at_random_moments_always_completes_next_time_without_fo
         ref = tmp_path / f"reference-{name}"
         shutil.copytree(project, ref, symlinks=True)
         _use(ref, variant)
-        assert Run(ref)("generate").code == 0
+        assert Run(ref)("generate", "--trust").code == 0
         complete[name] = snapshot(ref)
 
     # how long a run's writes last: the manifest is replaced as they begin (listing what each changing
@@ -352,7 +352,7 @@ def test_generate_killed_at_random_moments_always_completes_next_time_without_fo
             scratch = tmp_path / f"scratch-{round_}-{follow}"
             shutil.copytree(project, scratch, symlinks=True)
             _use(scratch, variants[follow])
-            r = Run(scratch)("generate")
+            r = Run(scratch)("generate", "--trust")
             assert r.code == 0, (round_, follow, r.stderr)
             assert snapshot(scratch) == complete[follow], (round_, follow)
             shutil.rmtree(scratch)

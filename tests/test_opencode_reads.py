@@ -55,7 +55,7 @@ def test_project_layout_is_read_by_opencode(opencode, run, tmp_path, isolated_ho
     project = tmp_path / "project"
     shutil.copytree(DESIGN, project)
     _git_init(project)
-    r = run("generate", cwd=project)
+    r = run("generate", "--trust", cwd=project)
     assert r.code == 0, r.stderr
     cfg = resolved_config(opencode, project, hermetic_env(isolated_home))
     _assert_design_config(cfg)
@@ -80,6 +80,6 @@ def test_prompt_with_substitution_syntax_reaches_opencode_verbatim(opencode, run
     _git_init(project)
     prompt = 'Quote "this", keep C:\\dir and {env:HOME} and {file:/etc/hostname} — 日本語.\n'
     (project / "agents" / "quick.md").write_text(prompt, encoding="utf-8")
-    assert run("generate", cwd=project).code == 0
+    assert run("generate", "--trust", cwd=project).code == 0
     cfg = resolved_config(opencode, project, hermetic_env(isolated_home))
     assert cfg["agent"]["quick"]["prompt"] == prompt.strip()

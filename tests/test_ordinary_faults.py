@@ -185,7 +185,7 @@ def test_generate_on_a_full_disk_changes_nothing_and_the_next_run_completes(run,
     with tmpfs(tmp_path / "disk", 16 << 20) as disk:
         project = disk / "design"
         shutil.copytree(DESIGN, project)
-        assert run("generate", cwd=project).code == 0
+        assert run("generate", "--trust", cwd=project).code == 0
         config = project / "lattice.yaml"
         config.write_text(config.read_text().replace("claude-sonnet-4-5", "claude-sonnet-9"))
         for prompt in (project / "agents").glob("*.md"):  # every agent file changes too

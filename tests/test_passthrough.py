@@ -42,7 +42,7 @@ commands:
     path: commands/review.md
     model: anthropic/claude-sonnet-4-5
 """, {"commands/review.md": "---\ndescription: Review the diff\nagent: a\n---\nReview this: !`git diff` $ARGUMENTS\n"})
-    r = run("generate", cwd=root)
+    r = run("generate", "--trust", cwd=root)
     assert r.code == 0, r.stderr
     hello = (root / ".opencode/command/hello.md").read_text()
     assert 'agent: "a"' in hello and "subtask: true" in hello and hello.endswith("---\nGreet $1 warmly\n")

@@ -72,7 +72,7 @@ def test_project_setup_resolves_the_same_in_opencode(opencode, run, tmp_path, is
     assert r.code == 0, r.stderr
     imported = tmp_path / "imported"
     _git_init(imported)
-    r = run("generate", cwd=imported)
+    r = run("generate", "--trust", cwd=imported)
     assert r.code == 0, r.stderr
     after = resolved_config(opencode, imported, env)
     _compare(before, after)

@@ -34,7 +34,8 @@ def runner_project(tmp_path):
 def test_untrusted_workflow_is_refused_by_build_and_switch_in_one_line(run, runner_project, isolated_home):
     project, marker = runner_project
     stand_in_build(project)
-    for command in (["build"], ["switch"], ["plugins", "sync"]):
+    # generate into the project is refused too: a plain `opencode` there would start its MCP servers
+    for command in (["build"], ["switch"], ["plugins", "sync"], ["generate"]):
         r = run(*command, cwd=project)
         assert r.code == 1, (command, r.stdout, r.stderr)
         assert r.stderr.count("\n") == 1, r.stderr
@@ -48,6 +49,10 @@ def test_untrusted_workflow_is_refused_by_build_and_switch_in_one_line(run, runn
         r = run(*command, cwd=project, env={"ANTHROPIC_API_KEY": "k"})
         assert r.code == 0, (command, r.stderr)
     assert list(marker.iterdir()) == []
+    assert not (project / "opencode.json").exists()
+    r = run("generate", "--trust", cwd=project)  # trusts, as `lattice trust` would, then writes
+    assert r.code == 0 and (project / "opencode.json").is_file(), r.stderr
+    assert run("generate", cwd=project).code == 0  # trusted now, without --trust
 
 
 def test_trust_then_switch_then_an_edited_hook_is_refused_again(run, runner_project):

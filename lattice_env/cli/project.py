@@ -85,13 +85,24 @@ def validate(app: App, strict: bool, offline: bool, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite files Lattice did not generate.")
 @click.option("-v", "--verbose", is_flag=True, help="List unchanged files too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
+@trust_option
 @pass_app
-def generate(app: App, out: Path | None, force: bool, verbose: bool, as_json: bool) -> None:
-    """Render opencode.json, oh-my-opencode.json, agent and command files."""
+def generate(app: App, out: Path | None, force: bool, verbose: bool, as_json: bool, trust: bool) -> None:
+    """Render opencode.json, oh-my-opencode.json, agent and command files.
+
+    Into the project, what the workflow runs must be trusted first: a plain `opencode` there starts the
+    MCP commands and plugins it finds. `--out DIR` writes wherever you say, trusted or not."""
     from ..opencode.generate import write_generated
 
     loaded = app.load()
     warn(loaded.warnings)
+    if out is None:
+        from ..trust import check
+
+        if trust:
+            check.trust(loaded)
+        else:
+            check.check_trusted(loaded, "`lattice generate`")
     result = write_generated(loaded.workflow, out=out, force=force)
     warn(result.warnings)
     counts = {s: sum(1 for _, status in result.files if status == s) for s in ("created", "updated", "removed",

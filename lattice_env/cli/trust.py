@@ -32,8 +32,8 @@ def trust_cmd(app: App, as_list: bool, revoke: bool, as_json: bool) -> None:
     """Trust what this workflow runs: its hooks, MCP servers with a command, file: and github: plugins,
     commands that run a shell and its opencode: section.
 
-    Until then `build`, `switch`, `run` and `shell` refuse (validate, generate --out, config, status and
-    route work). Editing any of those makes it untrusted again; prompts and other data do not."""
+    Until then `build`, `switch`, `run`, `shell`, custom commands and `generate` into the project refuse
+    (validate, generate --out, config, status and route work). Editing any of those makes it untrusted again; prompts and other data do not."""
     from ..trust import check
 
     if as_list:
