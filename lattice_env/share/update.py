@@ -48,8 +48,8 @@ def update_workflow(directory: Path, ref: str | None = None, dry_run: bool = Fal
                     "conflicts": [], "written": False}
         base_fetch = fetch(source, scratch / "base", ref=origin.commit)
         name = _name(directory)
-        base = take(subdir_of(base_fetch.tree, source), source, name).files
-        theirs = take(subdir_of(theirs_fetch.tree, source), source, name).files
+        base = {rel: f.data for rel, f in take(subdir_of(base_fetch.tree, source), source, name).files.items()}
+        theirs = {rel: f.data for rel, f in take(subdir_of(theirs_fetch.tree, source), source, name).files.items()}
         ours = _ours(directory, set(base) | set(theirs))
         rows, writes, removes, conflicts = _merge_all(base, theirs, ours, scratch)
     finally:
