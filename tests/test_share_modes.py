@@ -79,7 +79,7 @@ def test_an_opencode_setup_keeps_its_scripts_executable(run, tmp_path):
         (setup / rel).chmod(bits)
     (setup / "opencode.json").write_text(json.dumps({
         "model": "anthropic/claude-sonnet-4-5", "instructions": ["CONTRIBUTING.md"],
-        "mcp": {"tools": {"type": "local", "command": ["sh", "mcp/server.sh", "mcp/helper.py"]}}}))
+        "mcp": {"tools": {"type": "local", "command": ["./mcp/server.sh", "mcp/helper.py"]}}}))
     r = run("init", "--from", str(setup), "--no-build", "w")
     assert r.code == 0, r.stderr
     w = tmp_path / "w"
