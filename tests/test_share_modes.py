@@ -9,6 +9,7 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 from conftest import TINY, write_project
 from git_hosts import commit_all, hosts  # noqa: F401 — the fixture
 
@@ -90,3 +91,74 @@ def test_an_opencode_setup_keeps_its_scripts_executable(run, tmp_path):
     assert mode(w / "plugins" / "notify" / "package.json") == 0o644
     assert mode(w / "mcp" / "server.sh") == 0o755 and mode(w / "mcp" / "helper.py") == 0o755
     assert mode(w / "CONTRIBUTING.md") == 0o644 and mode(w / "lattice.yaml") == 0o644
+
+
+@pytest.fixture
+def cloned(run, tmp_path, hosts):  # noqa: F811
+    """me/wf (with scripts/check.sh and a plain scripts/tool.sh) cloned into ./mine; returns (upstream
+    work tree, mine, push)."""
+    work = workflow(tmp_path / "upstream")
+    (work / "scripts" / "tool.sh").write_text("".join(f"echo {i}\n" for i in range(1, 8)))
+    commit_all(work, "one")
+    hosts.repository("github", "me/wf", work)
+    r = run("init", "--from", "me/wf", "--no-build", "mine")
+    assert r.code == 0, r.stderr
+
+    def push(message: str) -> None:
+        commit_all(work, message)
+        hosts.repository("github", "me/wf", work)
+    return work, tmp_path / "mine", push
+
+
+def test_update_applies_upstreams_new_bit_and_a_merged_file_keeps_its_mode(run, cloned):
+    work, mine, push = cloned
+    assert mode(mine / "scripts" / "tool.sh") == 0o644
+    (work / "scripts" / "tool.sh").chmod(0o755)  # upstream: only the mode
+    (work / "notes.txt").chmod(0o755)  # upstream: the mode, and the user edited the text
+    (mine / "notes.txt").write_text("not a program\nmy note\n")
+    (work / "scripts" / "check.sh").write_text(CHECK + "echo upstream\n")  # both edit an executable
+    (mine / "scripts" / "check.sh").write_text("#!/bin/sh -e\necho checked\n")
+    push("upstream makes tool.sh executable")
+    r = run("update", "--json", cwd=mine)
+    assert r.code == 0, r.stdout + r.stderr
+    rows = {f["path"]: f for f in json.loads(r.stdout)["files"]}
+    assert rows["scripts/tool.sh"] == {"path": "scripts/tool.sh", "status": "updated",
+                                       "detail": "upstream made it executable"}
+    assert mode(mine / "scripts" / "tool.sh") == 0o755
+    assert mode(mine / "notes.txt") == 0o755 and (mine / "notes.txt").read_text() == "not a program\nmy note\n"
+    assert rows["scripts/check.sh"]["status"] == "merged"
+    assert (mine / "scripts" / "check.sh").read_text() == "#!/bin/sh -e\necho checked\necho upstream\n"
+    assert mode(mine / "scripts" / "check.sh") == 0o755
+
+
+def test_update_keeps_a_mode_the_user_changed_and_reports_it(run, cloned):
+    work, mine, push = cloned
+    (work / "scripts" / "tool.sh").chmod(0o755)  # upstream makes it executable …
+    (mine / "scripts" / "tool.sh").chmod(0o600)  # … the user made it private
+    (work / "scripts" / "check.sh").chmod(0o644)  # upstream makes it plain …
+    (mine / "scripts" / "check.sh").chmod(0o700)  # … the user narrowed it, still executable
+    push("modes")
+    r = run("update", cwd=mine)
+    assert r.code == 1, r.stdout + r.stderr
+    assert mode(mine / "scripts" / "tool.sh") == 0o600 and mode(mine / "scripts" / "check.sh") == 0o700
+    assert (mine / "scripts" / "check.sh").read_text() == CHECK
+    assert "2 conflicts: scripts/check.sh:0, scripts/tool.sh:0" in r.stdout
+    r = run("update", "--json", cwd=mine)  # recorded: nothing more to merge, the user's modes stand
+    assert r.code == 0 and json.loads(r.stdout)["files"] == []
+    assert mode(mine / "scripts" / "tool.sh") == 0o600
+
+
+@pytest.mark.parametrize("base,theirs,mode,want,clash", [
+    (False, True, 0o644, 0o755, False),  # untouched: upstream's bit
+    (False, True, 0o664, 0o775, False),  # untouched under umask 002: group write is no choice of the user's
+    (True, False, 0o755, 0o644, False),
+    (False, False, 0o600, 0o600, False),  # upstream kept the bit: the user's mode stands
+    (False, True, 0o700, 0o700, False),  # the user made it executable too
+    (False, True, 0o600, 0o600, True),  # the user changed the mode, upstream the bit: the user's stays
+    (None, True, 0o644, 0o644, True),  # no base: both added it, differently
+])
+def test_the_mode_merge(base, theirs, mode, want, clash):
+    from lattice_env.share.files import merge_mode
+
+    got, why = merge_mode(base, theirs, mode)
+    assert (got, bool(why)) == (want, clash)

@@ -28,3 +28,16 @@ def read_file(path: str | os.PathLike[str], limit: int | None = None) -> File | 
         return found
     return File(found[0], bool(found[1] & stat.S_IXUSR))
 
+
+def merge_mode(base: bool | None, theirs: bool, mode: int) -> tuple[int, str]:
+    """The mode `lattice update` gives the user's file (now `mode`) whose base and upstream versions are
+    executable or not (`base` None: the base had no such file), and, when the user's own change of the
+    mode is kept against upstream's, why (else "")."""
+    ours = bool(mode & stat.S_IXUSR)
+    if ours == theirs or base == theirs:  # the user's file has upstream's bit, or upstream kept the base's
+        return mode, ""
+    # untouched since `init --from` wrote it 0644 or 0755; group and world write are a umask's, not a choice
+    if base is not None and mode & ~0o022 == File(b"", base).mode:
+        return (mode | (mode & 0o444) >> 2) if theirs else mode & ~0o111, ""
+    made = "executable" if theirs else "not executable"
+    return mode, f"upstream made it {made}, but you changed its mode to {mode:04o}: yours stays"
