@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,8 @@ def test_a_workflow_from_git_keeps_exactly_its_executable_bits(run, tmp_path, ho
     assert mode(mine / "scripts" / "check.sh") == 0o755
     assert mode(mine / "notes.txt") == 0o644
     assert mode(mine / "lattice.yaml") == 0o644 and mode(mine / "agents" / "architect.md") == 0o644
+    done = subprocess.run(["./scripts/check.sh"], cwd=mine, capture_output=True, text=True)  # as a hook runs it
+    assert (done.returncode, done.stdout) == (0, "checked\n")
 
 
 def test_a_plain_directory_gives_its_x_bit_and_nothing_else_of_its_modes(run, tmp_path):
