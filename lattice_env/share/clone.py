@@ -163,8 +163,9 @@ def _workflow_name(target: Path) -> str:
 
 
 def write_files(target: Path, files: dict[str, File], force: bool) -> list[str]:
-    """Write `files` under `target` (each 0755 or 0644: File.mode) all at once (Staged: temp files, then renames); refuse, writing
-    nothing, when any exists and not `force`, or when one would be written through a symlink."""
+    """Write `files` under `target`, each 0755 or 0644 (File.mode), all at once (Staged: temp files, then
+    renames); refuse, writing nothing, when any exists and not `force`, or when one would be written
+    through a symlink."""
     from ..fsutil import Staged
 
     existing = sorted(rel for rel in files if os.path.lexists(target / rel))

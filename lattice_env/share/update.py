@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -85,7 +84,7 @@ def _ours(directory: Path, wanted: set[str]) -> dict[str, Ours]:
     for rel in sorted(wanted):
         found = read_regular_mode(directory / rel, MAX_SOURCE_BYTES)
         if isinstance(found, tuple):
-            out[rel] = Ours(found[0], stat.S_IMODE(found[1]) & 0o777)
+            out[rel] = Ours(found[0], found[1] & 0o777)
         elif found is False:
             raise LatticeError(f"{directory / rel}: not a regular file; move it away, then update again")
     return out
@@ -149,7 +148,8 @@ def _joined(*parts: str) -> str:
 def _both(path: str, o: bytes, b: bytes | None, tf: File, scratch: Path, writes: dict[str, tuple[bytes, int]]
           ) -> tuple[bytes | None, str, str, list[int]]:
     """The content of a file both sides have: what to write (None: ours stays as it is), its row's status
-    and detail, and the lines of its clashes (0: the whole file)."""
+    and detail, and the lines of its clashes (0: the whole file). A binary clash puts upstream's version
+    into `writes` beside it."""
     t = tf.data
     if b == t or o == t:
         return None, "unchanged", "", []
