@@ -138,6 +138,12 @@ def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> byte
     """The bytes of the regular file at `path`, never following a symlink (a planted link could point
     anywhere); None when there is nothing there, False for anything else — a symlink, a directory, a
     fifo (opened without blocking) — or a file over `limit` bytes."""
+    found = read_regular_mode(path, limit)
+    return found[0] if isinstance(found, tuple) else found
+
+
+def read_regular_mode(path: str | os.PathLike[str], limit: int | None = None) -> tuple[bytes, int] | None | bool:
+    """`read_regular`, with the file's st_mode: of the file opened, so the mode and the bytes are one file's."""
     import errno  # deferred: rollback and switch read no files
 
     try:
@@ -155,7 +161,7 @@ def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> byte
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
-        return b"".join(chunks)
+        return b"".join(chunks), st.st_mode
     finally:
         os.close(fd)
 

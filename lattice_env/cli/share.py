@@ -160,7 +160,8 @@ def update(app: App, ref: str | None, dry_run: bool, as_json: bool) -> None:
         lines.append(f"{head} {directory} from {result['base'][:12]} to {result['commit'][:12]}"
                      + (f"; {plural(len(result['conflicts']), 'conflict')}: "
                         + ", ".join(f"{c['path']}:{c['line']}" for c in result["conflicts"])
-                        + " (marked inline with <<<<<<< >>>>>>>; resolve, then `lattice validate`)"
+                        + (" (marked inline with <<<<<<< >>>>>>>" if any(c["line"] for c in result["conflicts"])
+                           else " (each described above") + "; resolve, then `lattice validate`)"
                         if result["conflicts"] else ""))
     show(result, as_json, lines)
     if result["conflicts"]:

@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple
 from .. import paths
 from ..config.limits import MAX_SOURCE_BYTES, MAX_SOURCE_FILES
 from ..errors import FilesystemError, LatticeError
+from .files import File, read_file
 from .origin import ORIGIN_FILE, Origin
 from .sources import Source, parse_source
 
@@ -26,7 +27,7 @@ SKIPPED_FILES = {"lattice.local.yaml", ORIGIN_FILE, "opencode.json", "opencode.j
 
 class Taken(NamedTuple):
     """A workflow read out of a fetched source, not yet written anywhere."""
-    files: dict[str, bytes]  # relative path → content
+    files: dict[str, File]  # relative path → content and executable bit
     kind: str  # "lattice" | "opencode"
     agents: int
     not_carried: list[str]
@@ -40,10 +41,10 @@ class Cloned(NamedTuple):
     written: list[str]
 
 
-def workflow_files(tree: Path, shown: str) -> dict[str, bytes]:
-    """Every regular file of the workflow folder `tree` (symlinks and git's own files left out), within
-    the limits of config/limits.py: what a lattice workflow is made of."""
-    out: dict[str, bytes] = {}
+def workflow_files(tree: Path, shown: str) -> dict[str, File]:
+    """Every regular file of the workflow folder `tree` with its executable bit (symlinks and git's own
+    files left out), within the limits of config/limits.py: what a lattice workflow is made of."""
+    out: dict[str, File] = {}
     total = 0
     for directory, dirs, names in os.walk(tree):
         top = directory == os.fspath(tree)
@@ -57,8 +58,9 @@ def workflow_files(tree: Path, shown: str) -> dict[str, bytes]:
             if len(out) >= MAX_SOURCE_FILES or total > MAX_SOURCE_BYTES:
                 raise LatticeError(f"{shown}: more than {MAX_SOURCE_FILES} files or {MAX_SOURCE_BYTES >> 20} MiB; "
                                    f"a workflow is a lattice.yaml and its agent files (point at its folder with //DIR)")
-            with open(full, "rb") as f:
-                out[rel] = f.read()
+            found = read_file(full, MAX_SOURCE_BYTES)
+            if isinstance(found, File):  # else it was swapped for a symlink or the like since the lstat
+                out[rel] = found
     return out
 
 
@@ -142,7 +144,7 @@ def clone(spec: str, directory: Path | None = None, ref: str | None = None, forc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     origin = Origin(_recorded_src(source), source.ref, commit, source.subdir, taken.kind)
-    files = {**taken.files, ORIGIN_FILE: origin.encoded()}
+    files = {**taken.files, ORIGIN_FILE: File(origin.encoded())}
     written = write_files(target, files, force)
     return Cloned(target, origin, taken, written)
 
@@ -160,9 +162,10 @@ def _workflow_name(target: Path) -> str:
     return default_name(target)
 
 
-def write_files(target: Path, files: dict[str, bytes], force: bool) -> list[str]:
-    """Write `files` under `target` all at once (Staged: temp files, then renames); refuse, writing
-    nothing, when any exists and not `force`, or when one would be written through a symlink."""
+def write_files(target: Path, files: dict[str, File], force: bool) -> list[str]:
+    """Write `files` under `target`, each 0755 or 0644 (File.mode), all at once (Staged: temp files, then
+    renames); refuse, writing nothing, when any exists and not `force`, or when one would be written
+    through a symlink."""
     from ..fsutil import Staged
 
     existing = sorted(rel for rel in files if os.path.lexists(target / rel))
@@ -177,8 +180,8 @@ def write_files(target: Path, files: dict[str, bytes], force: bool) -> list[str]
         check_no_link(target, rel)
     with Staged() as staged:
         try:
-            for rel, data in files.items():
-                staged.write(target / rel, data)
+            for rel, file in files.items():
+                staged.write(target / rel, file.data, file.mode)
         except FilesystemError as exc:
             raise FilesystemError(f"{exc}; nothing was written") from exc
         staged.commit()

@@ -12,6 +12,7 @@ from ..config.limits import MAX_AGENT_FILE_BYTES
 from ..config.schema import NAME
 from ..config.secrets import redact, text_secrets
 from ..errors import LatticeError
+from .files import File
 from .opencode_setup import Setup, inside, read_text
 
 ENV_ONLY = re.compile(r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -22,7 +23,7 @@ class ImportBase:
     def __init__(self, setup: Setup, name: str) -> None:
         self.setup, self.cfg = setup, setup.config
         self.name = name
-        self.files: dict[str, bytes] = {}  # relative path in the new workflow → content
+        self.files: dict[str, File] = {}  # relative path in the new workflow → content, executable bit
         self.not_carried: list[str] = []
         self.warnings: list[str] = []
         self.providers: dict[str, Any] = {}
@@ -86,6 +87,6 @@ def dump_yaml(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
 
 
-def markdown(front: dict[str, Any], body: str) -> bytes:
+def markdown(front: dict[str, Any], body: str) -> File:
     head = f"---\n{dump_yaml(front)}---\n" if front else ""
-    return (head + body.lstrip("\n")).encode()
+    return File((head + body.lstrip("\n")).encode())

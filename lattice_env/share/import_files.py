@@ -11,8 +11,9 @@ from typing import Any
 
 from ..config.limits import MAX_AGENT_FILE_BYTES
 from ..errors import LatticeError
+from .files import File
 from .import_secrets import SecretsImport
-from .opencode_setup import inside, read_bytes, skill_folders
+from .opencode_setup import inside, read_setup_file, skill_folders
 
 MAX_COPIED = 16 << 20  # bytes of instruction, skill and plugin files copied along
 
@@ -102,20 +103,21 @@ class FileCopies(SecretsImport):
         if not self.copy(rel, f"plugins/{name}/{file}"):
             self.skip(key, "could not be copied")
             return None
-        self.files[f"plugins/{name}/package.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
+        self.files[f"plugins/{name}/package.json"] = File((json.dumps(manifest, indent=2) + "\n").encode())
         return f"file:./plugins/{name}"
 
     def copy(self, rel: str, dest: str) -> bool:
-        """Copy the setup's file `rel` to `dest` in the workflow (inside the setup, limited in size)."""
+        """Copy the setup's file `rel` to `dest` in the workflow, its executable bit with it (a skill's
+        script, an MCP server's own script); inside the setup, limited in size."""
         try:
-            data = read_bytes(self.setup.root, rel, MAX_AGENT_FILE_BYTES)
+            file = read_setup_file(self.setup.root, rel, MAX_AGENT_FILE_BYTES)
         except LatticeError as exc:
             self.skip(rel, str(exc))
             return False
-        self.copied += len(data)
+        self.copied += len(file.data)
         if self.copied > MAX_COPIED:
             raise LatticeError(f"the setup's files to copy are over {MAX_COPIED >> 20} MiB together")
-        self.files[dest] = data
+        self.files[dest] = file
         return True
 
     def copy_instructions(self, passthrough: dict[str, Any]) -> None:

@@ -34,7 +34,10 @@ class McpImport(FileCopies):
             try:
                 if kind == "local" and isinstance(spec.get("command"), list) and spec["command"]:
                     entry["command"] = [str(w) for w in spec["command"]]
-                    for word in entry["command"][1:]:  # the project's own server script goes along
+                    program, *words = entry["command"]
+                    # the project's own server script goes along (with its executable bit): an
+                    # argument, or the program itself when named by a path (a bare name is PATH's)
+                    for word in [*words, *([program] if "/" in program else [])]:
                         rel = os.path.normpath(word)
                         if not word.startswith(("/", "~", "-")) and inside(self.setup.root, rel) \
                                 and os.path.isfile(self.setup.root / rel):

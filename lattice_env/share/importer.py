@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..config.schema import PASSTHROUGH
+from .files import File
 from .import_agents import AgentsImport
 from .import_base import dump_yaml
 from .import_commands import CommandsImport
@@ -35,7 +36,7 @@ HANDLED = ("$schema", "model", "provider", "agent", "mode", "command", "mcp", "p
 
 
 class Imported(NamedTuple):
-    files: dict[str, bytes]  # relative path in the new workflow → content (lattice.yaml first)
+    files: dict[str, File]  # relative path in the new workflow → content, executable bit (lattice.yaml first)
     agents: int
     not_carried: list[str]  # "key: why", by key
     warnings: list[str]
@@ -78,7 +79,7 @@ class _Import(AgentsImport, CommandsImport, McpImport):
             if value:
                 data[key] = value
         text = _header(self.setup) + dump_yaml(data)
-        files = {"lattice.yaml": text.encode(), **self.files}
+        files = {"lattice.yaml": File(text.encode()), **self.files}
         return Imported(files, len(agents), self.not_carried, self.warnings)
 
 

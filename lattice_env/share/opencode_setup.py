@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from ..config.agent_files import split_frontmatter
 from ..config.limits import MAX_AGENT_FILE_BYTES, MAX_CONFIG_BYTES
 from ..errors import ConfigError, LatticeError
+from .files import File, read_file
 from .jsonc import loads
 
 CONFIG_FILES = ("config.json", "opencode.json", "opencode.jsonc")  # opencode's order: later wins
@@ -144,16 +145,19 @@ def read_text(root: Path, rel: str, limit: int) -> str:
 
 
 def read_bytes(root: Path, rel: str, limit: int) -> bytes:
-    from ..fsutil import read_regular
+    return read_setup_file(root, rel, limit).data
 
+
+def read_setup_file(root: Path, rel: str, limit: int) -> File:
+    """`root/rel` with its executable bit: a regular file inside `root` (no symlink on the way)."""
     if not inside(root, rel):
         raise LatticeError(f"{rel}: leads out of the setup's folder (a symlink or '..')")
-    data = read_regular(root / rel, limit)
-    if data is None:
+    found = read_file(root / rel, limit)
+    if found is None:
         raise LatticeError(f"{rel}: no such file")
-    if data is False:
+    if not isinstance(found, File):
         raise LatticeError(f"{rel}: not a regular file of at most {limit} bytes")
-    return data  # type: ignore[return-value]
+    return found
 
 
 def inside(root: Path, rel: str) -> bool:
