@@ -285,6 +285,29 @@ def test_extract_refuses_what_a_store_path_cannot_hold(tmp_path, members, why):
     assert not (tmp_path / "escape").exists() and not Path("/tmp/planted").exists()
 
 
+def test_large_files_are_streamed_whole_and_a_full_disk_fails_the_extraction(tmp_path):
+    """Files over the writer's SMALL size go to the writer thread chunk by chunk: they arrive byte for
+    byte, in any mix with small ones; when the disk fills mid-file the extraction ends with that error
+    (it does not wait forever on a writer that stopped taking chunks)."""
+    from test_ordinary_faults import tmpfs
+
+    big = random.Random(1).randbytes(archive_mod._Writers.SMALL * 3 + 12345)
+    members = [_entry("d", tarfile.DIRTYPE), _entry("d/small", data=b"s" * 10), _entry("d/big", data=big),
+               _entry("d/after", data=b"a" * 100), _entry("big2", data=big[::-1])]
+    archive, size = _signed_archive(tmp_path, members)
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(archive, "rb") as f:
+        archive_mod.extract(f, out, size, "cache X: NAME")
+    assert (out / "d/big").read_bytes() == big and (out / "big2").read_bytes() == big[::-1]
+    assert (out / "d/small").read_bytes() == b"s" * 10 and (out / "d/after").read_bytes() == b"a" * 100
+    with tmpfs(tmp_path / "small-disk", 4 << 20) as disk, open(archive, "rb") as f:
+        (disk / "out").mkdir()
+        with pytest.raises(OSError) as failed:
+            archive_mod.extract(f, disk / "out", size, "cache X: NAME")
+        assert failed.value.errno == 28  # ENOSPC, from the writer thread
+
+
 def test_a_manifest_claiming_two_files_are_the_same_is_caught_by_the_tree_hash(tmp_path):
     """The hard links come from the archive's own manifest; a lie there makes the tree differ."""
     from lattice_env.store.add import TreeMismatch

@@ -19,7 +19,7 @@ import os
 import tarfile
 from concurrent.futures import Future
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import Any, BinaryIO, Iterable
 
 from ..errors import LatticeError
 from ..store.manifest import MANIFEST, read_manifest
@@ -194,10 +194,10 @@ def _claims(data: bytes) -> dict[str, tuple[str, bool]]:
 class _Writers:
     """Files written by a thread while the tar stream is read on: creating and writing ~22,000 files is
     most of a pull, and open() and write() release the GIL. A small file's bytes are handed over in
-    memory (at most BUFFERED at a time); a large one is written here, in order. A hard link waits for
-    the file it links to. The first failure is raised by the next call or on exit. One writer: three
-    took the same wall time (paired runs, median 1.02x) for 1.3x the CPU, all of it in the kernel,
-    writing the same pages from more threads."""
+    memory (at most BUFFERED at a time), a large one chunk by chunk, so the stream is decompressed while
+    the writer writes. A hard link waits for the file it links to. The first failure is raised by the
+    next call or on exit. One writer: three took the same wall time (paired runs, median 1.02x) for
+    1.3x the CPU, all of it in the kernel, writing the same pages from more threads."""
 
     THREADS, SMALL, BUFFERED = 1, 4 << 20, 64 << 20
 
@@ -231,8 +231,19 @@ class _Writers:
         self._raise_failed()
         mode = 0o755 if member.mode & 0o111 else 0o644
         src = tar.extractfile(member)
-        if member.size > self.SMALL:
-            _write_file(target, mode, iter(lambda: src.read(CHUNK), b""))  # type: ignore[union-attr]
+        if member.size > self.SMALL:  # streamed to the writer a chunk at a time, decompressed meanwhile
+            import queue
+
+            chunks: queue.Queue[bytes | None] = queue.Queue(self.BUFFERED // CHUNK)
+            self.room.acquire()
+            future = self.pool.submit(_write_file, target, mode, iter(chunks.get, None))
+            future.add_done_callback(self._done)
+            self.pending[target] = future
+            try:
+                while chunk := src.read(CHUNK):  # type: ignore[union-attr]
+                    _put(chunks, chunk, future)
+            finally:
+                _put(chunks, None, future)
             return
         data = src.read()  # type: ignore[union-attr]
         self.room.acquire()
@@ -245,6 +256,18 @@ class _Writers:
         if future is not None:
             future.result()
         os.link(source, target)
+
+
+def _put(chunks: Any, chunk: bytes | None, writer: Future[None]) -> None:
+    """Hand `chunk` to the writer of a large file, unless it has failed (then nobody would take it)."""
+    import queue
+
+    while not writer.done():
+        try:
+            chunks.put(chunk, timeout=0.1)
+            return
+        except queue.Full:
+            continue
 
 
 def _write_file(target: str, mode: int, chunks: Iterable[bytes]) -> None:
