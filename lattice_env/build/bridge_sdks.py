@@ -24,6 +24,11 @@ FORMAT = 1  # of the bundles: part of the closure's derivation (plan.closure_der
 TIMEOUT = 300.0
 
 
+def derivation_input() -> dict[str, object]:
+    """What of the bundles the closure's name covers (plan.closure_derivation; repair.py compares it)."""
+    return {"format": FORMAT, "sdks": SDKS}
+
+
 def bundle_sdks(closure: Path, binary: Path) -> None:
     """Write `lattice-bridge/<kind>.mjs` into the closure being built at `closure`, whose node_modules
     holds the SDK packages, with `binary`: the opencode binary the environment will run them in."""

@@ -44,13 +44,12 @@ def build(loaded: Loaded, offline: bool = False, progress: Progress | None = Non
           trust: bool = False) -> BuildResult:
     """Build `loaded` into the store. What of the workflow's own can run must be trusted first
     (trust/check.py; `trust=True` trusts it, as `--trust` does): `action` is what the refusal names."""
-    from ..trust.check import check_trusted, record_environment
-    from ..trust.check import trust as trust_now
+    from ..trust.check import gate, record_environment
 
     progress = progress or Progress()
     lock = fresh_lock(loaded)  # before the gate, so a fresh lock's content hashes serve it
     sources = lock["sources"] if lock is not None else None
-    trusted = trust_now(loaded, sources) if trust else check_trusted(loaded, action, sources)
+    trusted = gate(loaded, action, trust, sources)
     relocked = lock is None
     if lock is None:
         lock = lock_workflow(loaded, offline=offline).lock

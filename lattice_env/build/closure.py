@@ -46,19 +46,22 @@ def build_closure(out: Path, lock: dict[str, Any], node_path: Path, offline: boo
     (out / "package-lock.json").write_text(npm_lock)  # exactly the lock, whatever npm thought of it
     # npm's hidden lockfile records registry addresses and install times: not part of the closure.
     (out / "node_modules" / ".package-lock.json").unlink(missing_ok=True)
-    keep_one_binary(out, lock, platform)
+    binary = keep_one_binary(out, lock, platform)
     check_closure(out, lock)
-    bundle_sdks(out, out / "node_modules" / platform / "bin" / "opencode")
+    bundle_sdks(out, binary)
 
 
-def keep_one_binary(out: Path, lock: dict[str, Any], platform: str) -> None:
+def keep_one_binary(out: Path, lock: dict[str, Any], platform: str) -> Path:
+    """Remove every opencode binary package but `platform`; the path of the binary it keeps."""
     entry = lock["packages"].get(f"node_modules/{OPENCODE_PACKAGE}") or {}
     variants = entry.get("optionalDependencies") or {}
-    if platform not in variants or not (out / "node_modules" / platform / "bin" / "opencode").is_file():
+    binary = out / "node_modules" / platform / "bin" / "opencode"
+    if platform not in variants or not binary.is_file():
         raise LatticeError(f"npm did not install {platform}, the opencode binary for this machine")
     for name in variants:
         if name != platform and (out / "node_modules" / name).is_dir():
             shutil.rmtree(out / "node_modules" / name)
+    return binary
 
 
 def _matches_platform(entry: dict[str, Any]) -> bool:

@@ -23,8 +23,7 @@ from ..config.load import Loaded
 from ..errors import LatticeError
 from ..opencode.config import OPENCODE_PACKAGE, OPENCODE_VERSION
 from ..store import names as store
-from .bridge_sdks import FORMAT as BUNDLE_FORMAT
-from .bridge_sdks import SDKS
+from .bridge_sdks import derivation_input as bridge_sdks
 from .builder_hash import builder_hash
 from .lockfile import LOCK_FILE
 from .node import node_env_inputs
@@ -119,7 +118,7 @@ def closure_derivation(lock: dict[str, Any]) -> dict[str, Any]:
     of one kind through a binary cache."""
     return store.derivation(f"{OPENCODE_PACKAGE}-{OPENCODE_VERSION}-closure", "npm-closure",
                             {"roots": lock["roots"], "packages": lock["packages"], "npm": lock["node"]["npm"],
-                             "platform": platform_package(lock), "bridge_sdks": {"format": BUNDLE_FORMAT, "sdks": SDKS}})
+                             "platform": platform_package(lock), "bridge_sdks": bridge_sdks()})
 
 
 def plan(loaded: Loaded, lock: dict[str, Any]) -> Plan:

@@ -100,7 +100,7 @@ def _builder(drv: dict[str, Any], path: Path, problems: list[Problem], offline: 
 
 def _closure_builder(inputs: dict[str, Any], offline: bool, root: Path) -> Callable[[Path], None]:
     from ..store.add import add
-    from .bridge_sdks import FORMAT, SDKS
+    from .bridge_sdks import derivation_input
     from .closure import build_closure
     from .node import build_node_env, node_env_inputs
     from .npm import node_identity
@@ -110,7 +110,7 @@ def _closure_builder(inputs: dict[str, Any], offline: bool, root: Path) -> Calla
     if inputs.get("npm") != node_identity()["npm"]:
         raise LatticeError(f"it was installed with npm {inputs.get('npm')}, this machine has npm "
                            f"{node_identity()['npm']}; `lattice switch` in its project builds it anew")
-    if inputs.get("bridge_sdks") != {"format": FORMAT, "sdks": SDKS} or not isinstance(inputs.get("platform"), str):
+    if inputs.get("bridge_sdks") != derivation_input() or not isinstance(inputs.get("platform"), str):
         raise LatticeError("an older lattice built it; `lattice switch` in its project builds it anew")
     node_inputs = node_env_inputs()
     node = store.derivation(f"node-{node_inputs['toolchain']['version'].lstrip('v')}", "node-env", node_inputs)

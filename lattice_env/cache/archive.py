@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import queue
 import tarfile
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable
+from typing import BinaryIO, Iterable
 
 from ..errors import LatticeError
 from ..store.manifest import MANIFEST, read_manifest
@@ -232,8 +233,6 @@ class _Writers:
         mode = 0o755 if member.mode & 0o111 else 0o644
         src = tar.extractfile(member)
         if member.size > self.SMALL:  # streamed to the writer a chunk at a time, decompressed meanwhile
-            import queue
-
             chunks: queue.Queue[bytes | None] = queue.Queue(self.BUFFERED // CHUNK)
             self.room.acquire()
             future = self.pool.submit(_write_file, target, mode, iter(chunks.get, None))
@@ -258,10 +257,8 @@ class _Writers:
         os.link(source, target)
 
 
-def _put(chunks: Any, chunk: bytes | None, writer: Future[None]) -> None:
+def _put(chunks: queue.Queue[bytes | None], chunk: bytes | None, writer: Future[None]) -> None:
     """Hand `chunk` to the writer of a large file, unless it has failed (then nobody would take it)."""
-    import queue
-
     while not writer.done():
         try:
             chunks.put(chunk, timeout=0.1)

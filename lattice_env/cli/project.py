@@ -97,12 +97,9 @@ def generate(app: App, out: Path | None, force: bool, verbose: bool, as_json: bo
     loaded = app.load()
     warn(loaded.warnings)
     if out is None:
-        from ..trust import check
+        from ..trust.check import gate
 
-        if trust:
-            check.trust(loaded)
-        else:
-            check.check_trusted(loaded, "`lattice generate`")
+        gate(loaded, "`lattice generate`", trust)
     result = write_generated(loaded.workflow, out=out, force=force)
     warn(result.warnings)
     counts = {s: sum(1 for _, status in result.files if status == s) for s in ("created", "updated", "removed",

@@ -44,6 +44,11 @@ def check_trusted(loaded: Any, action: str, sources: dict[str, Any] | None = Non
     raise LatticeError(refusal(directory, items, action))
 
 
+def gate(loaded: Any, action: str, trust_now: bool = False, sources: dict[str, Any] | None = None) -> Trusted:
+    """`check_trusted`, or — given `--trust` (`trust_now`) — trust it first, as `lattice trust` would."""
+    return trust(loaded, sources) if trust_now else check_trusted(loaded, action, sources)
+
+
 def refusal(directory: str, items: dict[str, Any], action: str) -> str:
     record = state.read_record(directory)
     before = record.get("items") if record is not None and isinstance(record.get("items"), dict) else None
