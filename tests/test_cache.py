@@ -4,11 +4,13 @@ export imported inside a network namespace with no network. (The S3 transport an
 npm and opencode: test_cache_s3.py.)"""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import tarfile
@@ -20,6 +22,7 @@ from conftest import require_tool, unavailable
 from static_server import StaticServer, self_signed
 
 from lattice_env.cache import archive as archive_mod
+from lattice_env.cache import writer as writer_mod
 from lattice_env.cache.config import trust
 from lattice_env.cache.gc import gc as cache_gc
 from lattice_env.cache.info import PathInfo, Refused, info_key, parse_info
@@ -285,22 +288,32 @@ def test_extract_refuses_what_a_store_path_cannot_hold(tmp_path, members, why):
     assert not (tmp_path / "escape").exists() and not Path("/tmp/planted").exists()
 
 
-def test_large_files_are_streamed_whole_and_a_full_disk_fails_the_extraction(tmp_path):
+@pytest.mark.parametrize("chunk", [writer_mod.CHUNK, writer_mod.CHUNK + 3])
+def test_large_files_are_streamed_whole_and_a_full_disk_fails_the_extraction(tmp_path, monkeypatch, chunk):
     """Files over the writer's SMALL size go to the writer thread chunk by chunk: they arrive byte for
-    byte, in any mix with small ones; when the disk fills mid-file the extraction ends with that error
-    (it does not wait forever on a writer that stopped taking chunks)."""
+    byte, in any mix with small ones, written with O_DIRECT where the disk takes it — and, with chunks
+    that are not whole blocks (the kernel refuses direct writes at their offsets), through the page
+    cache from the first refused chunk on. Every file is made sealed (store mode, mtime 1) and its
+    sha256, hashed as written, is returned. When the disk fills mid-file the extraction ends with that
+    error (it does not wait forever on a writer that stopped taking chunks)."""
     from test_ordinary_faults import tmpfs
 
-    big = random.Random(1).randbytes(archive_mod._Writers.SMALL * 3 + 12345)
-    members = [_entry("d", tarfile.DIRTYPE), _entry("d/small", data=b"s" * 10), _entry("d/big", data=big),
-               _entry("d/after", data=b"a" * 100), _entry("big2", data=big[::-1])]
+    monkeypatch.setattr(writer_mod, "CHUNK", chunk)
+    monkeypatch.setattr(archive_mod, "CHUNK", chunk)
+    big = random.Random(1).randbytes(writer_mod.Writers.SMALL * 3 + 12345)
+    files = {"d/small": b"s" * 10, "d/big": big, "d/after": b"a" * 100, "d/mid": big[:200_003],
+             "big2": big[::-1]}
+    members = [_entry("d", tarfile.DIRTYPE), *(_entry(rel, data=data) for rel, data in files.items())]
     archive, size = _signed_archive(tmp_path, members)
     out = tmp_path / "out"
     out.mkdir()
     with open(archive, "rb") as f:
-        archive_mod.extract(f, out, size, "cache X: NAME")
-    assert (out / "d/big").read_bytes() == big and (out / "big2").read_bytes() == big[::-1]
-    assert (out / "d/small").read_bytes() == b"s" * 10 and (out / "d/after").read_bytes() == b"a" * 100
+        digests = archive_mod.extract(f, out, size, "cache X: NAME")
+    assert digests == {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    for rel, data in files.items():
+        st = os.lstat(out / rel)
+        assert (out / rel).read_bytes() == data and st.st_size == len(data)
+        assert (stat.S_IMODE(st.st_mode), st.st_mtime) == (0o444, 1)
     with tmpfs(tmp_path / "small-disk", 4 << 20) as disk, open(archive, "rb") as f:
         (disk / "out").mkdir()
         with pytest.raises(OSError) as failed:

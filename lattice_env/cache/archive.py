@@ -16,19 +16,17 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import queue
 import tarfile
-from concurrent.futures import Future
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from ..errors import LatticeError
 from ..store.manifest import MANIFEST, read_manifest
 from ..store.tree import DIR_MODE, EXEC_MODE, FILE_MODE, MTIME, tree_hash
 from .info import Refused
+from .writer import CHUNK, Writers
 
 LEVEL = 3
-CHUNK = 1 << 20
 MAX_MANIFEST = 64 << 20
 
 
@@ -133,16 +131,18 @@ def _relative(name: str, label: str) -> str:
     return name
 
 
-def extract(archive: BinaryIO, out: Path, size: int, label: str) -> None:
+def extract(archive: BinaryIO, out: Path, size: int, label: str) -> dict[str, str]:
     """Unpack the archive read from `archive` into the empty directory `out` (its manifest.json is left
-    out: the store writes its own). `label` (`cache: path`) starts every refusal."""
+    out: the store writes its own); return the sha256 of every file, by relative path, as it was
+    written (for the seal, which then need not read them again). `label` (`cache: path`) starts every
+    refusal."""
     import zstandard
 
     made = {""}  # directories this archive created: the only places an entry may go
     claimed: dict[str, tuple[str, bool]] = {}  # rel → (sha256, executable), as the manifest says
     written: dict[tuple[str, bool], str] = {}  # the first file written with that content
     try:
-        with _Writers() as writers, \
+        with Writers() as writers, \
                 zstandard.ZstdDecompressor().stream_reader(archive, closefd=False) as raw:
             with tarfile.open(fileobj=_Limited(raw, size, label), mode="r|", encoding="utf-8",
                               errors="strict") as tar:
@@ -164,16 +164,20 @@ def extract(archive: BinaryIO, out: Path, size: int, label: str) -> None:
                     elif member.issym():
                         os.symlink(member.linkname, target)
                     elif member.isreg():
+                        executable = bool(member.mode & 0o111)
                         same = claimed.get(rel)
-                        if same is not None and same[1] == bool(member.mode & 0o111) and same in written:
-                            writers.link(written[same], target)
+                        if same is not None and same[1] == executable and same in written:
+                            source = written[same]
+                            writers.link(os.path.join(out, source), target, source, rel)
                         else:
-                            writers.write(tar, member, target)
-                            if same is not None and same[1] == bool(member.mode & 0o111):
-                                written[same] = target
+                            writers.write(tar.extractfile(member), member.size, executable,  # type: ignore[arg-type]
+                                          target, rel)
+                            if same is not None and same[1] == executable:
+                                written[same] = rel
                     else:
                         raise Refused(f"{label}: refused: archive entry {rel!r} is not a file, directory "
                                       f"or symlink")
+            return writers.digests()
     except FileExistsError as exc:
         raise Refused(f"{label}: refused: the archive has {os.path.relpath(exc.filename, out)!r} twice") from None
     except (tarfile.TarError, zstandard.ZstdError, UnicodeError, EOFError) as exc:
@@ -190,85 +194,3 @@ def _claims(data: bytes) -> dict[str, tuple[str, bool]]:
                 and isinstance(e[3], str)}
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         return {}
-
-
-class _Writers:
-    """Files written by a thread while the tar stream is read on: creating and writing ~22,000 files is
-    most of a pull, and open() and write() release the GIL. A small file's bytes are handed over in
-    memory (at most BUFFERED at a time), a large one chunk by chunk, so the stream is decompressed while
-    the writer writes. A hard link waits for the file it links to. The first failure is raised by the
-    next call or on exit. One writer: three took the same wall time (paired runs, median 1.02x) for
-    1.3x the CPU, all of it in the kernel, writing the same pages from more threads."""
-
-    THREADS, SMALL, BUFFERED = 1, 4 << 20, 64 << 20
-
-    def __init__(self) -> None:
-        import threading
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="lattice-unpack")
-        self.room = threading.BoundedSemaphore(self.BUFFERED // self.SMALL)
-        self.pending: dict[str, Future[None]] = {}  # target → its write, for a hard link to wait on
-        self.failed: list[BaseException] = []
-
-    def __enter__(self) -> _Writers:
-        return self
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self.pool.shutdown(wait=True)
-        if kind is None:
-            self._raise_failed()
-
-    def _raise_failed(self) -> None:
-        if self.failed:
-            raise self.failed[0]
-
-    def _done(self, future: Future[None]) -> None:
-        self.room.release()
-        if future.exception() is not None:
-            self.failed.append(future.exception())  # type: ignore[arg-type]
-
-    def write(self, tar: tarfile.TarFile, member: tarfile.TarInfo, target: str) -> None:
-        self._raise_failed()
-        mode = 0o755 if member.mode & 0o111 else 0o644
-        src = tar.extractfile(member)
-        if member.size > self.SMALL:  # streamed to the writer a chunk at a time, decompressed meanwhile
-            chunks: queue.Queue[bytes | None] = queue.Queue(self.BUFFERED // CHUNK)
-            self.room.acquire()
-            future = self.pool.submit(_write_file, target, mode, iter(chunks.get, None))
-            future.add_done_callback(self._done)
-            self.pending[target] = future
-            try:
-                while chunk := src.read(CHUNK):  # type: ignore[union-attr]
-                    _put(chunks, chunk, future)
-            finally:
-                _put(chunks, None, future)
-            return
-        data = src.read()  # type: ignore[union-attr]
-        self.room.acquire()
-        future = self.pool.submit(_write_file, target, mode, (data,))
-        future.add_done_callback(self._done)
-        self.pending[target] = future
-
-    def link(self, source: str, target: str) -> None:
-        future = self.pending.get(source)
-        if future is not None:
-            future.result()
-        os.link(source, target)
-
-
-def _put(chunks: queue.Queue[bytes | None], chunk: bytes | None, writer: Future[None]) -> None:
-    """Hand `chunk` to the writer of a large file, unless it has failed (then nobody would take it)."""
-    while not writer.done():
-        try:
-            chunks.put(chunk, timeout=0.1)
-            return
-        except queue.Full:
-            continue
-
-
-def _write_file(target: str, mode: int, chunks: Iterable[bytes]) -> None:
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    with os.fdopen(fd, "wb") as f:
-        for chunk in chunks:
-            f.write(chunk)

@@ -62,18 +62,19 @@ def enter(info: PathInfo, where: str, source: Callable[[], BinaryIO | None], roo
     before it is renamed into place. Refused (naming `where` and the path) otherwise."""
     label = f"{where}: {info.name}"
 
-    def unpack(tmp: Path) -> None:
+    def unpack(tmp: Path) -> dict[str, str]:
         src = source()
         if src is None:
             raise Refused(f"{label}: refused: its archive {info.archive} is missing")
         with src:  # type: ignore[attr-defined]
             checked = _Verifying(src, info, label, meter)
             try:
-                extract(checked, tmp, info.size, label)  # type: ignore[arg-type]
+                written = extract(checked, tmp, info.size, label)  # type: ignore[arg-type]
             except Refused:
                 checked.finish()  # an archive that does not unpack is, first of all, not the signed one
                 raise
             checked.finish()
+            return written
 
     try:
         return add(info.derivation, unpack, root_dir(root), tree=info.tree)

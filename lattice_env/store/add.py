@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..errors import LatticeError
 from ..fsutil import fsync_dir, fsync_path
@@ -14,12 +14,14 @@ from ..paths import make_dirs
 from .names import FORMAT, root_dir, store_name
 from .tree import DIR_MODE, FILE_MODE, MANIFEST, MTIME, canonical_json, expected_mode, remove_tree, scan, tree_hash
 
+Builder = Callable[[Path], Mapping[str, str] | None]  # None: the seal hashes every file
 
-def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None,
-        tree: str | None = None) -> Path:
+
+def add(drv: dict[str, Any], builder: Builder, root: Path | None = None, tree: str | None = None) -> Path:
     """The store path of `drv`, built by `builder(tmpdir)` unless it already exists. With `tree`, what
     the builder wrote must hash to it (a path unpacked from a cache: its signed tree hash), or nothing
-    is added.
+    is added; such a builder may return the sha256 of the files it wrote, by relative path, hashed as
+    it wrote them, and the seal takes those instead of reading the files again.
 
     Hold a `roots.temp_root` for the path while you use it, or a concurrent gc may collect it."""
     root = root_dir(root)
@@ -50,7 +52,7 @@ def add(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None 
     return final
 
 
-def _build_aside(drv: dict[str, Any], builder: Callable[[Path], None], root: Path, name: str,
+def _build_aside(drv: dict[str, Any], builder: Builder, root: Path, name: str,
                  tree: str | None = None) -> Path:
     """`builder` run in a fresh `.tmp-<name>-…` directory, sealed (with `tree`: only if it hashes to
     it); removed again if anything fails. The caller holds the name lock."""
@@ -58,15 +60,15 @@ def _build_aside(drv: dict[str, Any], builder: Callable[[Path], None], root: Pat
     tmp = root / f".tmp-{name}-{os.getpid()}-{os.urandom(4).hex()}"
     tmp.mkdir(mode=0o755)
     try:
-        builder(tmp)
-        _seal(tmp, drv, name, root, tree)
+        written = builder(tmp)
+        _seal(tmp, drv, name, root, tree, written if tree is not None else None)
     except BaseException:
         remove_tree(tmp)
         raise
     return tmp
 
 
-def replace(drv: dict[str, Any], builder: Callable[[Path], None], root: Path | None = None,
+def replace(drv: dict[str, Any], builder: Builder, root: Path | None = None,
             expect_tree: str | None = None) -> Path:
     """Build `drv` again and put the result in place of its existing (damaged) store path. It is built
     aside and sealed as `add` does, under the same name lock; with `expect_tree` it must come out with
@@ -122,14 +124,16 @@ class TreeMismatch(LatticeError):
     """What a builder wrote does not hash to the tree it was expected to."""
 
 
-def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path, expected: str | None = None) -> None:
-    """Normalise, hash, write the manifest, make read-only and durable: everything before the rename."""
+def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path, expected: str | None = None,
+          written: Mapping[str, str] | None = None) -> None:
+    """Normalise, hash, write the manifest, make read-only and durable: everything before the rename.
+    `written`: sha256s the unpacker of a signed path computed as it wrote (see `add`)."""
     if os.path.lexists(tmp / MANIFEST):
         raise LatticeError(f"{name}: the builder wrote {MANIFEST}, which the store reserves for itself")
     # What a builder could leak: the directory it was given, or the final path it knows from store_path().
     places = {str(p) for p in (tmp, tmp.resolve(), root / name, root.resolve() / name)}
     needles = tuple(sorted(os.fsencode(p) for p in places))
-    entries, _ = scan(tmp, normalise=True, needles=needles)
+    entries, _ = scan(tmp, normalise=True, needles=needles, known=written or {})
     tree = tree_hash(entries)
     if expected is not None and tree != expected:
         raise TreeMismatch(f"{name}: refused: its files hash to {tree}, not to the signed {expected}")

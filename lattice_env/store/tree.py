@@ -10,11 +10,12 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ..errors import LatticeError
 from .seal import DIR_MODE, EXEC_MODE, FILE_MODE, MANIFEST, MTIME  # the sealed layout is defined once, there
 
+_MTIME_NS = MTIME * 1_000_000_000
 Entry = tuple[str, str, bool, str]  # (relative posix path, "file" | "dir" | "symlink", executable, sha256)
 
 
@@ -54,13 +55,17 @@ def _location_error(where: Path | str) -> LatticeError:
                         "store paths must be relocatable (use relative references)")
 
 
-def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = ()
-         ) -> tuple[list[Entry], list[tuple[str, int, int]]]:
+def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = (),
+         known: Mapping[str, str] | None = None) -> tuple[list[Entry], list[tuple[str, int, int]]]:
     """Every entry under `top` except the top-level manifest, sorted by path.
 
     With `normalise`, fix modes and mtimes as they go (a fresh build) and reject what a store path may
     not contain. Otherwise also return `(path, actual, expected)` for every permission that differs
-    from the read-only layout (a finished path being verified)."""
+    from the read-only layout (a finished path being verified). `known`: the sha256 of files, by
+    relative path, that whoever wrote them hashed on the way (a pull); they are not read again, nor
+    searched for `needles` — those catch a builder writing down where it was built, and an unpacker's
+    bytes are the signed ones, whatever store they land in."""
+    known = known or {}
     entries: list[Entry] = []
     modes: list[tuple[str, int, int]] = []
     hashed: dict[tuple[int, int], str] = {}  # hard links (a pulled path's duplicates) are read once
@@ -80,7 +85,7 @@ def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = ()
                 if any(n in target for n in needles):
                     raise _location_error(rel)
                 entries.append((rel, "symlink", False, hashlib.sha256(target).hexdigest()))
-                if normalise:
+                if normalise and st.st_mtime_ns != _MTIME_NS:
                     os.utime(child.path, (MTIME, MTIME), follow_symlinks=False)
                 continue
             if stat.S_ISDIR(st.st_mode):
@@ -94,7 +99,8 @@ def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = ()
                 executable = bool(st.st_mode & 0o111)
                 inode = (st.st_dev, st.st_ino)
                 try:
-                    digest = hashed[inode] if st.st_nlink > 1 and inode in hashed else hash_file(child.path, needles)
+                    digest = known.get(rel) or (hashed[inode] if st.st_nlink > 1 and inode in hashed
+                                                else hash_file(child.path, needles))
                 except PermissionError:
                     digest = "unreadable"
                 if st.st_nlink > 1:
@@ -107,7 +113,8 @@ def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = ()
                 entries.append((rel, "special", False, ""))
                 continue
             want = expected_mode(entry[1], entry[2])
-            if normalise:
+            if normalise and (stat.S_IMODE(st.st_mode) != want or st.st_mtime_ns != _MTIME_NS
+                              or entry[1] == "dir"):  # a directory's mtime moved as it was filled
                 os.chmod(child.path, want)
                 os.utime(child.path, (MTIME, MTIME))
             elif stat.S_IMODE(st.st_mode) != want:
