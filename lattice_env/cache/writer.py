@@ -2,7 +2,7 @@
 
 Creating and writing ~22,000 files is most of a pull, and open() and write() release the GIL. Each
 file is made as the seal wants it — created with its store mode (0444/0555; the descriptor opened at
-creation may still write), its mtime set through that descriptor — and hashed as it is written, so
+creation may still write), its mtime set through that descriptor — and hashed as it is handed over, so
 sealing it (store/add.py) is one lstat, not a chmod, a utime and a second read of every byte.
 
 A small file's bytes are handed over in memory (at most BUFFERED at a time), a large one chunk by
@@ -21,6 +21,7 @@ on exit."""
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import mmap
 import os
@@ -38,7 +39,7 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 
 
 class Writers:
-    """Files written by a thread, each hashed on the way; `digests()` says what each one holds."""
+    """Files written by a thread; `digests()` says what each one holds."""
 
     SMALL, BUFFERED = 4 << 20, 64 << 20
     DIRECT = 64 << 10  # from this size on, a file is written with O_DIRECT (below it, no faster here)
@@ -46,9 +47,12 @@ class Writers:
     def __init__(self) -> None:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="lattice-unpack")
         self.room = threading.BoundedSemaphore(self.BUFFERED // self.SMALL)
-        self.pending: dict[str, Future[str]] = {}  # relative path → its write (and so its sha256)
-        self.links: dict[str, str] = {}  # relative path → the written file it is a hard link to
+        self.pending: dict[str, Future[None]] = {}  # relative path → its write
+        self.sha256: dict[str, str] = {}  # relative path → what was handed to the writer for it
         self.failed: list[BaseException] = []
+        # One page-aligned block for direct writes, reused: a fresh one per file costs its pages anew.
+        block = mmap.mmap(-1, -(-CHUNK // ALIGN) * ALIGN, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self.write_chunks = functools.partial(_write_chunks, block=block)  # the one writer thread's
 
     def __enter__(self) -> Writers:
         return self
@@ -62,32 +66,38 @@ class Writers:
         if self.failed:
             raise self.failed[0]
 
-    def _done(self, future: Future[str]) -> None:
+    def _done(self, future: Future[None]) -> None:
         self.room.release()
         if future.exception() is not None:
             self.failed.append(future.exception())  # type: ignore[arg-type]
 
     def write(self, src: IO[bytes], size: int, executable: bool, target: str, rel: str) -> None:
-        """Write `size` bytes read from `src` to the new file `target` (`rel` in the path)."""
+        """Write `size` bytes read from `src` to the new file `target` (`rel` in the path). They are
+        hashed here, not by the writer: writing is the slower half of a pull."""
         self._raise_failed()
         mode = EXEC_MODE if executable else FILE_MODE
+        sha256 = hashlib.sha256()
         if size > self.SMALL:  # streamed to the writer a chunk at a time, decompressed meanwhile
             chunks: queue.Queue[bytes | None] = queue.Queue(self.BUFFERED // CHUNK)
-            future = self._submit(_write_large, target, mode, iter(chunks.get, None), rel)
+            future = self._submit(self.write_chunks, target, mode, iter(chunks.get, None), rel)
             try:
                 while chunk := src.read(CHUNK):
+                    sha256.update(chunk)
                     _put(chunks, chunk, future)
             finally:
                 _put(chunks, None, future)
-            return
-        data = src.read()
-        if size < self.DIRECT:
-            self._submit(_write_small, target, mode, data, rel)
         else:
-            view = memoryview(data)
-            self._submit(_write_large, target, mode, (view[i:i + CHUNK] for i in range(0, size, CHUNK)), rel)
+            data = src.read()
+            sha256.update(data)
+            if size < self.DIRECT:
+                self._submit(_write_small, target, mode, data, rel)
+            else:
+                view = memoryview(data)
+                self._submit(self.write_chunks, target, mode, (view[i:i + CHUNK] for i in range(0, size, CHUNK)),
+                             rel)
+        self.sha256[rel] = sha256.hexdigest()
 
-    def _submit(self, fn: object, target: str, mode: int, data: object, rel: str) -> Future[str]:
+    def _submit(self, fn: object, target: str, mode: int, data: object, rel: str) -> Future[None]:
         self.room.acquire()
         future = self.pool.submit(fn, target, mode, data)  # type: ignore[arg-type]
         future.add_done_callback(self._done)
@@ -98,15 +108,16 @@ class Writers:
         """Make `target` a hard link to the file written as `source`, once it is written."""
         self.pending[source_rel].result()
         os.link(source, target)
-        self.links[rel] = source_rel
+        self.sha256[rel] = self.sha256[source_rel]
 
     def digests(self) -> dict[str, str]:
-        """The sha256 of every file written or linked, by relative path (after the writes finished)."""
-        written = {rel: future.result() for rel, future in self.pending.items()}
-        return {**written, **{rel: written[source] for rel, source in self.links.items()}}
+        """The sha256 of every file written or linked, by relative path, once every write is done."""
+        for future in self.pending.values():
+            future.result()
+        return self.sha256
 
 
-def _put(chunks: queue.Queue[bytes | None], chunk: bytes | None, writer: Future[str]) -> None:
+def _put(chunks: queue.Queue[bytes | None], chunk: bytes | None, writer: Future[None]) -> None:
     """Hand `chunk` to the writer of a large file, unless it has failed (then nobody would take it)."""
     while not writer.done():
         try:
@@ -116,27 +127,25 @@ def _put(chunks: queue.Queue[bytes | None], chunk: bytes | None, writer: Future[
             continue
 
 
-def _write_small(target: str, mode: int, data: bytes) -> str:
+def _write_small(target: str, mode: int, data: bytes) -> None:
     fd = os.open(target, _CREATE, mode)
     try:
         _pwrite_all(fd, data, 0)
         os.utime(fd, (MTIME, MTIME))
     finally:
         os.close(fd)
-    return hashlib.sha256(data).hexdigest()
 
 
-def _write_large(target: str, mode: int, chunks: Iterable[bytes | memoryview]) -> str:
-    """Write the chunks to `target`, with O_DIRECT while the filesystem takes it; their sha256."""
-    sha256, size = hashlib.sha256(), 0
+def _write_chunks(target: str, mode: int, chunks: Iterable[bytes | memoryview], block: mmap.mmap) -> None:
+    """Write the chunks to `target`, with O_DIRECT (through the aligned `block`) while the filesystem
+    takes it."""
+    size = 0
     try:
         fd, direct = os.open(target, _CREATE | _DIRECT, mode), bool(_DIRECT)
     except OSError:  # EINVAL: this filesystem does no direct I/O
         fd, direct = os.open(target, _CREATE, mode), False
     try:
-        block = mmap.mmap(-1, -(-CHUNK // ALIGN) * ALIGN)  # page-aligned memory, as direct I/O wants
         for chunk in chunks:
-            sha256.update(chunk)
             if direct:
                 direct = _write_direct(fd, block, chunk, size)
             else:
@@ -146,7 +155,6 @@ def _write_large(target: str, mode: int, chunks: Iterable[bytes | memoryview]) -
         os.utime(fd, (MTIME, MTIME))
     finally:
         os.close(fd)
-    return sha256.hexdigest()
 
 
 def _write_direct(fd: int, block: mmap.mmap, chunk: bytes | memoryview, offset: int) -> bool:
