@@ -142,7 +142,9 @@ def _write_chunks(target: str, mode: int, chunks: Iterable[bytes | memoryview], 
     size = 0
     try:
         fd, direct = os.open(target, _CREATE | _DIRECT, mode), bool(_DIRECT)
-    except OSError:  # EINVAL: this filesystem does no direct I/O
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: this filesystem does no direct I/O
+            raise
         fd, direct = os.open(target, _CREATE, mode), False
     try:
         for chunk in chunks:
