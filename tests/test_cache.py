@@ -321,6 +321,27 @@ def test_large_files_are_streamed_whole_and_a_full_disk_fails_the_extraction(tmp
         assert failed.value.errno == 28  # ENOSPC, from the writer thread
 
 
+def test_a_filesystem_without_direct_io_gets_every_file_through_the_page_cache(tmp_path):
+    """Where opening with O_DIRECT is refused (EINVAL: ramfs, some FUSE filesystems), large and
+    middle-sized files are written the ordinary way, whole, sealed and hashed alike."""
+    from test_ordinary_faults import ramfs
+
+    big = random.Random(2).randbytes(writer_mod.Writers.SMALL + 4099)
+    files = {"big": big, "mid": big[:writer_mod.Writers.DIRECT + 1], "small": b"x"}
+    archive, size = _signed_archive(tmp_path, [_entry(rel, data=data) for rel, data in files.items()])
+    with ramfs(tmp_path / "ram") as disk, open(archive, "rb") as f:
+        with pytest.raises(OSError) as refused:
+            os.open(disk / "probe", os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o644)
+        assert refused.value.errno == 22  # the fallback is what this filesystem makes us take
+        (disk / "out").mkdir()
+        digests = archive_mod.extract(f, disk / "out", size, "cache X: NAME")
+        assert digests == {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+        for rel, data in files.items():
+            st = os.lstat(disk / "out" / rel)
+            assert (disk / "out" / rel).read_bytes() == data
+            assert (stat.S_IMODE(st.st_mode), st.st_mtime) == (0o444, 1)
+
+
 def test_a_manifest_claiming_two_files_are_the_same_is_caught_by_the_tree_hash(tmp_path):
     """The hard links come from the archive's own manifest; a lie there makes the tree differ."""
     from lattice_env.store.add import TreeMismatch

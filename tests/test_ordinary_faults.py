@@ -44,6 +44,17 @@ def tmpfs(path: Path, size: int) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=True)
 
 
+@contextlib.contextmanager
+def ramfs(path: Path) -> Iterator[Path]:
+    """A real filesystem at `path` that refuses O_DIRECT (ramfs has no direct I/O)."""
+    path.mkdir(parents=True, exist_ok=True)
+    _mount("-t", "ramfs", "-o", "mode=0755", "ramfs", str(path))
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
 def resize(path: Path, size: int) -> None:
     _mount("-o", f"remount,size={size}", str(path))
 
