@@ -133,7 +133,7 @@ def _seal(tmp: Path, drv: dict[str, Any], name: str, root: Path, expected: str |
     # What a builder could leak: the directory it was given, or the final path it knows from store_path().
     places = {str(p) for p in (tmp, tmp.resolve(), root / name, root.resolve() / name)}
     needles = tuple(sorted(os.fsencode(p) for p in places))
-    entries, _ = scan(tmp, normalise=True, needles=needles, known=written or {})
+    entries, _ = scan(tmp, normalise=True, needles=needles, known=written)
     tree = tree_hash(entries)
     if expected is not None and tree != expected:
         raise TreeMismatch(f"{name}: refused: its files hash to {tree}, not to the signed {expected}")

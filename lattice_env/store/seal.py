@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 FILE_MODE, EXEC_MODE, DIR_MODE = 0o444, 0o555, 0o555
 MTIME = 1  # like Nix: every entry gets the same mtime, so nothing about *when* it was built survives
 MANIFEST = "manifest.json"
-_MTIME_NS = MTIME * 1_000_000_000
+MTIME_NS = MTIME * 1_000_000_000  # as st_mtime_ns reads it
 _HASH_CHARS = frozenset("0123456789abcdfghijklmnpqrsvwxyz")  # names.ALPHABET
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+._?=-")
 
@@ -42,7 +42,7 @@ def _entry_problem(rel: str, st: os.stat_result) -> tuple[str, str, str] | None:
         return "type", rel, f"{rel} is not a file, directory or symlink"
     if wanted and stat.S_IMODE(mode) not in wanted:
         return "mode", rel, f"{rel} is mode {stat.S_IMODE(mode):04o}, not read-only"
-    if st.st_mtime_ns != _MTIME_NS:
+    if st.st_mtime_ns != MTIME_NS:
         return "time", rel, f"{rel} was changed after the path was sealed"
     return None
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import LatticeError
-from .seal import DIR_MODE, EXEC_MODE, FILE_MODE, MANIFEST, MTIME  # the sealed layout is defined once, there
+from .seal import DIR_MODE, EXEC_MODE, FILE_MODE, MANIFEST, MTIME, MTIME_NS  # the sealed layout is defined once, there
 
-_MTIME_NS = MTIME * 1_000_000_000
 Entry = tuple[str, str, bool, str]  # (relative posix path, "file" | "dir" | "symlink", executable, sha256)
 
 
@@ -85,7 +84,7 @@ def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = (),
                 if any(n in target for n in needles):
                     raise _location_error(rel)
                 entries.append((rel, "symlink", False, hashlib.sha256(target).hexdigest()))
-                if normalise and st.st_mtime_ns != _MTIME_NS:
+                if normalise and st.st_mtime_ns != MTIME_NS:
                     os.utime(child.path, (MTIME, MTIME), follow_symlinks=False)
                 continue
             if stat.S_ISDIR(st.st_mode):
@@ -113,7 +112,7 @@ def scan(top: Path, *, normalise: bool = False, needles: tuple[bytes, ...] = (),
                 entries.append((rel, "special", False, ""))
                 continue
             want = expected_mode(entry[1], entry[2])
-            if normalise and (stat.S_IMODE(st.st_mode) != want or st.st_mtime_ns != _MTIME_NS
+            if normalise and (stat.S_IMODE(st.st_mode) != want or st.st_mtime_ns != MTIME_NS
                               or entry[1] == "dir"):  # a directory's mtime moved as it was filled
                 os.chmod(child.path, want)
                 os.utime(child.path, (MTIME, MTIME))
